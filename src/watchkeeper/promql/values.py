@@ -39,6 +39,9 @@ class InstantVectors:
     values: np.ndarray  # float64 (N, S)
     present: np.ndarray  # bool (N, S)
     drop_name: np.ndarray | None = None  # bool (N,) or None for all False
+    # Sample timestamps (ms), set only when the vector comes straight from a
+    # vector selector, so that ``timestamp()`` can report them.
+    timestamps: np.ndarray | None = None  # int64 (N, S)
 
     @property
     def num_steps(self) -> int:

@@ -15,7 +15,7 @@ from ..model.matchers import Matcher
 __all__ = [
     "ValueType", "Expr", "NumberLiteral", "StringLiteral", "VectorSelector", "MatrixSelector",
     "SubqueryExpr", "Call", "AggregateExpr", "BinaryExpr", "VectorMatching", "UnaryExpr", "ParenExpr",
-    "StepInvariantExpr",
+    "StepInvariantExpr", "DurationExpr",
 ]
 
 ValueType = Literal["scalar", "vector", "matrix", "string"]
@@ -59,6 +59,10 @@ class VectorSelector(Expr):
     offset_ms: int = 0
     timestamp_ms: int | None = None  # from ``@ <number>``
     start_or_end: Literal["start", "end"] | None = None  # from ``@ start()`` / ``@ end()``
+    # Experimental extensions (see ``parse(..., enable_experimental=True)``):
+    anchored: bool = False  # ``x[5m] anchored``
+    smoothed: bool = False  # ``x[5m] smoothed`` / ``x smoothed``
+    offset_expr: DurationExpr | None = None  # offset known only per query (uses step()/range())
 
     @property
     def type(self) -> ValueType:
@@ -71,6 +75,7 @@ class MatrixSelector(Expr):
 
     vector_selector: VectorSelector
     range_ms: int
+    range_expr: DurationExpr | None = None  # range known only per query (uses step()/range())
 
     @property
     def type(self) -> ValueType:
@@ -87,6 +92,10 @@ class SubqueryExpr(Expr):
     offset_ms: int = 0
     timestamp_ms: int | None = None
     start_or_end: Literal["start", "end"] | None = None
+    # Parts known only per query (duration expressions using step()/range()):
+    range_expr: DurationExpr | None = None
+    step_expr: DurationExpr | None = None
+    offset_expr: DurationExpr | None = None
 
     @property
     def type(self) -> ValueType:
@@ -123,6 +132,9 @@ class VectorMatching:
     matching_labels: list[str] = field(default_factory=list)
     on: bool = False  # True: ``on(...)``; False: ``ignoring(...)`` (or no clause)
     include: list[str] = field(default_factory=list)  # extra labels of group_left/group_right
+    # Experimental ``fill(v)`` / ``fill_left(v)`` / ``fill_right(v)``: value for a missing side.
+    fill_lhs: float | None = None
+    fill_rhs: float | None = None
 
 
 @dataclass(eq=False)
@@ -168,3 +180,24 @@ class StepInvariantExpr(Expr):
     @property
     def type(self) -> ValueType:
         return self.expr.type
+
+
+@dataclass(eq=False)
+class DurationExpr(Expr):
+    """Experimental duration arithmetic that depends on the query (``[step() * 2]``).
+
+    Only kept when the value needs ``step()`` or ``range()``; constant duration
+    expressions are folded by the parser. Values are in seconds (floats).
+    ``op``: ``number`` (``val``), ``step``, ``range``, ``min_of``/``max_of``
+    (``lhs``, ``rhs``), a binary ``+ - * / % ^`` (``lhs``, ``rhs``) or ``neg``
+    (unary minus, ``rhs`` only).
+    """
+
+    op: str
+    lhs: DurationExpr | None = None
+    rhs: DurationExpr | None = None
+    val: float = 0.0
+
+    @property
+    def type(self) -> ValueType:
+        return "scalar"

@@ -1,0 +1,22 @@
+"""PromQL function implementations, vectorized over all series and steps.
+
+``FUNCTIONS`` maps a function name to its implementation; the engine builds a
+``FuncCall`` with the evaluated arguments and calls it once per query node.
+"""
+
+from __future__ import annotations
+
+from . import dates, elementwise, histogram, misc, over_time, rate, relabel
+from .base import FuncCall, FunctionImpl
+
+__all__ = ["FUNCTIONS", "FuncCall", "FunctionImpl"]
+
+FUNCTIONS: dict[str, FunctionImpl] = {
+    **rate.FUNCTIONS,
+    **over_time.FUNCTIONS,
+    **elementwise.FUNCTIONS,
+    **dates.FUNCTIONS,
+    **relabel.FUNCTIONS,
+    **misc.FUNCTIONS,
+    **histogram.FUNCTIONS,
+}

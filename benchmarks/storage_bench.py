@@ -1,0 +1,244 @@
+"""Storage benchmark: bytes/sample after compaction, head memory per series, append throughput.
+
+Data set shaped like node_exporter output: several scrape targets, each with a
+mix of counters and gauges (CPU seconds with 2 decimals, byte counters, memory
+and filesystem gauges in 4 KiB pages, load averages, constant info series,
+full-precision durations), scraped every 15 s with +-50 ms jitter per scrape.
+
+    python benchmarks/storage_bench.py                 # 2,100 series x 24 h, 100k-series head
+    python benchmarks/storage_bench.py --hours 6 --head-series 20000
+
+Prints a table; ``--json`` prints the figures as JSON for other tooling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from watchkeeper.model.batch import SampleBatch
+from watchkeeper.model.labels import Labels
+from watchkeeper.model.matchers import Matcher
+from watchkeeper.storage.db import DAY_MS, HOUR_MS, TSDB
+
+SCRAPE_MS = 15_000
+JITTER_MS = 50
+PROMETHEUS_BYTES_PER_SAMPLE = 5.11  # Prometheus 2.42 on the same shape of data (ARCHITECTURE.md)
+
+
+@dataclass
+class Target:
+    labels: list[Labels]
+    t: np.ndarray  # (scrapes,) int64
+    v: np.ndarray  # (scrapes, series) float64
+
+
+def _counter(rng: np.random.Generator, n: int, steps: int, rate: np.ndarray, decimals: int) -> np.ndarray:
+    start = rng.uniform(1e3, 1e6, n)
+    inc = rng.gamma(4.0, rate / 4.0, (steps, n))
+    return np.round(start + np.cumsum(inc, axis=0), decimals)
+
+
+def _gauge_walk(
+    rng: np.random.Generator, n: int, steps: int, level: float, step: float, quantum: float
+) -> np.ndarray:
+    base = rng.uniform(0.2, 0.8, n) * level
+    walk = np.cumsum(rng.normal(0, step, (steps, n)) * (rng.random((steps, n)) < 0.3), axis=0)
+    return np.maximum(np.round((base + walk) / quantum) * quantum, 0)
+
+
+def make_target(rng: np.random.Generator, instance: str, steps: int, t0: int, ncpu: int = 8) -> Target:
+    """One node_exporter-like target: ~210 series."""
+    cols: list[np.ndarray] = []
+    labels: list[Labels] = []
+
+    def add(name: str, extra: list[dict[str, str]], values: np.ndarray) -> None:
+        for i, kv in enumerate(extra):
+            labels.append(Labels({"__name__": name, "instance": instance, "job": "node", **kv}))
+            cols.append(values[:, i])
+
+    modes = ["idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice"]
+    rates = np.array([14.0, 0.6, 0.3, 0.05, 0.0, 0.02, 0.0, 0.001])
+    extra = [{"cpu": str(c), "mode": m} for c in range(ncpu) for m in modes]
+    add("node_cpu_seconds_total", extra, _counter(rng, len(extra), steps, np.tile(rates, ncpu) + 1e-9, 2))
+    devs = ["eth0", "eth1", "lo", "docker0"]
+    for metric, rate in [
+        ("node_network_receive_bytes_total", 2e5),
+        ("node_network_transmit_bytes_total", 1e5),
+        ("node_network_receive_packets_total", 300.0),
+        ("node_network_transmit_packets_total", 200.0),
+        ("node_network_receive_errs_total", 0.001),
+        ("node_network_receive_drop_total", 0.01),
+    ]:
+        add(metric, [{"device": d} for d in devs], _counter(rng, 4, steps, np.full(4, rate), 0))
+    disks = ["sda", "sdb", "nvme0n1"]
+    for metric, rate, dec in [
+        ("node_disk_read_bytes_total", 5e4 * 512, -3),
+        ("node_disk_written_bytes_total", 1e5 * 512, -3),
+        ("node_disk_reads_completed_total", 20.0, 0),
+        ("node_disk_writes_completed_total", 40.0, 0),
+        ("node_disk_io_time_seconds_total", 0.5, 3),
+        ("node_disk_read_time_seconds_total", 0.2, 3),
+        ("node_disk_write_time_seconds_total", 0.4, 3),
+    ]:
+        add(metric, [{"device": d} for d in disks], _counter(rng, 3, steps, np.full(3, rate), dec))
+    mem = [f"node_memory_{k}_bytes" for k in ("MemFree", "MemAvailable", "Cached", "Buffers", "Active",
+                                              "Inactive", "Dirty", "Slab", "AnonPages", "Mapped",
+                                              "Shmem", "PageTables", "SwapFree", "Committed_AS")]
+    for m in mem:
+        add(m, [{}], _gauge_walk(rng, 1, steps, 16e9, 4096 * 50, 4096))
+    consts = [f"node_memory_{k}_bytes" for k in ("MemTotal", "SwapTotal", "HugePages_Total", "Hugepagesize")]
+    for m in consts:
+        add(m, [{}], np.full((steps, 1), float(rng.integers(1, 64)) * 2**30))
+    fss = [{"mountpoint": p, "device": f"/dev/sd{c}", "fstype": "ext4"} for p, c in
+           [("/", "a1"), ("/home", "a2"), ("/var", "b1"), ("/boot", "a3"), ("/data", "b2")]]
+    add("node_filesystem_avail_bytes", fss, _gauge_walk(rng, 5, steps, 5e11, 4096 * 20, 4096))
+    add("node_filesystem_free_bytes", fss, _gauge_walk(rng, 5, steps, 5e11, 4096 * 20, 4096))
+    add("node_filesystem_size_bytes", fss, np.tile(rng.integers(1, 1000, 5) * 2.0**30, (steps, 1)))
+    add("node_filesystem_files_free", fss, _gauge_walk(rng, 5, steps, 3e7, 3, 1))
+    add("node_filesystem_readonly", fss, np.zeros((steps, 5)))
+    for m in ("node_load1", "node_load5", "node_load15"):
+        add(m, [{}], np.round(np.abs(_gauge_walk(rng, 1, steps, 4.0, 0.2, 0.01)), 2))
+    add("node_procs_running", [{}], rng.integers(1, 12, (steps, 1)).astype(float))
+    add("node_procs_blocked", [{}], rng.integers(0, 3, (steps, 1)).astype(float))
+    add("node_context_switches_total", [{}], _counter(rng, 1, steps, np.array([3e4]), 0))
+    add("node_intr_total", [{}], _counter(rng, 1, steps, np.array([2e4]), 0))
+    add("node_forks_total", [{}], _counter(rng, 1, steps, np.array([40.0]), 0))
+    add("node_boot_time_seconds", [{}], np.full((steps, 1), 1.7e9))
+    for i in range(30):
+        add("node_vmstat_" + f"stat{i}", [{}], _counter(rng, 1, steps, np.array([10.0 ** (i % 5)]), 0))
+    collectors = [{"collector": c} for c in ("cpu", "diskstats", "filesystem", "loadavg", "meminfo",
+                                             "netdev", "stat", "time", "vmstat", "uname")]
+    add("node_scrape_collector_success", collectors, np.ones((steps, 10)))
+    add("node_scrape_collector_duration_seconds", collectors, rng.gamma(2.0, 0.002, (steps, 10)))
+    tgrid = t0 + np.arange(steps, dtype=np.int64) * SCRAPE_MS
+    t = tgrid + rng.integers(-JITTER_MS, JITTER_MS + 1, steps)
+    add("node_time_seconds", [{}], (t / 1000.0 + rng.uniform(0, 1e-3, steps))[:, None])
+    add("node_uname_info", [{"release": "6.1.0", "nodename": instance}], np.ones((steps, 1)))
+    return Target(labels, t, np.column_stack(cols))
+
+
+def make_dataset(targets: int, hours: float, seed: int = 1, t0: int = 20_000 * DAY_MS) -> list[Target]:
+    rng = np.random.default_rng(seed)
+    steps = int(hours * HOUR_MS / SCRAPE_MS)
+    return [make_target(rng, f"host{i:03d}:9100", steps, t0) for i in range(targets)]
+
+
+def append_all(db: TSDB, data: list[Target], maintain_every: int = 240) -> tuple[int, float]:
+    """Append scrape by scrape (targets interleaved); returns (samples, seconds spent in append)."""
+    total, spent = 0, 0.0
+    steps = data[0].t.shape[0]
+    idx = [np.arange(len(d.labels)) for d in data]
+    for k in range(steps):
+        for d, ids in zip(data, idx, strict=True):
+            batch = SampleBatch(d.labels, ids, np.full(ids.shape[0], d.t[k]), d.v[k])
+            t0 = time.perf_counter()
+            total += db.append(batch)
+            spent += time.perf_counter() - t0
+        if maintain_every and k % maintain_every == maintain_every - 1:
+            db.maintain()
+    return total, spent
+
+
+def bench_bytes_per_sample(targets: int, hours: float) -> dict:
+    data = make_dataset(targets, hours + 3)
+    series = sum(len(d.labels) for d in data)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = TSDB(tmp, wal_fsync="never")
+        samples, spent = append_all(db, data)
+        db.maintain()
+        day = [m for m in db.blocks() if m.max_time - m.min_time >= hours * HOUR_MS]
+        if not day:
+            raise SystemExit(f"no compacted {hours} h block: {db.blocks()}")
+        meta = day[0]
+        files = {p.name: p.stat().st_size for p in (Path(tmp) / meta.ulid).iterdir()}
+        t0 = time.perf_counter()
+        ss = db.select([Matcher.eq("__name__", "node_cpu_seconds_total")], meta.min_time, meta.max_time - 1)
+        q_ms = (time.perf_counter() - t0) * 1000
+        db.close()
+    size = sum(files.values())
+    return {
+        "series": series,
+        "block_hours": (meta.max_time - meta.min_time) / HOUR_MS,
+        "block_samples": meta.num_samples,
+        "block_bytes": size,
+        "bytes_per_sample": size / meta.num_samples,
+        "values_bytes_per_sample": files["values.parquet"] / meta.num_samples,
+        "timestamps_bytes_per_sample": files["timestamps.parquet"] / meta.num_samples,
+        "vs_prometheus": size / meta.num_samples / PROMETHEUS_BYTES_PER_SAMPLE,
+        "append_samples_per_s": samples / spent,
+        "select_cpu_series_ms": q_ms,
+        "select_cpu_series_samples": int(ss.t.shape[0]),
+    }
+
+
+def bench_head(n_series: int, scrapes: int) -> dict:
+    """Head memory per series and append throughput with ``n_series`` active series."""
+    rng = np.random.default_rng(2)
+    labels = [
+        Labels({"__name__": f"metric_{i % 500}", "instance": f"host{i // 500}:9100", "job": "node", "n": str(i)})
+        for i in range(n_series)
+    ]
+    gc.collect()
+    proc = psutil.Process()
+    rss0 = proc.memory_info().rss
+    db = TSDB(None)
+    ids = np.arange(n_series)
+    t0 = time.perf_counter()
+    first = db.append(SampleBatch(labels, ids, np.full(n_series, 0), rng.random(n_series)))
+    create_s = time.perf_counter() - t0
+    spent = 0.0
+    values = np.round(rng.random(n_series) * 1000, 2)
+    for k in range(1, scrapes):
+        batch = SampleBatch(labels, ids, np.full(n_series, k * SCRAPE_MS), values + k)
+        t0 = time.perf_counter()
+        db.append(batch)
+        spent += time.perf_counter() - t0
+    gc.collect()
+    rss = proc.memory_info().rss - rss0
+    t0 = time.perf_counter()
+    ss = db.select([Matcher.eq("__name__", "metric_7")], 0, scrapes * SCRAPE_MS)
+    q_ms = (time.perf_counter() - t0) * 1000
+    out = {
+        "head_series": n_series,
+        "head_samples_per_series": scrapes,
+        "head_bytes_per_series": rss / n_series,
+        "head_series_create_per_s": first / create_s,
+        "head_append_samples_per_s": n_series * (scrapes - 1) / spent,
+        "head_select_200_series_ms": q_ms,
+        "head_select_samples": int(ss.t.shape[0]),
+    }
+    db.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--targets", type=int, default=10, help="scrape targets of ~210 series each")
+    ap.add_argument("--hours", type=float, default=24.0, help="size of the compacted block to measure")
+    ap.add_argument("--head-series", type=int, default=100_000)
+    ap.add_argument("--head-scrapes", type=int, default=240, help="scrapes held in the head (240 = 1 h)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    res = bench_bytes_per_sample(args.targets, args.hours)
+    res.update(bench_head(args.head_series, args.head_scrapes))
+    if args.json:
+        json.dump(res, sys.stdout, indent=1)
+        print()
+        return
+    print(f"{'figure':<32} {'value':>16}")
+    for k, v in res.items():
+        print(f"{k:<32} {v:>16.3f}" if isinstance(v, float) else f"{k:<32} {v:>16}")
+
+
+if __name__ == "__main__":
+    main()

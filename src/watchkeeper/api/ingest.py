@@ -1,0 +1,124 @@
+"""Push endpoints: remote write, text-format import and OTLP, all landing as sample batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from ..ingest.errors import IngestError
+from ..ingest.import_ import decode_import
+from ..ingest.otlp import decode_otlp_metrics
+from ..ingest.remote_write import RemoteWriteDecoder
+from ..model.batch import SampleBatch
+from ..storage.api import OutOfBoundsError, StorageError
+from .context import ApiContext
+from .request import BodyTooLarge, read_body
+
+__all__ = ["RemoteWriteEndpoint", "import_text", "otlp_metrics"]
+
+log = logging.getLogger(__name__)
+
+
+async def _ingest(ctx: ApiContext, request: Request, endpoint: str,
+                  decode: Callable[[bytes], SampleBatch], ok_status: int) -> tuple[Response, int]:
+    """Read, decode and append one push body; every failure becomes a 4xx/5xx with a plain message."""
+    try:
+        body = await read_body(request, ctx.max_body_bytes)
+    except BodyTooLarge as e:
+        ctx.ingest.reject(endpoint, 413)
+        return PlainTextResponse(str(e) + "\n", status_code=413), 0
+    storage = ctx.storage
+
+    def work() -> int:
+        return storage.append(decode(body))
+
+    try:
+        n = await run_in_threadpool(work)
+    except IngestError as e:
+        ctx.ingest.reject(endpoint, e.status)
+        return PlainTextResponse(e.message + "\n", status_code=e.status), 0
+    except OutOfBoundsError as e:
+        ctx.ingest.reject(endpoint, 400)
+        return PlainTextResponse(f"{e}\n", status_code=400), 0
+    except StorageError as e:
+        log.error("%s: storing pushed samples failed: %s", endpoint, e)
+        ctx.ingest.reject(endpoint, 500)
+        return PlainTextResponse(f"storing samples failed: {e}\n", status_code=500), 0
+    ctx.ingest.ok(endpoint, n)
+    return Response(status_code=ok_status), n
+
+
+class RemoteWriteEndpoint:
+    """``POST /api/v1/write``; one label cache shared by requests (the decoder is not thread-safe)."""
+
+    def __init__(self, *, max_decoded_bytes: int) -> None:
+        self._decoder = RemoteWriteDecoder(max_decoded_bytes=max_decoded_bytes)
+        self._lock = threading.Lock()
+
+    async def __call__(self, ctx: ApiContext, request: Request) -> Response:
+        ctype = request.headers.get("content-type")
+        cenc = request.headers.get("content-encoding")
+
+        def decode(body: bytes) -> SampleBatch:
+            with self._lock:
+                return self._decoder.decode(body, content_type=ctype, content_encoding=cenc)
+
+        response, n = await _ingest(ctx, request, "remote_write", decode, 204)
+        if response.status_code == 204:
+            # Remote-write 2.0 senders read these to confirm what was stored.
+            response.headers["X-Prometheus-Remote-Write-Samples-Written"] = str(n)
+            response.headers["X-Prometheus-Remote-Write-Histograms-Written"] = "0"
+            response.headers["X-Prometheus-Remote-Write-Exemplars-Written"] = "0"
+        return response
+
+
+def _gunzip(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding: gzip`` without letting a small bomb expand past ``limit``."""
+    if not encoding or encoding.strip().lower() in ("", "identity"):
+        return body
+    if encoding.strip().lower() != "gzip":
+        raise IngestError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+    d = zlib.decompressobj(wbits=31)
+    try:
+        out = d.decompress(body, limit + 1)
+    except zlib.error as e:
+        raise IngestError(400, f"invalid gzip body: {e}") from None
+    if len(out) > limit:
+        raise IngestError(413, f"decompressed body larger than {limit} bytes")
+    return out
+
+
+async def import_text(ctx: ApiContext, request: Request) -> Response:
+    """``POST /api/v1/import/prometheus``: text exposition format with optional timestamps."""
+    ctype = request.headers.get("content-type")
+    cenc = request.headers.get("content-encoding")
+    limit = ctx.max_body_bytes * 4
+
+    def decode(body: bytes) -> SampleBatch:
+        return decode_import(_gunzip(body, cenc, limit), content_type=ctype)
+
+    response, _ = await _ingest(ctx, request, "import", decode, 204)
+    return response
+
+
+async def otlp_metrics(ctx: ApiContext, request: Request) -> Response:
+    """``POST /v1/metrics`` (OTLP/HTTP, protobuf or JSON); answers an empty export response."""
+    ctype = request.headers.get("content-type") or ""
+    cenc = request.headers.get("content-encoding")
+    limit = ctx.max_body_bytes * 4
+
+    def decode(body: bytes) -> SampleBatch:
+        return decode_otlp_metrics(_gunzip(body, cenc, limit), ctype)
+
+    response, _ = await _ingest(ctx, request, "otlp", decode, 200)
+    if response.status_code != 200:
+        return response
+    if "json" in ctype:
+        return Response(b"{}", media_type="application/json")
+    return Response(b"", media_type="application/x-protobuf")

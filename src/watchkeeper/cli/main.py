@@ -1,0 +1,181 @@
+"""``watchkeeper`` command line: ``server``, ``check config``, ``promqltest``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+
+__all__ = ["main", "build_parser"]
+
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+
+
+def _duration_ms(text: str) -> int:
+    from ..promql.durations import DurationError, parse_duration
+
+    try:
+        return parse_duration(text)
+    except DurationError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _byte_size(text: str) -> int:
+    from ..scrape.config import parse_byte_size
+
+    try:
+        return parse_byte_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="watchkeeper",
+        description="Monitoring and alerting in one process: scrape and accept pushed metrics, store them, "
+                    "answer PromQL over Prometheus' HTTP API.",
+    )
+    p.add_argument("--version", action="version", version=f"watchkeeper {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser(
+        "server", help="run the monitoring server",
+        description="Run the server: scrape targets, store samples, serve the Prometheus HTTP API. Without "
+                    "--config it scrapes itself (job 'watchkeeper') and this host (job 'node') every 15s.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--config", "--config.file", dest="config", metavar="FILE",
+                   help="prometheus.yml to load (default: the built-in self and host scraping config)")
+    s.add_argument("--data-dir", "--storage.tsdb.path", dest="data_dir", default="data", metavar="DIR",
+                   help="where samples are stored (WAL and blocks)")
+    s.add_argument("--listen", "--web.listen-address", dest="listen", default="127.0.0.1:9090",
+                   metavar="HOST:PORT", help="address of the HTTP API")
+    s.add_argument("--query.lookback-delta", dest="lookback", default="5m", type=_duration_ms,
+                   metavar="DURATION", help="how far back an instant vector selector looks for a sample")
+    s.add_argument("--query.timeout", dest="query_timeout", default="2m", type=_duration_ms,
+                   metavar="DURATION", help="maximum time a query may take before it is aborted")
+    s.add_argument("--query.max-samples", dest="max_samples", default=50_000_000, type=_positive_int,
+                   metavar="N", help="maximum samples a single query may load into memory")
+    s.add_argument("--query.max-concurrency", dest="max_concurrency", default=20, type=_positive_int,
+                   metavar="N", help="maximum queries executed at the same time")
+    s.add_argument("--storage.tsdb.retention.time", dest="retention_time", default="15d", type=_duration_ms,
+                   metavar="DURATION", help="how long to keep samples (0 disables time-based retention)")
+    s.add_argument("--storage.tsdb.retention.size", dest="retention_size", default="0", type=_byte_size,
+                   metavar="SIZE", help="maximum bytes of blocks to keep, e.g. 512MB (0 disables)")
+    s.add_argument("--web.enable-admin-api", dest="admin_api", action="store_true",
+                   help="enable /api/v1/admin endpoints (delete_series)")
+    s.add_argument("--log.level", dest="log_level", default="info", choices=sorted(_LOG_LEVELS),
+                   help="only log messages of this severity or above")
+
+    c = sub.add_parser("check", help="check configuration files",
+                       description="Validate files as promtool check does; exit code 1 if any is invalid.")
+    csub = c.add_subparsers(dest="check_what", metavar="WHAT")
+    cc = csub.add_parser("config", help="validate prometheus.yml files",
+                         description="Validate prometheus.yml files; problems print as FILE:LINE: message.")
+    cc.add_argument("files", nargs="+", metavar="FILE")
+
+    sub.add_parser("promqltest", help="run PromQL .test scripts against the engine", add_help=False)
+    return p
+
+
+def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
+    from ..config import ConfigError
+    from ..server.options import ServerOptions, parse_listen
+    from ..server.server import Server
+
+    logging.basicConfig(level=_LOG_LEVELS[args.log_level],
+                        format="%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
+    try:
+        parse_listen(args.listen)
+    except ValueError as e:
+        print(f"watchkeeper server: {e}", file=sys.stderr)
+        return 2
+    flags = {
+        "config.file": args.config or "", "storage.tsdb.path": args.data_dir,
+        "web.listen-address": args.listen,
+        "query.lookback-delta": _flag_text(raw, "--query.lookback-delta", "5m"),
+        "query.timeout": _flag_text(raw, "--query.timeout", "2m"),
+        "query.max-samples": str(args.max_samples), "query.max-concurrency": str(args.max_concurrency),
+        "storage.tsdb.retention.time": _flag_text(raw, "--storage.tsdb.retention.time", "15d"),
+        "storage.tsdb.retention.size": _flag_text(raw, "--storage.tsdb.retention.size", "0B"),
+        "web.enable-admin-api": str(args.admin_api).lower(), "log.level": args.log_level,
+    }
+    opts = ServerOptions(
+        config_file=args.config, data_dir=args.data_dir, listen=args.listen, lookback_delta_ms=args.lookback,
+        query_timeout_s=args.query_timeout / 1000, query_max_samples=args.max_samples,
+        query_max_concurrency=args.max_concurrency, retention_ms=args.retention_time,
+        retention_bytes=args.retention_size, enable_admin_api=args.admin_api, flags=flags)
+    try:
+        asyncio.run(Server(opts).run())
+    except ConfigError as e:
+        print(f"watchkeeper server: invalid configuration:\n{e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"watchkeeper server: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _flag_text(raw: Sequence[str], name: str, default: str) -> str:
+    """The flag's text as the user wrote it (``--x=v`` or ``--x v``), for /api/v1/status/flags."""
+    for i, arg in enumerate(raw):
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+        if arg == name and i + 1 < len(raw):
+            return raw[i + 1]
+    return default
+
+
+def _check_config(files: Sequence[str]) -> int:
+    from ..config import ConfigError, load_config_file
+
+    failed = False
+    for path in files:
+        print(f"Checking {path}")
+        try:
+            loaded = load_config_file(path)
+        except ConfigError as e:
+            failed = True
+            for msg in e.messages:
+                print(f"  FAILED: {msg}")
+            print()
+            continue
+        print(f" SUCCESS: {len(loaded.rule_files)} rule files found")
+        print(f" SUCCESS: {path} is valid prometheus config file syntax")
+        print()
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw and raw[0] == "promqltest":
+        from ..promql.promqltest import run_cli
+
+        return run_cli(raw[1:])
+    parser = build_parser()
+    args = parser.parse_args(raw)
+    if args.command == "server":
+        return _server(args, raw)
+    if args.command == "check" and args.check_what == "config":
+        return _check_config(args.files)
+    if args.command == "check":
+        parser.parse_args(["check", "--help"])
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

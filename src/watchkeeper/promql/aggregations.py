@@ -1,0 +1,351 @@
+"""PromQL aggregation operators, vectorized over groups and steps.
+
+Series are mapped to integer group ids once. Order-sensitive float accumulations
+(Kahan sums, incremental means, Welford variance) are replayed exactly as
+Prometheus performs them, one "rank" (n-th member of every group) at a time, so a
+loop runs over the size of the largest group, each iteration covering all groups
+and steps. Groups too large for that fall back to plain numpy reductions, with the
+exact replay kept for the (group, step) cells where cancellation makes the two differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..model.labels import Labels
+from .errors import ExecutionError
+from .format import format_float, go_g
+from .values import Annotations, InstantVectors
+
+__all__ = ["aggregate", "group_ids"]
+
+# Largest group whose order-sensitive accumulation is replayed exactly in every cell.
+_EXACT_GROUP_LIMIT = 64
+
+
+def group_ids(labels: list[Labels], grouping: list[str], without: bool) -> tuple[np.ndarray, list[Labels]]:
+    """Group id per series (in order of first appearance) and the output labels of every group."""
+    keys: dict[Labels, int] = {}
+    gid = np.empty(len(labels), dtype=np.int64)
+    names = tuple(grouping)
+    for i, lbl in enumerate(labels):
+        key = lbl.without("__name__", *names) if without else lbl.only(*names)
+        gid[i] = keys.setdefault(key, len(keys))
+    return gid, list(keys)
+
+
+def _ranks(gid: np.ndarray, ngroups: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For r = 0, 1, ...: (groups having an r-th member, the row of that member), in input order."""
+    order = np.argsort(gid, kind="stable")
+    sizes = np.bincount(gid, minlength=ngroups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    for r in range(int(sizes.max()) if sizes.size else 0):
+        groups = np.flatnonzero(sizes > r)
+        yield groups, order[starts[groups] + r]
+
+
+def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prometheus' ``kahanSumInc`` (Neumaier's variant), elementwise."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = total + inc
+        big = np.abs(total) >= np.abs(inc)
+        c = np.where(np.isinf(t), 0.0, np.where(big, c + ((total - t) + inc), c + ((inc - t) + total)))
+    return t, c
+
+
+def _exact_sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, avg: bool
+                   ) -> np.ndarray:
+    steps = vals.shape[1]
+    total = np.zeros((ngroups, steps))
+    comp = np.zeros((ngroups, steps))
+    mean = np.zeros((ngroups, steps))
+    count = np.zeros((ngroups, steps))
+    incremental = np.zeros((ngroups, steps), dtype=bool)
+    with np.errstate(all="ignore"):
+        for groups, rows in _ranks(gid, ngroups):
+            f, p = vals[rows], present[rows]
+            first = p & (count[groups] == 0)
+            later = p & ~first
+            tg, cg, mg, ng, ig = total[groups], comp[groups], mean[groups], count[groups], incremental[groups]
+            ng = ng + p
+            tg = np.where(first, f, tg)
+            mg = np.where(first, f, mg)
+            cg = np.where(first, 0.0, cg)
+            if not avg:
+                nt, nc = _kahan_inc(f, tg, cg)
+                tg, cg = np.where(later, nt, tg), np.where(later, nc, cg)
+            else:
+                direct = later & ~ig
+                nt, nc = _kahan_inc(f, tg, cg)
+                fits = direct & ~np.isinf(nt)
+                tg, cg = np.where(fits, nt, tg), np.where(fits, nc, cg)
+                switch = direct & np.isinf(nt)
+                mg = np.where(switch, tg / (ng - 1), mg)
+                cg = np.where(switch, cg / (ng - 1), cg)
+                ig = ig | switch
+                inc_cells = later & ig
+                q = (ng - 1) / ng
+                nm, nc = _kahan_inc(f / ng, q * mg, q * cg)
+                mg, cg = np.where(inc_cells, nm, mg), np.where(inc_cells, nc, cg)
+            total[groups], comp[groups], mean[groups], count[groups], incremental[groups] = tg, cg, mg, ng, ig
+        if not avg:
+            return total + comp
+        return np.where(incremental, mean + comp, total / count + comp / count)
+
+
+def _sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, avg: bool) -> np.ndarray:
+    sizes = np.bincount(gid, minlength=ngroups)
+    if sizes.size == 0 or sizes.max() <= _EXACT_GROUP_LIMIT:
+        return _exact_sum_avg(vals, present, gid, ngroups, avg)
+    order = np.argsort(gid, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    v = np.where(present, vals, 0.0)[order]
+    with np.errstate(all="ignore"):
+        total = np.add.reduceat(v, starts, axis=0)
+        magnitude = np.add.reduceat(np.abs(v), starts, axis=0)
+        count = np.add.reduceat(present[order].astype(np.float64), starts, axis=0)
+        # Where the terms nearly cancel (or overflow), rounding order matters: replay exactly.
+        suspect = ~np.isfinite(total) | (np.abs(total) * 1e6 < magnitude)
+    bad_groups = np.flatnonzero(suspect.any(axis=1))
+    result = total / np.maximum(count, 1) if avg else total
+    if bad_groups.size:
+        members = np.isin(gid, bad_groups)
+        rows = np.flatnonzero(members)
+        remap = np.full(ngroups, -1, dtype=np.int64)
+        remap[bad_groups] = np.arange(bad_groups.size)
+        exact = _exact_sum_avg(vals[rows], present[rows], remap[gid[rows]], bad_groups.size, avg)
+        result[bad_groups] = exact
+    return result
+
+
+def _variance(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
+    steps = vals.shape[1]
+    mean = np.zeros((ngroups, steps))
+    acc = np.zeros((ngroups, steps))
+    count = np.zeros((ngroups, steps))
+    with np.errstate(all="ignore"):
+        for groups, rows in _ranks(gid, ngroups):
+            f, p = vals[rows], present[rows]
+            mg, ag, ng = mean[groups], acc[groups], count[groups]
+            first = p & (ng == 0)
+            later = p & ~first
+            ng = ng + p
+            mg = np.where(first, f, mg)
+            ag = np.where(first, np.where(np.isfinite(f), 0.0, np.nan), ag)
+            delta = f - mg
+            new_mean = mg + delta / ng
+            ag = np.where(later, ag + delta * (f - new_mean), ag)
+            mg = np.where(later, new_mean, mg)
+            mean[groups], acc[groups], count[groups] = mg, ag, ng
+        return acc / count
+
+
+def _extreme(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, op: str) -> np.ndarray:
+    # Prometheus keeps the first value and replaces it by a bigger (smaller) one or when it is NaN:
+    # the result is the max (min) of the non-NaN values, NaN only if all are NaN. fmax/fmin do that.
+    order = np.argsort(gid, kind="stable")
+    sizes = np.bincount(gid, minlength=ngroups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    v = np.where(present, vals, np.nan)[order]
+    ufunc = np.fmax if op == "max" else np.fmin
+    return ufunc.reduceat(v, starts, axis=0)
+
+
+def _cell_sort(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, value_key: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Present entries sorted by (group, step), then NaN-ness, then ``value_key``, then row.
+
+    Returns (rows, cols, cell, rank) where rank is the position within the (group, step) cell.
+    """
+    steps = vals.shape[1]
+    rows, cols = np.nonzero(present)
+    v = vals[rows, cols]
+    cell = gid[rows] * steps + cols
+    nan = np.isnan(v)
+    order = np.lexsort((rows, np.where(nan, 0.0, value_key[rows, cols]), nan, cell))
+    rows, cols, cell = rows[order], cols[order], cell[order]
+    if cell.size:
+        first = np.concatenate([[True], cell[1:] != cell[:-1]])
+        starts = np.flatnonzero(first)
+        rank = np.arange(cell.size) - np.repeat(starts, np.diff(np.append(starts, cell.size)))
+    else:
+        rank = np.zeros(0, dtype=np.int64)
+    return rows, cols, cell, rank
+
+
+def _quantile(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, q: np.ndarray
+              ) -> np.ndarray:
+    steps = vals.shape[1]
+    rows, cols = np.nonzero(present)
+    v = vals[rows, cols]
+    cell = gid[rows] * steps + cols
+    nan = np.isnan(v)
+    # Prometheus sorts NaN before every number.
+    order = np.lexsort((np.where(nan, 0.0, v), ~nan, cell))
+    sorted_v, cell = v[order], cell[order]
+    counts = np.bincount(cell, minlength=ngroups * steps).reshape(ngroups, steps)
+    starts = np.concatenate([[0], np.cumsum(counts.ravel())[:-1]]).reshape(ngroups, steps)
+    n = counts.astype(np.float64)
+    qq = np.broadcast_to(q[None, :], (ngroups, steps))
+    with np.errstate(all="ignore"):
+        rank = qq * (n - 1)
+        lower = np.maximum(0.0, np.floor(rank))
+        upper = np.minimum(n - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        li = np.clip(starts + np.nan_to_num(lower).astype(np.int64), 0, max(sorted_v.size - 1, 0))
+        ui = np.clip(starts + np.nan_to_num(upper).astype(np.int64), 0, max(sorted_v.size - 1, 0))
+        if sorted_v.size:
+            res = sorted_v[li] * (1 - weight) + sorted_v[ui] * weight
+        else:
+            res = np.zeros((ngroups, steps))
+    res = np.where(np.isnan(qq), np.nan, res)
+    res = np.where(qq < 0, -np.inf, res)
+    res = np.where(qq > 1, np.inf, res)
+    return res
+
+
+def _check_k(param: np.ndarray) -> None:
+    if np.isnan(param).any():
+        raise ExecutionError("Parameter value is NaN")
+    lo, hi = float(param.min()), float(param.max())
+    if lo <= -9.223372036854776e18:
+        raise ExecutionError(f"Scalar value {format_float(lo)} underflows int64")
+    if hi >= 9.223372036854776e18:
+        raise ExecutionError(f"Scalar value {format_float(hi)} overflows int64")
+
+
+def _select_k(op: str, vec: InstantVectors, gid: np.ndarray, param: np.ndarray) -> InstantVectors:
+    n, steps = vec.values.shape
+    if float(param.max()) < 1:  # NaN compares false and goes on to the NaN error, as upstream
+        return _empty_like(vec, steps)
+    _check_k(param)
+    if n == 0:
+        return _empty_like(vec, steps)
+    k = np.minimum(np.trunc(param), n)
+    if op == "topk":
+        key = -vec.values
+    elif op == "bottomk":
+        key = vec.values
+    else:  # limitk: first k in input order
+        key = np.zeros_like(vec.values)
+    if op == "limitk":
+        rows, cols = np.nonzero(vec.present)
+        cell = gid[rows] * steps + cols
+        order = np.lexsort((rows, cell))
+        rows, cols, cell = rows[order], cols[order], cell[order]
+        first = np.concatenate([[True], cell[1:] != cell[:-1]]) if cell.size else np.zeros(0, bool)
+        starts = np.flatnonzero(first)
+        rank = np.arange(cell.size) - np.repeat(starts, np.diff(np.append(starts, cell.size)))
+    else:
+        rows, cols, _, rank = _cell_sort(vec.values, vec.present, gid, key)
+    keep = rank < k[cols]
+    present = np.zeros_like(vec.present)
+    present[rows[keep], cols[keep]] = True
+    # Output order (what an instant query shows): groups in order of first appearance, then rank.
+    best = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, rows[keep], rank[keep])
+    used = np.flatnonzero(present.any(axis=1))
+    used = used[np.lexsort((used, best[used], gid[used]))]
+    return InstantVectors(labels=[vec.labels[i] for i in used], values=vec.values[used],
+                          present=present[used], drop_name=vec.drop_name_mask()[used])
+
+
+def _empty_like(vec: InstantVectors, steps: int) -> InstantVectors:
+    return InstantVectors(labels=[], values=np.zeros((0, steps)), present=np.zeros((0, steps), dtype=bool))
+
+
+def _count_values(vec: InstantVectors, label: str, grouping: list[str], without: bool) -> InstantVectors:
+    steps = vec.num_steps
+    rows, cols = np.nonzero(vec.present)
+    vals = vec.values[rows, cols]
+    uniq, vinv = np.unique(vals, return_inverse=True)
+    texts = [format_float(float(u)) for u in uniq]
+    pair = rows * max(uniq.size, 1) + vinv.ravel()
+    upair, pinv = np.unique(pair, return_inverse=True)
+    names = tuple(grouping) + (() if without else (label,))
+    out: dict[Labels, int] = {}
+    pair_out = np.empty(upair.size, dtype=np.int64)
+    nu = max(uniq.size, 1)
+    for j, p in enumerate(upair.tolist()):
+        lbl = vec.labels[p // nu].merge({label: texts[p % nu]})
+        key = lbl.without("__name__", *names) if without else lbl.only(*names)
+        pair_out[j] = out.setdefault(key, len(out))
+    counts = np.zeros((len(out), steps))
+    np.add.at(counts, (pair_out[pinv.ravel()], cols), 1.0)
+    return InstantVectors(labels=list(out), values=counts, present=counts > 0)
+
+
+def aggregate(op: str, vec: InstantVectors, grouping: list[str], without: bool,
+              param: np.ndarray | str | None, annotations: Annotations,
+              param_pos: str = "") -> InstantVectors:
+    """Evaluate ``op by/without (grouping) (vec)``; ``param`` is k / q per step, or count_values' label.
+
+    ``param_pos`` is the " (line:col)" suffix Prometheus appends to annotations about the parameter.
+    """
+    steps = vec.num_steps
+    if op == "count_values":
+        assert isinstance(param, str)
+        if not param or any("\udc80" <= ch <= "\udcff" for ch in param):
+            raise ExecutionError(f"invalid label name {_quote_label(param)}")
+        return _count_values(vec, param, grouping, without)
+    gid, glabels = group_ids(vec.labels, grouping, without)
+    ngroups = len(glabels)
+    if op in ("topk", "bottomk", "limitk"):
+        assert isinstance(param, np.ndarray)
+        return _select_k(op, vec, gid, param)
+    if ngroups == 0:
+        return _empty_like(vec, steps)
+    present = vec.present
+    vals = vec.values
+    count = np.zeros((ngroups, steps))
+    np.add.at(count, gid, present.astype(np.float64))
+    if op in ("sum", "avg"):
+        out = _sum_avg(vals, present, gid, ngroups, op == "avg")
+    elif op == "count":
+        out = count.copy()
+    elif op == "group":
+        out = np.ones((ngroups, steps))
+    elif op in ("min", "max"):
+        out = _extreme(vals, present, gid, ngroups, op)
+    elif op in ("stddev", "stdvar"):
+        out = _variance(vals, present, gid, ngroups)
+        if op == "stddev":
+            with np.errstate(invalid="ignore"):
+                out = np.sqrt(out)
+    elif op == "quantile":
+        assert isinstance(param, np.ndarray)
+        if np.isnan(param).any():
+            annotations.warn(_quantile_warning(math.nan) + param_pos)
+        if param.size and param.max() > 1:
+            annotations.warn(_quantile_warning(float(param.max())) + param_pos)
+        if param.size and param.min() < 0:
+            annotations.warn(_quantile_warning(float(param.min())) + param_pos)
+        out = _quantile(vals, present, gid, ngroups, param)
+    else:
+        raise ExecutionError(f"unknown aggregation {op!r}")
+    drop = np.zeros(ngroups, dtype=bool)
+    np.logical_or.at(drop, gid, vec.drop_name_mask())
+    return InstantVectors(labels=glabels, values=np.asarray(out, dtype=np.float64), present=count > 0,
+                          drop_name=drop)
+
+
+def _quote_label(name: str) -> str:
+    """Go's ``strconv.Quote``; undecodable bytes (kept as surrogate escapes) print as ``\\xNN``."""
+    out = []
+    for ch in name:
+        if "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _quantile_warning(q: float) -> str:
+    return f"PromQL warning: quantile value should be between 0 and 1, got {go_g(q)}"

@@ -1,0 +1,341 @@
+"""The PromQL engine: evaluates an AST for all steps of a query at once.
+
+Every node is evaluated once for the whole step array ``ts`` (one element for an
+instant query) and returns a batch value (``values.py``). Subqueries evaluate
+their inner expression over their own, step-aligned array. Semantics follow
+Prometheus 3 (``promql/engine.go``): left-open lookback and range windows,
+staleness markers, ``offset`` / ``@``, vector matching, delayed name removal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..model.batch import SeriesSet
+from ..model.labels import Labels
+from ..storage.api import Querier
+from . import ast
+from .aggregations import aggregate
+from .binops import ARITHMETIC, COMPARISON, scalar_binop, vector_binop, vector_scalar_binop
+from .durations import resolve_duration_exprs
+from .errors import ExecutionError, QueryCanceledError, QueryTimeoutError, TooManySamplesError
+from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, finalize_names
+from .limits import limit_ratio
+from .selectors import concat_ranges, instant_select, range_select, vectors_to_series, windows_over
+from .values import Annotations, InstantVectors, RangeWindows, Scalar, String, Value
+
+__all__ = ["Engine", "QueryResult", "position_suffix"]
+
+
+@dataclass
+class QueryResult:
+    """What a query returns. ``series`` order is Prometheus' output order: as produced for
+    instant vectors, sorted by labels for matrices."""
+
+    result_type: Literal["vector", "matrix", "scalar", "string"]
+    series: SeriesSet | None = None
+    scalar: tuple[int, float] | None = None
+    string: tuple[int, str] | None = None
+    annotations: Annotations = field(default_factory=Annotations)
+
+
+def position_suffix(query: str, pos: tuple[int, int]) -> str:
+    """`` (line:col)`` of ``pos`` in ``query``, as Prometheus appends to annotations."""
+    start = max(0, min(pos[0], len(query)))
+    line = query.count("\n", 0, start) + 1
+    col = start - (query.rfind("\n", 0, start) + 1) + 1
+    return f" ({line}:{col})"
+
+
+class Engine:
+    """Runs PromQL queries against a ``Querier``; thread-safe, at most ``max_concurrent`` at once."""
+
+    def __init__(self, *, lookback_delta_ms: int = 300_000, timeout_s: float = 120.0,
+                 max_samples: int = 50_000_000, max_concurrent: int = 20, enable_experimental: bool = False,
+                 enable_delayed_name_removal: bool = False,
+                 no_step_subquery_interval_ms: int = 60_000) -> None:
+        self.lookback_delta_ms = lookback_delta_ms
+        self.timeout_s = timeout_s
+        self.max_samples = max_samples
+        self.enable_experimental = enable_experimental
+        self.enable_delayed_name_removal = enable_delayed_name_removal
+        self.no_step_subquery_interval_ms = no_step_subquery_interval_ms
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+
+    def instant_query(self, querier: Querier, query: str | ast.Expr, t_ms: int, *,
+                      cancel: threading.Event | None = None) -> QueryResult:
+        return self._run(querier, query, t_ms, t_ms, 0, cancel)
+
+    def range_query(self, querier: Querier, query: str | ast.Expr, start_ms: int, end_ms: int,
+                    step_ms: int, *, cancel: threading.Event | None = None) -> QueryResult:
+        if step_ms <= 0:
+            raise ExecutionError("zero or negative query resolution step widths are not accepted. "
+                                 "Try a positive integer")
+        if end_ms < start_ms:
+            raise ExecutionError("end timestamp must not be before start time")
+        return self._run(querier, query, start_ms, end_ms, step_ms, cancel)
+
+    def _parse(self, query: str | ast.Expr) -> tuple[ast.Expr, str]:
+        if isinstance(query, ast.Expr):
+            return query, ""
+        from .parser import parse  # the parser is a sibling module written separately
+
+        return parse(query, enable_experimental=self.enable_experimental), query
+
+    def _run(self, querier: Querier, query: str | ast.Expr, start: int, end: int, step: int,
+             cancel: threading.Event | None) -> QueryResult:
+        expr, text = self._parse(query)
+        resolve_duration_exprs(expr, step_ms=step, range_ms=end - start)
+        if step and expr.type in ("matrix", "string"):
+            name = "range vector" if expr.type == "matrix" else "string"
+            raise ExecutionError(f'invalid expression type "{name}" for range query, '
+                                 "must be Scalar or instant Vector")
+        deadline = time.monotonic() + self.timeout_s
+        if not self._slots.acquire(timeout=max(0.0, self.timeout_s)):
+            raise QueryTimeoutError("query timed out in query queue")
+        try:
+            ev = _Evaluator(self, querier, text, (start, end, step), deadline, cancel)
+            ts = np.arange(start, end + 1, step or 1, dtype=np.int64)
+            ev.check()
+            value = ev.eval(expr, ts)
+            return ev.result(value, ts, instant=not step)
+        finally:
+            self._slots.release()
+
+
+class _Evaluator:
+    """State of one query evaluation."""
+
+    def __init__(self, engine: Engine, querier: Querier, text: str, query_range: tuple[int, int, int],
+                 deadline: float, cancel: threading.Event | None) -> None:
+        self.engine = engine
+        self.querier = querier
+        self.text = text
+        self.query_range = query_range  # (start, end, step) of the whole query; step 0 if instant
+        self.start, self.end = query_range[0], query_range[1]
+        self.deadline = deadline
+        self.cancel = cancel
+        self.annotations = Annotations()
+        self.delayed = engine.enable_delayed_name_removal
+        self.lookback = engine.lookback_delta_ms
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise if the query was canceled or ran out of time (checked before every node)."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise QueryCanceledError("query was canceled in expression evaluation")
+        if time.monotonic() > self.deadline:
+            raise QueryTimeoutError("query timed out in expression evaluation")
+
+    def count_samples(self, n: int) -> None:
+        if n > self.engine.max_samples:
+            raise TooManySamplesError()
+
+    def pos(self, node: ast.Expr) -> str:
+        return position_suffix(self.text, node.pos)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def eval(self, node: ast.Expr, ts: np.ndarray) -> Value:
+        self.check()
+        if isinstance(node, ast.NumberLiteral):
+            return Scalar(np.full(ts.shape[0], float(node.val)))
+        if isinstance(node, ast.StringLiteral):
+            return String(node.val)
+        if isinstance(node, ast.ParenExpr | ast.StepInvariantExpr):
+            return self.eval(node.expr, ts)
+        if isinstance(node, ast.VectorSelector):
+            return self.vector_selector(node, ts)
+        if isinstance(node, ast.MatrixSelector):
+            return self.matrix_selector(node, ts)
+        if isinstance(node, ast.SubqueryExpr):
+            return self.subquery(node, ts)
+        if isinstance(node, ast.UnaryExpr):
+            return self.unary(node, ts)
+        if isinstance(node, ast.BinaryExpr):
+            return self.binary(node, ts)
+        if isinstance(node, ast.AggregateExpr):
+            return self.aggregation(node, ts)
+        if isinstance(node, ast.Call):
+            return self.call(node, ts)
+        raise ExecutionError(f"unhandled expression of type {type(node).__name__}")
+
+    def ref_times(self, ts: np.ndarray, timestamp_ms: int | None, start_or_end: str | None,
+                  offset_ms: int) -> np.ndarray:
+        """Per step, the time a selector or subquery looks at: ``@`` (or the step) minus ``offset``."""
+        if start_or_end == "start":
+            base = np.full(ts.shape[0], self.start, dtype=np.int64)
+        elif start_or_end == "end":
+            base = np.full(ts.shape[0], self.end, dtype=np.int64)
+        elif timestamp_ms is not None:
+            base = np.full(ts.shape[0], timestamp_ms, dtype=np.int64)
+        else:
+            base = ts
+        return base - offset_ms
+
+    def vector_selector(self, node: ast.VectorSelector, ts: np.ndarray) -> InstantVectors:
+        ref = self.ref_times(ts, node.timestamp_ms, node.start_or_end, node.offset_ms)
+        ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1, int(ref.max()))
+        vec = instant_select(ss, ref, self.lookback)
+        self.count_samples(int(vec.present.sum()))
+        return vec
+
+    def matrix_selector(self, node: ast.MatrixSelector, ts: np.ndarray) -> RangeWindows:
+        vs = node.vector_selector
+        ref = self.ref_times(ts, vs.timestamp_ms, vs.start_or_end, vs.offset_ms)
+        ss = self.querier.select(vs.matchers, int(ref.min()) - node.range_ms + 1, int(ref.max()))
+        win = range_select(ss, ref, node.range_ms)
+        if win.lo.size:
+            self.count_samples(int((win.hi - win.lo).sum(axis=0).max()))
+        return win
+
+    def subquery(self, node: ast.SubqueryExpr, ts: np.ndarray) -> RangeWindows:
+        step = node.step_ms or self.engine.no_step_subquery_interval_ms
+        ref = self.ref_times(ts, node.timestamp_ms, node.start_or_end, node.offset_ms)
+        # Inner steps are multiples of the step in absolute time, starting strictly after the
+        # earliest window start (Prometheus aligns subqueries this way for cacheability).
+        first = (int(ref.min()) - node.range_ms) // step * step + step
+        inner_ts = np.arange(first, int(ref.max()) + 1, step, dtype=np.int64)
+        if inner_ts.size == 0:
+            inner = InstantVectors([], np.zeros((0, 0)), np.zeros((0, 0), dtype=bool))
+        else:
+            inner = self.as_vectors(self.eval(node.expr, inner_ts), inner_ts)
+        ss = vectors_to_series(inner, inner_ts)
+        return windows_over(ss, ref, node.range_ms, drop_name=inner.drop_name)
+
+    def as_vectors(self, value: Value, ts: np.ndarray) -> InstantVectors:
+        if isinstance(value, InstantVectors):
+            return value
+        if isinstance(value, Scalar):
+            return InstantVectors([Labels()], value.values[None, :].copy(),
+                                  np.ones((1, ts.shape[0]), dtype=bool))
+        raise ExecutionError(f"expected instant vector, got {type(value).__name__}")
+
+    def unary(self, node: ast.UnaryExpr, ts: np.ndarray) -> Value:
+        val = self.eval(node.expr, ts)
+        if node.op != "-":
+            return val
+        if isinstance(val, Scalar):
+            return Scalar(-val.values)
+        if not isinstance(val, InstantVectors):
+            raise ExecutionError("unary minus needs a scalar or instant vector")
+        if self.delayed:
+            return InstantVectors(val.labels, -val.values, val.present, np.ones(len(val.labels), dtype=bool))
+        out = InstantVectors([drop_metadata(lbl) for lbl in val.labels], -val.values, val.present)
+        return collapse_same_labels(out)
+
+    def binary(self, node: ast.BinaryExpr, ts: np.ndarray) -> Value:
+        lhs = self.eval(node.lhs, ts)
+        rhs = self.eval(node.rhs, ts)
+        op = node.op
+        if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
+            return Scalar(scalar_binop(op, lhs.values, rhs.values))
+        if op not in ARITHMETIC and op not in COMPARISON and not (
+                isinstance(lhs, InstantVectors) and isinstance(rhs, InstantVectors)):
+            raise ExecutionError(f"set operator {op!r} not allowed in binary scalar expression")
+        if isinstance(lhs, InstantVectors) and isinstance(rhs, Scalar):
+            out = vector_scalar_binop(op, lhs, rhs.values, scalar_left=False, return_bool=node.return_bool,
+                                      delayed_names=self.delayed)
+        elif isinstance(lhs, Scalar) and isinstance(rhs, InstantVectors):
+            out = vector_scalar_binop(op, rhs, lhs.values, scalar_left=True, return_bool=node.return_bool,
+                                      delayed_names=self.delayed)
+        elif isinstance(lhs, InstantVectors) and isinstance(rhs, InstantVectors):
+            out = vector_binop(op, lhs, rhs, node.matching, return_bool=node.return_bool,
+                               delayed_names=self.delayed)
+        else:
+            raise ExecutionError(f"invalid operands for binary operator {op!r}")
+        self.count_samples(int(out.present.sum()))
+        return out
+
+    def aggregation(self, node: ast.AggregateExpr, ts: np.ndarray) -> InstantVectors:
+        param: np.ndarray | str | None = None
+        param_pos = ""
+        if node.param is not None:
+            pval = self.eval(node.param, ts)
+            if isinstance(pval, String):
+                param = pval.value
+            elif isinstance(pval, Scalar):
+                param = pval.values
+            else:
+                raise ExecutionError(f"expected scalar parameter for {node.op}")
+            param_pos = self.pos(node.param)
+        vec = self.as_vectors(self.eval(node.expr, ts), ts)
+        if node.op == "limit_ratio":
+            assert isinstance(param, np.ndarray)
+            out = limit_ratio(vec, node.grouping, node.without, param, self.annotations, param_pos)
+        else:
+            out = aggregate(node.op, vec, node.grouping, node.without, param, self.annotations, param_pos)
+        self.count_samples(int(out.present.sum()))
+        return out
+
+    def call(self, node: ast.Call, ts: np.ndarray) -> Value:
+        from .functions import FUNCTIONS
+        from .functions.base import FuncCall
+
+        fn = FUNCTIONS.get(node.func)
+        if fn is None:
+            raise ExecutionError(f"unknown function with name {node.func!r}")
+        args = [self.eval(arg, ts) for arg in node.args]
+        out = fn(FuncCall(name=node.func, args=args, exprs=list(node.args), eval_ts=ts,
+                          annotations=self.annotations, querier=self.querier, lookback_ms=self.lookback,
+                          pos=node.pos, query=self.text, query_range=self.query_range))
+        if isinstance(out, InstantVectors):
+            if not self.delayed and out.drop_name is not None and out.drop_name.any():
+                labels = [drop_metadata(lbl) if d else lbl
+                          for lbl, d in zip(out.labels, out.drop_name, strict=True)]
+                out = InstantVectors(labels, out.values, out.present, None, out.timestamps)
+            out = collapse_same_labels(out)
+            self.count_samples(int(out.present.sum()))
+        return out
+
+    # -- results -------------------------------------------------------------------------------
+
+    def result(self, value: Value, ts: np.ndarray, *, instant: bool) -> QueryResult:
+        t0 = int(ts[0])
+        if isinstance(value, String):
+            return QueryResult("string", string=(t0, value.value), annotations=self.annotations)
+        if isinstance(value, Scalar):
+            if instant:
+                return QueryResult("scalar", scalar=(t0, float(value.values[0])),
+                                   annotations=self.annotations)
+            value = self.as_vectors(value, ts)
+        if isinstance(value, RangeWindows):
+            return QueryResult("matrix", series=_windows_result(value), annotations=self.annotations)
+        assert isinstance(value, InstantVectors)
+        vec = finalize_names(value)
+        keep = vec.present.any(axis=1)
+        rows = np.flatnonzero(keep)
+        labels = [vec.labels[i] for i in rows]
+        if instant:
+            values = vec.values[rows, 0].astype(np.float64)
+            offsets = np.arange(rows.size + 1, dtype=np.int64)
+            series = SeriesSet(labels, offsets, np.full(rows.size, t0, dtype=np.int64), values)
+            return QueryResult("vector", series=series, annotations=self.annotations)
+        order = sorted(range(len(labels)), key=labels.__getitem__)
+        rows = rows[order]
+        sub = InstantVectors([vec.labels[i] for i in rows], vec.values[rows], vec.present[rows])
+        return QueryResult("matrix", series=vectors_to_series(sub, ts), annotations=self.annotations)
+
+
+def _windows_result(win: RangeWindows) -> SeriesSet:
+    """The matrix an instant query of a range selector or subquery returns: the window at the one step."""
+    lo, hi = win.lo[:, 0], win.hi[:, 0]
+    drop = win.drop_name if win.drop_name is not None else np.zeros(len(win.labels), dtype=bool)
+    keep = np.flatnonzero(hi > lo)
+    labels = [drop_metadata(win.labels[i]) if drop[i] else win.labels[i] for i in keep]
+    if len(set(labels)) != len(labels):
+        raise ExecutionError(DUPLICATE_LABELSET)
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    keep = keep[order]
+    labels = [labels[i] for i in order]
+    counts = (hi - lo)[keep]
+    offsets = np.zeros(keep.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    take = concat_ranges(lo[keep], hi[keep])
+    return SeriesSet(labels, offsets, win.t[take], win.v[take])

@@ -1,0 +1,146 @@
+"""Instant and range selection over CSR series, for all series and all steps at once.
+
+Every series' samples are a slice of one flat time array; giving each series its
+own disjoint key range (``series_index * width + t``) turns "find the sample at or
+before time x in series i" for every (series, step) pair into one
+``np.searchsorted`` call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.batch import SeriesSet, is_stale
+from .values import InstantVectors, RangeWindows
+
+__all__ = ["segment_search", "instant_select", "range_select", "windows_over", "drop_stale",
+           "vectors_to_series", "concat_ranges"]
+
+_MAX_KEY = 1 << 62
+
+
+def segment_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str) -> np.ndarray:
+    """Absolute positions of ``q[j]`` inside every series' time slice.
+
+    ``offsets``/``t`` describe N series in CSR form, ``q`` has shape (S,). Returns an
+    int64 (N, S) array: for side "right", ``offsets[i]`` plus the number of samples of
+    series i with ``t <= q[j]``; for side "left", plus the number with ``t < q[j]``.
+    """
+    n = len(offsets) - 1
+    q = np.asarray(q, dtype=np.int64)
+    if n == 0:
+        return np.zeros((0, q.shape[0]), dtype=np.int64)
+    if t.size == 0:
+        return np.broadcast_to(offsets[:-1, None], (n, q.shape[0])).copy()
+    lo = min(int(t.min()), int(q.min()))
+    width = max(int(t.max()), int(q.max())) - lo + 2
+    if width * (n + 1) >= _MAX_KEY:
+        # Keys would overflow: search series by series instead.
+        out = np.empty((n, q.shape[0]), dtype=np.int64)
+        for i in range(n):
+            a, b = int(offsets[i]), int(offsets[i + 1])
+            out[i] = a + np.searchsorted(t[a:b], q, side=side)
+        return out
+    counts = np.diff(offsets)
+    sid = np.repeat(np.arange(n, dtype=np.int64), counts)
+    keys = sid * width + (t - lo)
+    queries = np.arange(n, dtype=np.int64)[:, None] * width + (q - lo)[None, :]
+    return np.searchsorted(keys, queries.ravel(), side=side).reshape(n, q.shape[0])
+
+
+def instant_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> InstantVectors:
+    """Latest sample in ``(ref - lookback, ref]`` per series and step; a staleness marker means absent."""
+    ref = np.asarray(ref, dtype=np.int64)
+    steps = ref.shape[0]
+    n = len(ss.labels)
+    if n == 0 or ss.t.size == 0:
+        return _empty_vectors(steps)
+    offsets = np.asarray(ss.offsets, dtype=np.int64)
+    idx = segment_search(offsets, ss.t, ref, "right") - 1
+    valid = idx >= offsets[:-1, None]
+    idx = np.where(valid, idx, 0)
+    ts = ss.t[idx]
+    vs = ss.v[idx]
+    valid &= ts > (ref - lookback_ms)[None, :]
+    valid &= ~is_stale(vs)
+    keep = valid.any(axis=1)
+    if not keep.all():
+        rows = np.flatnonzero(keep)
+        labels = [ss.labels[i] for i in rows]
+        valid, vs, ts = valid[rows], vs[rows], ts[rows]
+    else:
+        labels = list(ss.labels)
+    return InstantVectors(labels=labels, values=vs, present=valid, timestamps=ts)
+
+
+def _empty_vectors(steps: int) -> InstantVectors:
+    return InstantVectors(labels=[], values=np.zeros((0, steps)), present=np.zeros((0, steps), dtype=bool),
+                          timestamps=np.zeros((0, steps), dtype=np.int64))
+
+
+def drop_stale(ss: SeriesSet) -> SeriesSet:
+    """The same series without their staleness markers (range selectors never see them)."""
+    stale = is_stale(ss.v)
+    if not stale.any():
+        return ss
+    keep = ~stale
+    counts = np.add.reduceat(keep.astype(np.int64), ss.offsets[:-1]) if ss.t.size else np.zeros(0, np.int64)
+    # reduceat misreports empty segments; fix them up.
+    counts = np.where(np.diff(ss.offsets) == 0, 0, counts)
+    offsets = np.zeros(len(ss.labels) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return SeriesSet(ss.labels, offsets, ss.t[keep], ss.v[keep])
+
+
+def windows_over(ss: SeriesSet, ref: np.ndarray, range_ms: int,
+                 drop_name: np.ndarray | None = None) -> RangeWindows:
+    """Windows ``(ref - range, ref]`` of every series at every step; series whose windows are all empty go."""
+    ref = np.asarray(ref, dtype=np.int64)
+    offsets = np.asarray(ss.offsets, dtype=np.int64)
+    hi = segment_search(offsets, ss.t, ref, "right")
+    lo = segment_search(offsets, ss.t, ref - range_ms, "right")
+    nonempty = (hi > lo).any(axis=1) if len(ss.labels) else np.zeros(0, dtype=bool)
+    labels = list(ss.labels)
+    if not nonempty.all():
+        rows = np.flatnonzero(nonempty)
+        labels = [labels[i] for i in rows]
+        hi, lo = hi[rows], lo[rows]
+        # Rebuild a compact CSR holding only the kept series.
+        starts = ss.offsets[:-1][rows]
+        ends = ss.offsets[1:][rows]
+        take = concat_ranges(starts, ends)
+        new_offsets = np.zeros(rows.size + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=new_offsets[1:])
+        shift = (new_offsets[:-1] - starts)[:, None]
+        lo, hi = lo + shift, hi + shift
+        if drop_name is not None:
+            drop_name = drop_name[rows]
+        return RangeWindows(labels=labels, t=ss.t[take], v=ss.v[take], offsets=new_offsets, lo=lo, hi=hi,
+                            eval_t=ref, range_ms=range_ms, drop_name=drop_name)
+    return RangeWindows(labels=labels, t=ss.t, v=ss.v, offsets=offsets, lo=lo, hi=hi, eval_t=ref,
+                        range_ms=range_ms, drop_name=drop_name)
+
+
+def concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, e)`` for all pairs, vectorized."""
+    lengths = (ends - starts).astype(np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    base = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return base + np.arange(total, dtype=np.int64)
+
+
+def range_select(ss: SeriesSet, ref: np.ndarray, range_ms: int) -> RangeWindows:
+    """A matrix selector: windows over the series with staleness markers removed."""
+    return windows_over(drop_stale(ss), ref, range_ms)
+
+
+def vectors_to_series(vec: InstantVectors, eval_ts: np.ndarray) -> SeriesSet:
+    """CSR form of instant vectors over steps (the points of a subquery or a range query result)."""
+    rows, cols = np.nonzero(vec.present)
+    counts = vec.present.sum(axis=1).astype(np.int64)
+    offsets = np.zeros(len(vec.labels) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return SeriesSet(list(vec.labels), offsets, np.asarray(eval_ts, dtype=np.int64)[cols],
+                     vec.values[rows, cols].astype(np.float64))

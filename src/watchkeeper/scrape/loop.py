@@ -1,0 +1,351 @@
+"""One target's scrape loop: fetch, parse, label, limit, append, report, stale.
+
+Per scrape (Prometheus' ``scrapeAndReport``): the body is parsed into series
+keys; each key is looked up in the loop's ref cache (raw key -> final Labels,
+or None when metric relabeling dropped it), so label parsing, target-label
+merging and ``metric_relabel_configs`` run only for series not seen before.
+Samples, staleness markers and the report series (``up``,
+``scrape_duration_seconds``, ...) go to the appender as one ``SampleBatch``.
+
+Staleness follows Prometheus: a series present in the previous successful
+scrape but not in this one gets a stale marker; a failed scrape stales every
+series of the last scrape (``up`` itself is reported as 0, not staled); a
+removed target stales its series and report series at the time its next
+scrape would have happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.batch import STALE_NAN, SampleBatch
+from ..model.labels import Labels
+from ..storage.api import Appender, StorageError
+from .config import SCRAPE_PROTOCOL_HEADERS, ScrapeConfig
+from .httpclient import ScrapeError
+from .relabel import relabel
+from .target import Target
+from .textparse import (
+    NO_TIMESTAMP,
+    MetricMeta,
+    ParsedScrape,
+    ParseError,
+    format_for_content_type,
+    parse,
+    parse_series_key,
+)
+
+__all__ = ["ScrapeLoop", "Fetch", "ScrapeStats", "mutate_sample_labels", "REPORT_METRICS"]
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[Target], Awaitable[tuple[bytes, str]]]
+"""Fetch one target's body: returns (decoded body, Content-Type); raises ScrapeError."""
+
+REPORT_METRICS = (
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+)
+
+# Prometheus' scrape timestamp tolerance: a scrape this close to its slot gets the slot's time.
+_TOLERANCE_MS = 2
+
+
+@dataclass
+class ScrapeStats:
+    """Counts reported for one scrape."""
+
+    scraped: int = 0
+    post_relabel: int = 0
+    series_added: int = 0
+
+
+def mutate_sample_labels(
+    pairs: list[tuple[str, str]], target: Labels, honor_labels: bool, cfg: ScrapeConfig
+) -> Labels | None:
+    """Merge target labels into a scraped series (honor_labels / ``exported_`` rules), then metric relabel."""
+    lb = {k: v for k, v in pairs if v != ""}
+    if honor_labels:
+        for k, v in target:
+            if k not in lb:
+                lb[k] = v
+    else:
+        conflicts = []
+        for k, v in target:
+            old = lb.get(k, "")
+            if old:
+                conflicts.append((k, old))
+            lb[k] = v
+        conflicts.sort(key=lambda kv: len(kv[0]))
+        for k, v in conflicts:
+            name = k
+            while True:
+                name = "exported_" + name
+                if not lb.get(name):
+                    lb[name] = v
+                    break
+    if cfg.metric_relabel_configs:
+        out = relabel(lb, cfg.metric_relabel_configs)
+        if out is None or not out:
+            return None
+        lb = out
+    return Labels(lb)
+
+
+def _label_limit_error(lset: Labels, cfg: ScrapeConfig) -> str:
+    """Prometheus' verifyLabelLimits message, or '' when within limits."""
+    name = lset.name[:50]
+    if cfg.label_limit and len(lset) > cfg.label_limit:
+        return (
+            f"label_limit exceeded (metric: {name}, number of labels: {len(lset)}, limit: {cfg.label_limit})"
+        )
+    for k, v in lset:
+        if cfg.label_name_length_limit and len(k) > cfg.label_name_length_limit:
+            return (
+                f"label_name_length_limit exceeded (metric: {name}, label name: {k[:50]}, "
+                f"length: {len(k)}, limit: {cfg.label_name_length_limit})"
+            )
+        if cfg.label_value_length_limit and len(v) > cfg.label_value_length_limit:
+            return (
+                f"label_value_length_limit exceeded (metric: {name}, label name: {k[:50]}, "
+                f'value: "{v[:50]}", length: {len(v)}, limit: {cfg.label_value_length_limit})'
+            )
+    return ""
+
+
+class _AppendError(Exception):
+    def __init__(self, msg: str, stats: ScrapeStats) -> None:
+        super().__init__(msg)
+        self.stats = stats
+
+
+class ScrapeLoop:
+    """Scrapes one target every interval and appends the result."""
+
+    def __init__(
+        self,
+        target: Target,
+        cfg: ScrapeConfig,
+        appender: Appender,
+        fetch: Fetch,
+        *,
+        now: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        offset_seed: int = 0,
+    ) -> None:
+        self.target = target
+        self.cfg = cfg
+        self.appender = appender
+        self.fetch = fetch
+        self.now = now
+        self.sleep = sleep
+        self.offset_seed = offset_seed
+        self.metadata: dict[str, MetricMeta] = {}
+        self._cache: dict[str, Labels | None] = {}
+        self._prev: dict[Labels, None] = {}  # series of the last successful scrape (insertion-ordered set)
+        self._report_labels = {m: self._report_lset(m) for m in REPORT_METRICS}
+        self.last_ts_ms: int | None = None
+        self.next_ts_ms: int | None = None
+        fallback = cfg.fallback_scrape_protocol
+        self._fallback = SCRAPE_PROTOCOL_HEADERS[fallback].split(";")[0] if fallback else ""
+
+    def inherit(self, old: ScrapeLoop) -> None:
+        """Take over a reloaded loop's staleness set and health (and ref cache if labeling is unchanged)."""
+        self._prev = old._prev
+        self.last_ts_ms = old.last_ts_ms
+        self.metadata = old.metadata
+        same = (
+            "honor_labels",
+            "metric_relabel_configs",
+            "label_limit",
+            "label_name_length_limit",
+            "label_value_length_limit",
+        )
+        if all(getattr(old.cfg, f) == getattr(self.cfg, f) for f in same):
+            self._cache = old._cache
+        t, o = self.target, old.target
+        t.health, t.last_error, t.last_scrape, t.last_scrape_duration = (
+            o.health,
+            o.last_error,
+            o.last_scrape,
+            o.last_scrape_duration,
+        )
+
+    def _report_lset(self, name: str) -> Labels:
+        return mutate_report_labels(name, self.target.labels)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Scrape forever at the target's interval, first after its hash-spread offset."""
+        interval = self.target.interval_ms
+        now_ms = int(self.now() * 1000)
+        slot = now_ms + self.target.offset_ms(interval, now_ms, self.offset_seed)
+        while True:
+            self.next_ts_ms = slot
+            delay = slot / 1000 - self.now()
+            if delay > 0:
+                await self.sleep(delay)
+            actual = int(self.now() * 1000)
+            ts = slot if abs(actual - slot) <= _TOLERANCE_MS else actual
+            await self.scrape_once(ts)
+            slot += interval
+            behind = int(self.now() * 1000) - slot
+            if behind > 0:  # a slow scrape: skip the missed slots, as a Go ticker drops ticks
+                slot += (behind // interval + 1) * interval
+
+    async def scrape_once(self, ts_ms: int) -> None:
+        """Fetch, process and append one scrape stamped ``ts_ms``; never raises for target problems."""
+        t = self.target
+        start = time.perf_counter()
+        try:
+            body, ctype = await self.fetch(t)
+        except ScrapeError as e:
+            self.record_failure(str(e), ts_ms, time.perf_counter() - start)
+            return
+        self.process(body, ctype, ts_ms, start)
+
+    # -- processing -------------------------------------------------------------------------
+
+    def process(self, body: bytes, content_type: str, ts_ms: int, start: float) -> None:
+        """Parse and append a fetched body (sync: parsing is CPU work)."""
+        try:
+            fmt, _warning = format_for_content_type(content_type, self._fallback)
+            parsed = parse(body, fmt)
+            batch, stats, cur = self._build(parsed, ts_ms)
+        except ParseError as e:
+            self.record_failure(str(e), ts_ms, time.perf_counter() - start)
+            return
+        except _AppendError as e:
+            self.record_failure(str(e), ts_ms, time.perf_counter() - start, e.stats)
+            return
+        stale = [lset for lset in self._prev if lset not in cur]
+        self._prev = cur
+        self.metadata = parsed.metadata
+        duration = time.perf_counter() - start
+        self._append(batch, stale, ts_ms, duration, stats, up=1.0)
+        t = self.target
+        t.health, t.last_error = "up", ""
+        t.last_scrape, t.last_scrape_duration = ts_ms / 1000, duration
+        self.last_ts_ms = ts_ms
+
+    def record_failure(self, err: str, ts_ms: int, duration: float, stats: ScrapeStats | None = None) -> None:
+        """A failed scrape: report up=0 and stale every series of the last scrape."""
+        stale = list(self._prev)
+        self._prev = {}
+        self._append(None, stale, ts_ms, duration, stats or ScrapeStats(), up=0.0)
+        t = self.target
+        t.health, t.last_error = "down", err
+        t.last_scrape, t.last_scrape_duration = ts_ms / 1000, duration
+        self.last_ts_ms = ts_ms
+
+    def stale_all(self, ts_ms: int) -> None:
+        """End of run: stale markers for every series of the last scrape and the report series."""
+        stale = list(self._prev) + list(self._report_labels.values())
+        self._prev = {}
+        if self.last_ts_ms is None:
+            return
+        n = len(stale)
+        self._commit(
+            SampleBatch(
+                stale, np.arange(n, dtype=np.int64), np.full(n, ts_ms, np.int64), np.full(n, STALE_NAN)
+            )
+        )
+
+    def _build(self, parsed: ParsedScrape, ts_ms: int) -> tuple[SampleBatch, ScrapeStats, dict[Labels, None]]:
+        cfg = self.cfg
+        cache = self._cache
+        keys = parsed.keys
+        tlabels = self.target.labels
+        miss = object()
+        ents = [cache.get(k, miss) for k in keys]
+        added = 0
+        for i, e in enumerate(ents):
+            if e is miss:
+                key = keys[i]
+                lset = mutate_sample_labels(
+                    parse_series_key(key, int(parsed.lines[i])), tlabels, cfg.honor_labels, cfg
+                )
+                if lset is not None:
+                    if not lset.name:
+                        raise _AppendError(
+                            f"invalid metric name or label names: {lset}", ScrapeStats(len(keys))
+                        )
+                    err = _label_limit_error(lset, cfg)
+                    if err:
+                        raise _AppendError(err, ScrapeStats(len(keys)))
+                    added += 1
+                cache[key] = lset
+                ents[i] = lset
+        # Keep the first sample of each series (a duplicate would be rejected by Prometheus' appender).
+        index: dict[Labels, int] = {}
+        sel: list[int] = []
+        for i, e in enumerate(ents):
+            if e is not None and e not in index:
+                index[e] = len(sel)
+                sel.append(i)
+        stats = ScrapeStats(len(keys), len(sel), added)
+        if cfg.sample_limit and len(sel) > cfg.sample_limit:
+            raise _AppendError("sample limit exceeded", ScrapeStats(len(keys), len(sel), 0))
+        if len(cache) > 2 * len(keys) + 64:  # prune series that have left the exposition
+            self._cache = {k: cache[k] for k in keys if k in cache}
+        idx = np.array(sel, dtype=np.int64)
+        v = parsed.values[idx]
+        ts = parsed.timestamps[idx]
+        explicit = ts != NO_TIMESTAMP
+        if cfg.honor_timestamps:
+            t = np.where(explicit, ts, ts_ms)
+        else:
+            t = np.full(len(sel), ts_ms, np.int64)
+            explicit = np.zeros(len(sel), bool)
+        lsets = list(index)
+        if cfg.honor_timestamps and not cfg.track_timestamps_staleness and explicit.any():
+            cur = {lset: None for lset, x in zip(lsets, explicit.tolist(), strict=True) if not x}
+        else:
+            cur = dict.fromkeys(index)
+        batch = SampleBatch(lsets, np.arange(len(sel), dtype=np.int64), t.astype(np.int64), v)
+        return batch, stats, cur
+
+    def _append(
+        self,
+        batch: SampleBatch | None,
+        stale: list[Labels],
+        ts_ms: int,
+        duration: float,
+        stats: ScrapeStats,
+        up: float,
+    ) -> None:
+        labels: list[Labels] = list(batch.labels) if batch is not None else []
+        rep = self._report_labels
+        extra = stale + [rep[m] for m in REPORT_METRICS]
+        n0 = len(labels)
+        labels.extend(extra)
+        rep_vals = [up, duration, float(stats.scraped), float(stats.post_relabel), float(stats.series_added)]
+        t_extra = np.full(len(extra), ts_ms, np.int64)
+        v_extra = np.array([STALE_NAN] * len(stale) + rep_vals, dtype=np.float64)
+        if batch is not None:
+            t = np.concatenate([batch.t, t_extra])
+            v = np.concatenate([batch.v, v_extra])
+        else:
+            t, v = t_extra, v_extra
+        self._commit(SampleBatch(labels, np.arange(n0 + len(extra), dtype=np.int64), t, v))
+
+    def _commit(self, batch: SampleBatch) -> None:
+        try:
+            self.appender.append(batch)
+        except StorageError as e:
+            log.warning("append failed for target %s: %s", self.target.url, e)
+
+
+def mutate_report_labels(name: str, target: Labels) -> Labels:
+    """Labels of a report series: the metric name plus the target labels."""
+    return Labels({**target.to_dict(), "__name__": name})

@@ -1,0 +1,480 @@
+"""Parsers for the Prometheus text format (0.0.4) and OpenMetrics 1.0 text.
+
+The output is columnar: one raw *series key* per sample (the line text up to the
+value, e.g. ``http_requests_total{code="200"}``), a float64 value array and an
+int64 timestamp array (``NO_TIMESTAMP`` where the line had none), plus metadata
+per metric family. Label parsing is deferred to ``parse_series_key`` so that a
+scrape loop can look each key up in its ref cache first and parse labels only
+for series it has not seen before, as Prometheus does.
+
+The line loop avoids regexes: the common ``name{labels} value`` line is split
+with ``str.find``/``str.split`` (C speed); only lines with backslashes or unusual
+spacing take the character-level slow path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "NO_TIMESTAMP",
+    "ParseError",
+    "MetricMeta",
+    "ParsedScrape",
+    "TEXT_FORMAT",
+    "OPENMETRICS_FORMAT",
+    "parse",
+    "parse_text",
+    "parse_openmetrics",
+    "parse_series_key",
+    "format_for_content_type",
+]
+
+NO_TIMESTAMP = np.iinfo(np.int64).min
+TEXT_FORMAT = "text/plain"
+OPENMETRICS_FORMAT = "application/openmetrics-text"
+
+_TEXT_TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
+_OM_TYPES = {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"}
+
+
+class ParseError(ValueError):
+    """The exposition could not be parsed; ``line`` is 1-based (0 when unknown)."""
+
+    def __init__(self, reason: str, line: int = 0) -> None:
+        self.reason = reason
+        self.line = line
+        super().__init__(f"{reason} (line {line})" if line else reason)
+
+
+@dataclass
+class MetricMeta:
+    """What ``# TYPE``/``# HELP``/``# UNIT`` said about one metric family."""
+
+    type: str = "unknown"
+    help: str = ""
+    unit: str = ""
+
+
+@dataclass
+class ParsedScrape:
+    """Columnar result of parsing one scrape body."""
+
+    keys: list[str]
+    values: np.ndarray  # float64 (n,)
+    timestamps: np.ndarray  # int64 (n,), NO_TIMESTAMP when absent
+    lines: np.ndarray  # int32 (n,), 1-based line of each sample (for error messages)
+    metadata: dict[str, MetricMeta] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def _is_legacy_metric_name(s: str) -> bool:
+    if not s or not (s[0].isascii() and (s[0].isalpha() or s[0] in "_:")):
+        return False
+    return s.isascii() and s.replace("_", "a").replace(":", "a").isalnum()
+
+
+def _is_legacy_label_name(s: str) -> bool:
+    if not s or not (s[0].isascii() and (s[0].isalpha() or s[0] == "_")):
+        return False
+    return s.isascii() and s.replace("_", "a").isalnum()
+
+
+def _parse_float(s: str, lineno: int) -> float:
+    """Parse like Go's strconv.ParseFloat: Python's float() minus digit separators."""
+    try:
+        if "_" in s or not s.isascii():
+            raise ValueError(s)
+        return float(s)
+    except ValueError:
+        low = s.lower().lstrip("+-")
+        if low.startswith("0x") and "_" not in s:
+            try:
+                return float.fromhex(s)
+            except ValueError:
+                pass
+        raise ParseError(f'strconv.ParseFloat: parsing "{s}": invalid syntax', lineno) from None
+
+
+def _parse_text_ts(s: str, lineno: int) -> int:
+    if "_" in s or not s.lstrip("+-").isdigit() or not s.isascii():
+        raise ParseError(f'strconv.ParseInt: parsing "{s}": invalid syntax', lineno)
+    return int(s)
+
+
+def _parse_om_ts(s: str, lineno: int) -> int:
+    ts = _parse_float(s, lineno)
+    if math.isnan(ts) or math.isinf(ts):
+        raise ParseError(f"invalid timestamp {s}", lineno)
+    return int(ts * 1000)
+
+
+def _unescape(s: str, help_text: bool = False) -> str:
+    """Undo ``\\\\``, ``\\"`` (label values only) and ``\\n``; other escapes stay as written."""
+    if "\\" not in s:
+        return s
+    out = []
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\" and i + 1 < n:
+            d = s[i + 1]
+            if d == "\\":
+                out.append("\\")
+                i += 2
+                continue
+            if d == "n":
+                out.append("\n")
+                i += 2
+                continue
+            if d == '"' and not help_text:
+                out.append('"')
+                i += 2
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _quoted_end(s: str, start: int) -> int:
+    """Index of the closing quote of the string whose opening quote is at ``start``, or -1."""
+    j = start
+    while True:
+        j = s.find('"', j + 1)
+        if j < 0:
+            return -1
+        k = j - 1
+        while s[k] == "\\":
+            k -= 1
+        if (j - 1 - k) % 2 == 0:
+            return j
+
+
+def _labels_end(line: str, b: int) -> int:
+    """Index of the ``}`` closing the label block that opens at ``line[b]`` (-1 if none)."""
+    if "\\" not in line:
+        e = line.find("}", b)
+        while e >= 0 and line.count('"', b, e) % 2:
+            e = line.find("}", e + 1)
+        return e
+    i, n = b + 1, len(line)
+    while i < n:
+        c = line[i]
+        if c == '"':
+            j = _quoted_end(line, i)
+            if j < 0:
+                return -1
+            i = j + 1
+            continue
+        if c == "}":
+            return i
+        i += 1
+    return -1
+
+
+def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
+    """Parse a series key into (name, value) pairs, ``__name__`` first.
+
+    Accepts ``name``, ``name{a="b",}`` and the UTF-8 form ``{"name", "a.b"="c"}``.
+    Raises ParseError for anything Prometheus would reject.
+    """
+    key = key.strip(" \t")
+    b = key.find("{")
+    pairs: list[tuple[str, str]] = []
+    if b < 0:
+        if not _is_legacy_metric_name(key):
+            raise ParseError(f'invalid metric name "{key}"', lineno)
+        return [("__name__", key)]
+    name = key[:b].rstrip(" \t")
+    if name:
+        if not _is_legacy_metric_name(name):
+            raise ParseError(f'invalid metric name "{name}"', lineno)
+        pairs.append(("__name__", name))
+    i, n = b + 1, len(key)
+    seen: set[str] = set()
+    first = True
+    while True:
+        while i < n and key[i] in " \t":
+            i += 1
+        if i >= n:
+            raise ParseError("unexpected end of label set", lineno)
+        if key[i] == "}":
+            i += 1
+            break
+        if key[i] == '"':
+            j = _quoted_end(key, i)
+            if j < 0:
+                raise ParseError("unterminated quoted label name", lineno)
+            lname = _unescape(key[i + 1 : j])
+            i = j + 1
+            while i < n and key[i] in " \t":
+                i += 1
+            if first and not name and i < n and key[i] in ",}":
+                # {"metric.name", ...}: a bare quoted string first is the metric name.
+                if not lname:
+                    raise ParseError("empty metric name", lineno)
+                pairs.insert(0, ("__name__", lname))
+                name = lname
+                first = False
+                if key[i] == ",":
+                    i += 1
+                continue
+        else:
+            j = i
+            while j < n and (key[j].isalnum() or key[j] == "_") and key[j].isascii():
+                j += 1
+            lname = key[i:j]
+            if not _is_legacy_label_name(lname):
+                raise ParseError(f"invalid label name at {key[i : i + 20]!r}", lineno)
+            i = j
+            while i < n and key[i] in " \t":
+                i += 1
+        first = False
+        if i >= n or key[i] != "=":
+            raise ParseError(f'expected equal after label name "{lname}"', lineno)
+        i += 1
+        while i < n and key[i] in " \t":
+            i += 1
+        if i >= n or key[i] != '"':
+            raise ParseError(f'expected label value for label "{lname}"', lineno)
+        j = _quoted_end(key, i)
+        if j < 0:
+            raise ParseError("unterminated label value", lineno)
+        if lname in seen or (lname == "__name__" and name):
+            raise ParseError(f'label name "{lname}" is not unique: invalid sample', lineno)
+        seen.add(lname)
+        pairs.append((lname, _unescape(key[i + 1 : j])))
+        i = j + 1
+        while i < n and key[i] in " \t":
+            i += 1
+        if i < n and key[i] == ",":
+            i += 1
+        elif i < n and key[i] == "}":
+            i += 1
+            break
+        else:
+            raise ParseError(f'expected comma or "}}" after label value of "{lname}"', lineno)
+    if key[i:].strip(" \t"):
+        raise ParseError(f"unexpected text after label set: {key[i:]!r}", lineno)
+    if not name:
+        raise ParseError("metric name missing", lineno)
+    return pairs
+
+
+def _split_sample(line: str, lineno: int) -> tuple[str, list[str]]:
+    """Split a sample line into its series key and the whitespace-separated rest."""
+    b = line.find("{")
+    if b < 0:
+        parts = line.split()
+        if not parts:
+            raise ParseError(f"unexpected whitespace-only line {line!r}", lineno)
+        return parts[0], parts[1:]
+    sp = line.find(" ", 0, b)
+    if sp >= 0 and line[sp:b].strip(" \t"):
+        # ``name value # {exemplar}`` — the brace belongs to an exemplar, not the series.
+        parts = line.split()
+        return parts[0], parts[1:]
+    e = _labels_end(line, b)
+    if e < 0:
+        raise ParseError(f"unexpected end of input in label set: {line[:60]!r}", lineno)
+    return line[: e + 1], line[e + 1 :].split()
+
+
+def _text_comment(line: str, lineno: int, meta: dict[str, MetricMeta]) -> None:
+    """Record ``# TYPE``/``# HELP``; every other comment is ignored in the text format."""
+    parts = line[1:].lstrip(" \t").split(None, 2)
+    if len(parts) < 2 or parts[0] not in ("TYPE", "HELP"):
+        return
+    fam = parts[1]
+    m = meta.get(fam)
+    if m is None:
+        m = meta[fam] = MetricMeta()
+    if parts[0] == "TYPE":
+        typ = parts[2].strip() if len(parts) > 2 else ""
+        if typ not in _TEXT_TYPES:
+            raise ParseError(f'invalid metric type "{typ}"', lineno)
+        m.type = "unknown" if typ == "untyped" else typ
+    else:
+        m.help = _unescape(parts[2], help_text=True) if len(parts) > 2 else ""
+
+
+def parse_text(text: str) -> ParsedScrape:
+    """Parse the Prometheus text exposition format 0.0.4 (timestamps in ms)."""
+    keys: list[str] = []
+    vals: list[float] = []
+    tss: list[int] = []
+    lns: list[int] = []
+    meta: dict[str, MetricMeta] = {}
+    k_app, v_app, t_app, l_app = keys.append, vals.append, tss.append, lns.append
+    nots = NO_TIMESTAMP
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line:
+            continue
+        c = line[0]
+        if c == "#":
+            _text_comment(line, lineno, meta)
+            continue
+        if c in " \t":
+            line = line.strip(" \t")
+            if not line:
+                continue
+        # Fast path: ``name{labels} value [ts]`` with no backslash and a brace right after the name.
+        b = line.find("{")
+        if b < 0:
+            rest = line.split()
+            if not rest:
+                raise ParseError(f"unexpected whitespace-only line {line!r}", lineno)
+            key = rest.pop(0)
+        elif line.find(" ", 0, b) < 0 and "\\" not in line:
+            e = line.find("}", b)
+            while e >= 0 and line.count('"', b, e) % 2:
+                e = line.find("}", e + 1)
+            if e < 0:
+                raise ParseError(f"unexpected end of input in label set: {line[:60]!r}", lineno)
+            key = line[: e + 1]
+            rest = line[e + 1 :].split()
+        else:
+            key, rest = _split_sample(line, lineno)
+        nrest = len(rest)
+        if nrest == 1:
+            t_app(nots)
+        elif nrest == 2:
+            t_app(_parse_text_ts(rest[1], lineno))
+        elif not nrest:
+            raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
+        else:
+            raise ParseError(f"expected timestamp or new record, got {rest[2]!r}", lineno)
+        k_app(key)
+        l_app(lineno)
+        v0 = rest[0]
+        if "_" in v0 or not v0.isascii():
+            v_app(_parse_float(v0, lineno))
+            continue
+        try:
+            v_app(float(v0))
+        except ValueError:
+            v_app(_parse_float(v0, lineno))
+    return _result(keys, vals, tss, lns, meta)
+
+
+def parse_openmetrics(text: str) -> ParsedScrape:
+    """Parse OpenMetrics 1.0 text (timestamps in seconds; exemplars accepted and ignored)."""
+    keys: list[str] = []
+    vals: list[float] = []
+    tss: list[int] = []
+    lns: list[int] = []
+    meta: dict[str, MetricMeta] = {}
+    k_app, v_app, t_app, l_app = keys.append, vals.append, tss.append, lns.append
+    nots = NO_TIMESTAMP
+    lines = text.split("\n")
+    eof = False
+    lineno = 0
+    for lineno, line in enumerate(lines, 1):
+        if eof:
+            if line or lineno != len(lines):
+                raise ParseError("unexpected data after # EOF", lineno)
+            continue
+        if not line:
+            if lineno == len(lines):
+                continue
+            raise ParseError("unexpected empty line", lineno)
+        if line[0] == "#":
+            if line == "# EOF":
+                eof = True
+                continue
+            parts = line.split(" ", 3)
+            if len(parts) < 3 or parts[0] != "#" or parts[1] not in ("TYPE", "HELP", "UNIT"):
+                raise ParseError(f"invalid comment line {line[:60]!r}", lineno)
+            fam = parts[2]
+            if fam.startswith('"'):
+                fam = _unescape(fam[1:-1]) if fam.endswith('"') and len(fam) > 1 else fam
+            m = meta.get(fam)
+            if m is None:
+                m = meta[fam] = MetricMeta()
+            arg = parts[3] if len(parts) > 3 else ""
+            if parts[1] == "TYPE":
+                if arg not in _OM_TYPES:
+                    raise ParseError(f'invalid metric type "{arg}"', lineno)
+                m.type = arg
+            elif parts[1] == "HELP":
+                m.help = _unescape(arg)
+            else:
+                if arg and not fam.endswith("_" + arg):
+                    raise ParseError(f'unit "{arg}" not a suffix of metric "{fam}"', lineno)
+                m.unit = arg
+            continue
+        key, rest = _split_sample(line, lineno)
+        if "#" in rest:
+            rest = rest[: rest.index("#")]
+        if len(rest) == 1:
+            t_app(nots)
+        elif len(rest) == 2:
+            t_app(_parse_om_ts(rest[1], lineno))
+        elif not rest:
+            raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
+        else:
+            raise ParseError(f"expected timestamp or # symbol, got {rest[2]!r}", lineno)
+        k_app(key)
+        l_app(lineno)
+        v_app(_parse_float(rest[0], lineno))
+    if not eof:
+        raise ParseError("data does not end with # EOF", lineno)
+    return _result(keys, vals, tss, lns, meta)
+
+
+def _result(
+    keys: list[str], vals: list[float], tss: list[int], lns: list[int], meta: dict[str, MetricMeta]
+) -> ParsedScrape:
+    return ParsedScrape(
+        keys=keys,
+        values=np.array(vals, dtype=np.float64),
+        timestamps=np.array(tss, dtype=np.int64),
+        lines=np.array(lns, dtype=np.int32),
+        metadata=meta,
+    )
+
+
+def format_for_content_type(content_type: str, fallback: str = "") -> tuple[str, str]:
+    """Pick the parser for a Content-Type the way Prometheus does.
+
+    Returns (format, warning). ``fallback`` is a media type (from
+    ``fallback_scrape_protocol``). Raises ParseError when no parser applies.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not content_type.strip():
+        if not fallback:
+            raise ParseError(
+                "non-compliant scrape target sending blank Content-Type and no "
+                "fallback_scrape_protocol specified for target"
+            )
+        return (
+            fallback,
+            f'non-compliant scrape target sending blank Content-Type, using fallback "{fallback}"',
+        )
+    if media in (TEXT_FORMAT, OPENMETRICS_FORMAT):
+        return media, ""
+    if not fallback:
+        raise ParseError(
+            f'received unsupported Content-Type "{content_type}" and no fallback_scrape_protocol '
+            "specified for target"
+        )
+    return fallback, f'received unsupported Content-Type "{content_type}", using fallback "{fallback}"'
+
+
+def parse(body: bytes | str, fmt: str) -> ParsedScrape:
+    """Parse a (decompressed) scrape body in format ``fmt`` (TEXT_FORMAT or OPENMETRICS_FORMAT)."""
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ParseError("invalid UTF-8 in exposition", body.count(b"\n", 0, e.start) + 1) from None
+    else:
+        text = body
+    if fmt == OPENMETRICS_FORMAT:
+        return parse_openmetrics(text)
+    return parse_text(text)

@@ -1,0 +1,362 @@
+"""Immutable on-disk blocks: a directory of plain Parquet files (layout in docs/storage.md).
+
+::
+
+    <block id>/meta.json          time range, counts, compaction lineage
+    <block id>/series.parquet     one row per series: labels (map), timestamp group, exponent, rows
+    <block id>/timestamps.parquet one row per (group, t): series sharing identical timestamps share a group
+    <block id>/values.parquet     one row per sample: decimal mantissa or raw float
+    <block id>/tombstones.json    optional deletions not yet compacted away
+
+A ``Block`` keeps its series index in memory and reads value row groups on
+demand through a shared byte-bounded cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..model.batch import SeriesSet
+from ..model.labels import Labels
+from ..model.matchers import Matcher
+from .csr import combine, drop_empty, expand_ranks, gather
+from .decimal import decode, encode
+from .index import SeriesIndex
+
+__all__ = ["Block", "BlockMeta", "RowGroupCache", "new_block_id", "write_block"]
+
+FORMAT = "watchkeeper-parquet-1"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_LABELS_TYPE = pa.map_(pa.string(), pa.string())
+
+
+def new_block_id() -> str:
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32 (sorts by creation)."""
+    n = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in range(25, -1, -1))
+
+
+@dataclass
+class BlockMeta:
+    ulid: str
+    min_time: int  # inclusive start of the block's range
+    max_time: int  # exclusive end of the block's range
+    num_series: int
+    num_samples: int
+    level: int = 1
+    sources: list[str] = field(default_factory=list)
+    out_of_order: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "ulid": self.ulid,
+            "minTime": self.min_time,
+            "maxTime": self.max_time,
+            "stats": {"numSeries": self.num_series, "numSamples": self.num_samples},
+            "compaction": {"level": self.level, "sources": self.sources},
+            "outOfOrder": self.out_of_order,
+            "version": 1,
+            "format": FORMAT,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> BlockMeta:
+        return cls(
+            ulid=d["ulid"],
+            min_time=int(d["minTime"]),
+            max_time=int(d["maxTime"]),
+            num_series=int(d["stats"]["numSeries"]),
+            num_samples=int(d["stats"]["numSamples"]),
+            level=int(d["compaction"]["level"]),
+            sources=list(d["compaction"]["sources"]),
+            out_of_order=bool(d.get("outOfOrder", False)),
+        )
+
+
+def _timestamp_groups(offsets: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Group id per series (identical timestamp arrays share one) and a representative series per group."""
+    groups = np.empty(offsets.shape[0] - 1, np.int32)
+    seen: dict[bytes, int] = {}
+    reps: list[int] = []
+    for i in range(groups.shape[0]):
+        key = t[offsets[i] : offsets[i + 1]].tobytes()
+        g = seen.get(key)
+        if g is None:
+            g = seen[key] = len(reps)
+            reps.append(i)
+        groups[i] = g
+    return groups, reps
+
+
+def _fsync_tree(path: Path) -> None:
+    for p in path.iterdir():
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_block(
+    parent: Path,
+    labels: Sequence[Labels],
+    offsets: np.ndarray,
+    t: np.ndarray,
+    v: np.ndarray,
+    *,
+    min_time: int,
+    max_time: int,
+    level: int = 1,
+    sources: Sequence[str] = (),
+    out_of_order: bool = False,
+    compression_level: int = 9,
+    row_group_rows: int = 1 << 20,
+) -> BlockMeta:
+    """Write a block of CSR samples (``labels`` sorted, every series non-empty) atomically."""
+    ulid = new_block_id()
+    tmp = parent / (ulid + ".tmp")
+    tmp.mkdir(parents=True)
+    n = len(labels)
+    counts = np.diff(offsets)
+    groups, reps = _timestamp_groups(offsets, t)
+    rep_arr = np.asarray(reps, np.int64)
+    g_rank, g_rows = gather(offsets, rep_arr)
+    exps, mant, fits = encode(v, offsets)
+    opts = {"compression": "zstd", "compression_level": compression_level, "write_statistics": False}
+
+    pq.write_table(
+        pa.table(
+            {
+                "series_id": pa.array(np.arange(n, dtype=np.int32)),
+                "labels": pa.array([list(lb.items) for lb in labels], _LABELS_TYPE),
+                "group": pa.array(groups),
+                "exponent": pa.array(exps),
+                "row_start": pa.array(offsets[:-1]),
+                "count": pa.array(counts.astype(np.int32)),
+            }
+        ),
+        tmp / "series.parquet",
+        **opts,
+    )
+    pq.write_table(
+        pa.table({"group": pa.array(g_rank.astype(np.int32)), "t": pa.array(t[g_rows])}),
+        tmp / "timestamps.parquet",
+        use_dictionary=False,
+        column_encoding={"group": "DELTA_BINARY_PACKED", "t": "DELTA_BINARY_PACKED"},
+        row_group_size=row_group_rows,
+        **opts,
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "series_id": pa.array(expand_ranks(offsets).astype(np.int32)),
+                "mantissa": pa.array(mant, mask=~fits),
+                "float": pa.array(v, mask=fits),
+            }
+        ),
+        tmp / "values.parquet",
+        use_dictionary=False,
+        column_encoding={
+            "series_id": "DELTA_BINARY_PACKED",
+            "mantissa": "DELTA_BINARY_PACKED",
+            "float": "BYTE_STREAM_SPLIT",
+        },
+        row_group_size=row_group_rows,
+        **opts,
+    )
+    meta = BlockMeta(
+        ulid=ulid,
+        min_time=min_time,
+        max_time=max_time,
+        num_series=n,
+        num_samples=int(t.shape[0]),
+        level=level,
+        sources=list(sources) or [ulid],
+        out_of_order=out_of_order,
+    )
+    (tmp / "meta.json").write_text(json.dumps(meta.to_json(), indent=1))
+    _fsync_tree(tmp)
+    os.replace(tmp, parent / ulid)
+    return meta
+
+
+class RowGroupCache:
+    """LRU of decoded value row groups, bounded by bytes, shared by all blocks of a TSDB."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: tuple[str, int], item: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        size = sum(a.nbytes for a in item)
+        with self._lock:
+            if key in self._items or size > self.max_bytes:
+                return
+            self._items[key] = item
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= sum(a.nbytes for a in old)
+
+    def drop_block(self, ulid: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == ulid]:
+                old = self._items.pop(key)
+                self._bytes -= sum(a.nbytes for a in old)
+
+
+def _column_int(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(values with nulls as 0, validity mask)."""
+    arr = col.combine_chunks()
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    return arr.fill_null(0).to_numpy(zero_copy_only=False), valid
+
+
+class Block:
+    """A block opened for reading. Immutable apart from its tombstones."""
+
+    def __init__(self, path: Path, cache: RowGroupCache) -> None:
+        self.path = path
+        self.meta = BlockMeta.from_json(json.loads((path / "meta.json").read_text()))
+        self._cache = cache
+        tab = pq.read_table(path / "series.parquet")
+        lab = tab.column("labels").combine_chunks()
+        keys = lab.keys.to_pylist()
+        vals = lab.items.to_pylist()
+        loffs = lab.offsets.to_numpy()
+        self.index = SeriesIndex()
+        for i in range(len(lab)):
+            a, b = loffs[i], loffs[i + 1]
+            self.index.add(Labels.from_sorted(tuple(zip(keys[a:b], vals[a:b], strict=True))))
+        self.groups = tab.column("group").to_numpy()
+        self.exponents = tab.column("exponent").to_numpy().astype(np.int64)
+        counts = tab.column("count").to_numpy().astype(np.int64)
+        self.offsets = np.zeros(counts.shape[0] + 1, np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        self._ts: tuple[np.ndarray, np.ndarray] | None = None
+        self._ts_lock = threading.Lock()
+        vf = pq.ParquetFile(path / "values.parquet")
+        rg_rows = [vf.metadata.row_group(i).num_rows for i in range(vf.metadata.num_row_groups)]
+        self._rg_starts = np.concatenate([[0], np.cumsum(rg_rows)]).astype(np.int64)
+        self.tombstones = _read_tombstones(path)
+
+    @property
+    def ulid(self) -> str:
+        return self.meta.ulid
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.iterdir())
+
+    def _timestamps(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group offsets, t) for every timestamp group, loaded once."""
+        with self._ts_lock:
+            if self._ts is None:
+                tab = pq.read_table(self.path / "timestamps.parquet")
+                g = tab.column("group").to_numpy()
+                goffs = np.zeros(int(g.max()) + 2 if g.size else 1, np.int64)
+                np.cumsum(np.bincount(g, minlength=goffs.shape[0] - 1), out=goffs[1:])
+                self._ts = (goffs, tab.column("t").to_numpy().astype(np.int64))
+            return self._ts
+
+    def _row_group(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key = (self.ulid, i)
+        item = self._cache.get(key)
+        if item is None:
+            vf = pq.ParquetFile(self.path / "values.parquet")
+            tab = vf.read_row_group(i, columns=["mantissa", "float"])
+            mant, mvalid = _column_int(tab.column("mantissa"))
+            flt, _ = _column_int(tab.column("float"))
+            item = (mant.astype(np.int64), flt.astype(np.float64), mvalid)
+            self._cache.put(key, item)
+        return item
+
+    def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All samples of block series ``ids`` as ``(rank, t, v)``, tombstones applied."""
+        rank, rows = gather(self.offsets, ids)
+        if rows.size == 0:
+            return rank, np.zeros(0, np.int64), np.zeros(0, np.float64)
+        goffs, gts = self._timestamps()
+        # The k-th sample of series s has the k-th timestamp of its group.
+        sids = ids[rank]
+        within = rows - self.offsets[sids]
+        t = gts[goffs[self.groups[sids]] + within]
+        mant = np.empty(rows.shape[0], np.int64)
+        flt = np.empty(rows.shape[0], np.float64)
+        isdec = np.empty(rows.shape[0], bool)
+        rgs = np.searchsorted(self._rg_starts, rows, side="right") - 1
+        for rg in np.unique(rgs):
+            sel = rgs == rg
+            m_rg, f_rg, ok_rg = self._row_group(int(rg))
+            local = rows[sel] - self._rg_starts[rg]
+            mant[sel] = m_rg[local]
+            flt[sel] = f_rg[local]
+            isdec[sel] = ok_rg[local]
+        v = np.where(isdec, decode(mant, self.exponents[sids]), flt)
+        if self.tombstones:
+            keep = np.ones(t.shape[0], bool)
+            for tids, lo, hi in self.tombstones:
+                keep &= ~(np.isin(sids, tids) & (t >= lo) & (t <= hi))
+            rank, t, v = rank[keep], t[keep], v[keep]
+        return rank, t, v
+
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
+        ids = self.index.select(matchers)
+        if ids.size == 0 or mint >= self.meta.max_time or maxt < self.meta.min_time:
+            return SeriesSet.empty()
+        rank, t, v = self.read(ids)
+        keep = (t >= mint) & (t <= maxt)
+        offsets, tt, vv = combine(rank[keep], t[keep], v[keep], ids.shape[0])
+        kept, offsets = drop_empty(offsets)
+        return SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, tt, vv)
+
+    def all_samples(self) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
+        """Every live sample as CSR over the block's (sorted) series."""
+        ids = np.arange(len(self.index), dtype=np.int64)
+        rank, t, v = self.read(ids)
+        offsets, tt, vv = combine(rank, t, v, ids.shape[0])
+        return self.index.labels, offsets, tt, vv
+
+    def add_tombstone(self, ids: np.ndarray, mint: int, maxt: int) -> None:
+        """Record a deletion durably (write-then-rename of tombstones.json)."""
+        self.tombstones = [*self.tombstones, (np.asarray(ids, np.int64), mint, maxt)]
+        data = [{"series": tids.tolist(), "mint": lo, "maxt": hi} for tids, lo, hi in self.tombstones]
+        tmp = self.path / "tombstones.json.tmp"
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, self.path / "tombstones.json")
+        self._cache.drop_block(self.ulid)
+
+    def remove(self) -> None:
+        self._cache.drop_block(self.ulid)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _read_tombstones(path: Path) -> list[tuple[np.ndarray, int, int]]:
+    p = path / "tombstones.json"
+    if not p.exists():
+        return []
+    entries = json.loads(p.read_text())
+    return [(np.asarray(d["series"], np.int64), int(d["mint"]), int(d["maxt"])) for d in entries]

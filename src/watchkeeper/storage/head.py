@@ -1,0 +1,209 @@
+"""The in-memory head: recent samples, columnar, appended batch-wise.
+
+Layout (a tiny log-structured merge tree of columnar runs):
+
+* an append buffer: three growable arrays (series id, t, v) in arrival order;
+  a batch lands with one ``np.copyto`` per column, whatever its series count;
+* when the buffer holds ``chunk_samples`` samples it is *sealed* into a run:
+  CSR arrays sorted by (series id, t), duplicates resolved (last write wins);
+* runs of the same level are merged ``merge_factor`` at a time, so a head of
+  N samples has O(log N) runs and each sample is re-sorted O(log N) times.
+
+Readers take a ``HeadSnapshot`` under the TSDB lock (a tuple of immutable runs
+plus views of the buffer's filled prefix) and work on it without the lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .csr import combine, expand_ranks, gather
+from .index import GrowArray, SeriesIndex
+
+__all__ = ["Run", "Head", "HeadSnapshot"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """Immutable CSR samples indexed by head series id (``offsets`` has one entry per id + 1)."""
+
+    offsets: np.ndarray
+    t: np.ndarray
+    v: np.ndarray
+    level: int
+
+    @property
+    def size(self) -> int:
+        return int(self.t.shape[0])
+
+    @property
+    def mint(self) -> int:
+        return int(self.t.min()) if self.t.size else 0
+
+    @property
+    def maxt(self) -> int:
+        return int(self.t.max()) if self.t.size else 0
+
+    def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(series id, t, v) per sample."""
+        return expand_ranks(self.offsets), self.t, self.v
+
+    @classmethod
+    def build(cls, sid: np.ndarray, t: np.ndarray, v: np.ndarray, n_series: int, level: int) -> Run:
+        offsets, tt, vv = combine(sid, t, v, n_series)
+        return cls(offsets, tt, vv, level)
+
+
+def merge_runs(runs: list[Run], n_series: int, level: int) -> Run:
+    """One run holding the samples of ``runs`` (oldest first; newer wins on equal timestamps)."""
+    parts = [r.triples() for r in runs]
+    return Run.build(
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        n_series,
+        level,
+    )
+
+
+@dataclass(frozen=True)
+class HeadSnapshot:
+    """A consistent read-only view of the head's samples."""
+
+    runs: tuple[Run, ...]
+    sid: np.ndarray
+    t: np.ndarray
+    v: np.ndarray
+    n_series: int
+
+    def samples(
+        self, ids: np.ndarray, mint: int, maxt: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR ``(offsets, t, v)`` for series ``ids`` (rank i = ids[i]) restricted to [mint, maxt]."""
+        ranks: list[np.ndarray] = []
+        ts: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        for run in self.runs:
+            if run.size == 0:
+                continue
+            rank, rows = gather(run.offsets, ids)
+            t = run.t[rows]
+            keep = (t >= mint) & (t <= maxt)
+            ranks.append(rank[keep])
+            ts.append(t[keep])
+            vs.append(run.v[rows[keep]])
+        if self.t.size:
+            rank_of = np.full(self.n_series, -1, np.int64)
+            rank_of[ids] = np.arange(ids.shape[0], dtype=np.int64)
+            r = rank_of[self.sid]
+            keep = (r >= 0) & (self.t >= mint) & (self.t <= maxt)
+            ranks.append(r[keep])
+            ts.append(self.t[keep])
+            vs.append(self.v[keep])
+        if not ranks:
+            return combine(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), ids.shape[0])
+        return combine(np.concatenate(ranks), np.concatenate(ts), np.concatenate(vs), ids.shape[0])
+
+
+class Head:
+    """Mutable head state. Not thread-safe by itself: the TSDB serialises calls."""
+
+    def __init__(self, *, chunk_samples: int = 1 << 18, merge_factor: int = 4) -> None:
+        self.index = SeriesIndex()
+        self.runs: list[Run] = []
+        self.chunk_samples = chunk_samples
+        self.merge_factor = merge_factor
+        self.frozen = 0  # leading runs a block cut is reading; merges must leave them alone
+        self._new_buffer()
+        self.mint: int | None = None
+        self.maxt: int | None = None
+
+    def _new_buffer(self) -> None:
+        self._sid = GrowArray(np.int64, 1024)
+        self._t = GrowArray(np.int64, 1024)
+        self._v = GrowArray(np.float64, 1024)
+
+    @property
+    def num_samples(self) -> int:
+        """Stored samples (the buffer may still hold duplicates that a later seal removes)."""
+        return sum(r.size for r in self.runs) + len(self._t)
+
+    def append(self, sid: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
+        """Add samples of already-registered series (any order, any timestamps)."""
+        if t.size == 0:
+            return
+        lo, hi = int(t.min()), int(t.max())
+        self.mint = lo if self.mint is None else min(self.mint, lo)
+        self.maxt = hi if self.maxt is None else max(self.maxt, hi)
+        self._sid.extend(sid)
+        self._t.extend(t)
+        self._v.extend(v)
+        if len(self._t) >= self.chunk_samples:
+            self.seal()
+
+    def seal(self) -> None:
+        """Turn the append buffer into a level-0 run and merge full levels."""
+        if len(self._t) == 0:
+            return
+        n = len(self.index)
+        run = Run.build(self._sid.view(), self._t.view(), self._v.view(), n, 0)
+        self._new_buffer()
+        self.runs.append(run)
+        f = self.merge_factor
+        while len(self.runs) - self.frozen >= f and all(
+            r.level == self.runs[-1].level for r in self.runs[-f:]
+        ):
+            merged = merge_runs(self.runs[-f:], n, self.runs[-1].level + 1)
+            del self.runs[-f:]
+            self.runs.append(merged)
+
+    def snapshot(self) -> HeadSnapshot:
+        return HeadSnapshot(
+            tuple(self.runs), self._sid.view(), self._t.view(), self._v.view(), len(self.index)
+        )
+
+    def compacted(self) -> Run:
+        """Seal and merge everything into a single run (used by block cuts and deletes)."""
+        self.seal()
+        n = len(self.index)
+        if len(self.runs) != 1 or self.runs[0].offsets.shape[0] != n + 1:
+            self.runs = [merge_runs(self.runs, n, 0)] if self.runs else [Run.build(*_empty3(), n, 0)]
+        return self.runs[0]
+
+    def replace_runs(self, count: int, keep: Run) -> None:
+        """Swap the oldest ``count`` runs for ``keep`` (after a block cut took the rest away)."""
+        self.runs[:count] = [keep] if keep.size else []
+        self.frozen = 0
+        self._recompute_bounds()
+
+    def delete(self, ids: np.ndarray, mint: int, maxt: int) -> int:
+        """Remove samples of series ``ids`` within [mint, maxt]; returns how many were removed."""
+        run = self.compacted()
+        member = np.zeros(len(self.index), bool)
+        member[ids] = True
+        sid = expand_ranks(run.offsets)
+        drop = member[sid] & (run.t >= mint) & (run.t <= maxt)
+        removed = int(drop.sum())
+        if removed:
+            keep = ~drop
+            self.runs = [Run.build(sid[keep], run.t[keep], run.v[keep], len(self.index), 0)]
+            self._recompute_bounds()
+        return removed
+
+    def _recompute_bounds(self) -> None:
+        sizes = [r for r in self.runs if r.size]
+        if len(self._t):
+            bt = self._t.view()
+            lo, hi = [int(bt.min())], [int(bt.max())]
+        else:
+            lo, hi = [], []
+        lo += [r.mint for r in sizes]
+        hi += [r.maxt for r in sizes]
+        self.mint = min(lo) if lo else None
+        self.maxt = max(hi) if hi else None
+
+
+def _empty3() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)

@@ -1,0 +1,51 @@
+"""Merging ``SeriesSet``s from several sources (blocks, head) into one, by label set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..model.batch import SeriesSet
+from ..model.labels import Labels
+from .csr import combine, expand_ranks, gather
+
+__all__ = ["merge_series_sets", "sorted_series_set"]
+
+
+def sorted_series_set(
+    labels: Sequence[Labels], offsets: np.ndarray, t: np.ndarray, v: np.ndarray
+) -> SeriesSet:
+    """A SeriesSet with series reordered so that labels are sorted."""
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    if all(order[i] == i for i in range(len(order))):
+        return SeriesSet(list(labels), offsets, t, v)
+    perm = np.asarray(order, np.int64)
+    rank, rows = gather(offsets, perm)
+    new_offsets = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(np.bincount(rank, minlength=len(order)), out=new_offsets[1:])
+    return SeriesSet([labels[i] for i in order], new_offsets, t[rows], v[rows])
+
+
+def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
+    """Union of ``parts`` (oldest first): series with equal labels are merged, newer wins on equal t."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return SeriesSet.empty()
+    if len(parts) == 1:
+        return parts[0]
+    rank_of: dict[Labels, int] = {}
+    for p in parts:
+        for lb in p.labels:
+            rank_of.setdefault(lb, 0)
+    all_labels = sorted(rank_of)
+    for i, lb in enumerate(all_labels):
+        rank_of[lb] = i
+    ranks, ts, vs = [], [], []
+    for p in parts:
+        local = np.fromiter((rank_of[lb] for lb in p.labels), np.int64, len(p.labels))
+        ranks.append(local[expand_ranks(p.offsets)])
+        ts.append(p.t)
+        vs.append(p.v)
+    offsets, t, v = combine(np.concatenate(ranks), np.concatenate(ts), np.concatenate(vs), len(all_labels))
+    return SeriesSet(all_labels, offsets, t, v)

@@ -1,0 +1,193 @@
+"""Shared fixtures: free ports and real processes (watchkeeper server, Prometheus, node_exporter).
+
+Every process a test starts is registered with a fixture that stops it at
+teardown, so a failing test never leaves a server behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cramjam
+import httpx
+import pytest
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+NODE_EXPORTER = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(num: int, payload: bytes) -> bytes:
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def encode_write_request(series: Sequence[tuple[dict[str, str], Sequence[tuple[int, float]]]]) -> bytes:
+    """A snappy-compressed remote-write 1.0 ``WriteRequest`` (hand-encoded protobuf) for tests."""
+    body = b""
+    for labels, samples in series:
+        ts = b""
+        for k, v in sorted(labels.items()):
+            ts += _field(1, _field(1, k.encode()) + _field(2, v.encode()))
+        for t, v in samples:
+            ts += _field(2, b"\x09" + struct.pack("<d", v) + b"\x10" + _varint(t))
+        body += _field(1, ts)
+    return bytes(cramjam.snappy.compress_raw(body))
+
+
+REMOTE_WRITE_HEADERS = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+                        "X-Prometheus-Remote-Write-Version": "0.1.0"}
+
+
+def wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``proc`` exits."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} was ready")
+        try:
+            r = httpx.get(url, timeout=2.0)
+            if r.status_code == 200:
+                return
+            last = f"status {r.status_code}"
+        except httpx.HTTPError as e:
+            last = repr(e)
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout}s ({last})")
+
+
+class Proc:
+    """A started child process with its base URL and log file."""
+
+    def __init__(self, argv: Sequence[str], url: str, log_path: Path,
+                 env: dict[str, str] | None = None) -> None:
+        self.argv = list(argv)
+        self.url = url
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # closed in stop()
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self._log.close()
+
+
+class Processes:
+    """Starts processes for one test and stops them all afterwards."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.started: list[Proc] = []
+
+    def watchkeeper(self, *args: str, data_dir: Path | None = None, config: Path | None = None,
+                    port: int | None = None, wait: bool = True) -> Proc:
+        """``watchkeeper server`` on 127.0.0.1; waits for /-/ready unless ``wait`` is False."""
+        port = port or free_port()
+        data_dir = data_dir or self.tmp / "wk-data"
+        argv = [sys.executable, "-m", "watchkeeper.cli.main", "server", "--listen", f"127.0.0.1:{port}",
+                "--data-dir", str(data_dir), *args]
+        if config is not None:
+            argv += ["--config", str(config)]
+        p = Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"watchkeeper-{port}.log",
+                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.started.append(p)
+        if wait:
+            wait_http_ok(p.url + "/-/ready", p.proc)
+        return p
+
+    def prometheus(self, config_text: str, *args: str) -> Proc:
+        if not os.access(PROMETHEUS, os.X_OK):
+            pytest.skip("prometheus binary not installed")
+        port = free_port()
+        d = self.tmp / f"prom-{port}"
+        d.mkdir()
+        cfg = d / "prometheus.yml"
+        cfg.write_text(config_text)
+        argv = [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={d / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *args]
+        p = Proc(argv, f"http://127.0.0.1:{port}", d / "prometheus.log")
+        self.started.append(p)
+        wait_http_ok(p.url + "/-/ready", p.proc)
+        return p
+
+    def node_exporter(self) -> Proc:
+        if not os.access(NODE_EXPORTER, os.X_OK):
+            pytest.skip("prometheus-node-exporter not installed")
+        port = free_port()
+        argv = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+        p = Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"node-exporter-{port}.log")
+        self.started.append(p)
+        wait_http_ok(p.url + "/metrics", p.proc)
+        return p
+
+    def stop_all(self) -> None:
+        for p in reversed(self.started):
+            p.stop()
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Processes]:
+    """Start real processes in a test; all are stopped at teardown."""
+    ps = Processes(tmp_path)
+    try:
+        yield ps
+    finally:
+        ps.stop_all()
+
+
+@pytest.fixture
+def promtool() -> str:
+    if not os.access(PROMTOOL, os.X_OK):
+        pytest.skip("promtool not installed")
+    return PROMTOOL

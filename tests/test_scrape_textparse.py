@@ -1,0 +1,220 @@
+"""Text format 0.0.4 and OpenMetrics parsing: shapes, escapes, errors, metadata, fuzzing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watchkeeper.scrape.textparse import (
+    NO_TIMESTAMP,
+    OPENMETRICS_FORMAT,
+    TEXT_FORMAT,
+    ParseError,
+    format_for_content_type,
+    parse,
+    parse_openmetrics,
+    parse_series_key,
+    parse_text,
+)
+
+TEXT = """# HELP go_gc_duration_seconds A summary of the GC invocation durations.
+# 	TYPE go_gc_duration_seconds summary
+# TYPE go_gc_duration_seconds summary
+go_gc_duration_seconds{quantile="0"} 4.9351e-05
+go_gc_duration_seconds{quantile="0.25",} 7.424100000000001e-05
+go_gc_duration_seconds_sum 1.2
+go_gc_duration_seconds_count 99 1700000000123
+# a free comment
+  indented_metric   3
+# HELP esc Help with \\\\ and \\n newline.
+esc{a="x\\"y",b="line\\nbreak",c="back\\\\slash",d="tab\\t"} +Inf
+nan_metric NaN
+neg_inf{x="}"} -Inf
+untyped_metric 1e3
+{"my.dotted.metric", "label.with.dot"="v"} 7
+# TYPE untyped_metric untyped
+"""
+
+
+def test_text_columns() -> None:
+    r = parse_text(TEXT)
+    assert r.keys[0] == 'go_gc_duration_seconds{quantile="0"}'
+    assert r.keys[1] == 'go_gc_duration_seconds{quantile="0.25",}'
+    assert r.keys[3] == "go_gc_duration_seconds_count"
+    assert r.keys[4] == "indented_metric"
+    assert r.values.dtype == np.float64 and r.timestamps.dtype == np.int64
+    assert r.values[0] == 4.9351e-05 and r.values[4] == 3
+    assert r.timestamps[3] == 1700000000123
+    assert r.timestamps[0] == NO_TIMESTAMP
+    assert math.isinf(r.values[5]) and r.values[5] > 0
+    assert math.isnan(r.values[6])
+    assert r.values[7] == -math.inf
+    assert r.keys[7] == 'neg_inf{x="}"}'
+    assert list(r.lines[:2]) == [4, 5]
+    assert len(r) == 10
+
+
+def test_text_metadata() -> None:
+    m = parse_text(TEXT).metadata
+    assert m["go_gc_duration_seconds"].type == "summary"
+    assert m["go_gc_duration_seconds"].help == "A summary of the GC invocation durations."
+    assert m["esc"].help == "Help with \\ and \n newline."
+    assert m["untyped_metric"].type == "unknown"  # Prometheus reports untyped as unknown
+
+
+def test_series_keys() -> None:
+    r = parse_text(TEXT)
+    assert parse_series_key(r.keys[1]) == [("__name__", "go_gc_duration_seconds"), ("quantile", "0.25")]
+    assert parse_series_key(r.keys[5]) == [
+        ("__name__", "esc"), ("a", 'x"y'), ("b", "line\nbreak"), ("c", "back\\slash"), ("d", "tab\\t"),
+    ]
+    assert parse_series_key(r.keys[9]) == [("__name__", "my.dotted.metric"), ("label.with.dot", "v")]
+    assert parse_series_key('name {a = "b" }') == [("__name__", "name"), ("a", "b")]
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("0abc", "invalid metric name"),
+        ("a-b", "invalid metric name"),
+        ('a{b="c"', 'expected comma or "}"'),
+        ('a{b=c}', "expected label value"),
+        ('a{b="c" d="e"}', "expected comma"),
+        ('a{b="c",b="d"}', 'label name "b" is not unique'),
+        ('a{"b"}', "expected equal after label name"),
+        ('{a="b"}', "metric name missing"),
+        ('a{0x="1"}', "invalid label name"),
+    ],
+)
+def test_bad_series_keys(key: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_series_key(key)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "line"),
+    [
+        ("a 1\nb\n", "expected value after metric", 2),
+        ("a 1 2 3\n", "expected timestamp or new record", 1),
+        ("a abc\n", 'strconv.ParseFloat: parsing "abc"', 1),
+        ("a 1_0\n", "strconv.ParseFloat", 1),
+        ("a 1 1.5\n", "strconv.ParseInt", 1),
+        ("# TYPE a bogus\n", 'invalid metric type "bogus"', 1),
+        ("x 1\na{b=\"c\" 1\n", "unexpected end of input in label set", 2),
+    ],
+)
+def test_text_errors(text: str, reason: str, line: int) -> None:
+    with pytest.raises(ParseError, match=reason) as ei:
+        parse_text(text)
+    assert ei.value.line == line
+
+
+OM = """# TYPE req counter
+# HELP req Requests.
+# UNIT req_seconds seconds
+req_total{code="200"} 10 1700000000.5 # {trace_id="abc"} 1.0 1700000000.4
+req_created{code="200"} 1.7e9
+# TYPE req_seconds histogram
+req_seconds_bucket{le="+Inf"} 3 # {a="b"} 2
+req_seconds_count 3
+plain 5 # {} 1
+# EOF
+"""
+
+
+def test_openmetrics() -> None:
+    r = parse_openmetrics(OM)
+    assert r.keys == ['req_total{code="200"}', 'req_created{code="200"}', 'req_seconds_bucket{le="+Inf"}',
+                      "req_seconds_count", "plain"]
+    assert list(r.values) == [10, 1.7e9, 3, 3, 5]
+    assert r.timestamps[0] == 1700000000500
+    assert r.timestamps[1] == NO_TIMESTAMP
+    assert r.metadata["req"].type == "counter" and r.metadata["req"].help == "Requests."
+    assert r.metadata["req_seconds"].unit == "seconds"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a 1\n", "data does not end with # EOF"),
+        ("a 1\n# EOF\nb 2\n", "unexpected data after # EOF"),
+        ("a 1\n\n# EOF\n", "unexpected empty line"),
+        ("# random comment\n# EOF\n", "invalid comment line"),
+        ("# TYPE a untyped\n# EOF\n", 'invalid metric type "untyped"'),
+        ("# UNIT a_total seconds\n# EOF\n", "not a suffix"),
+    ],
+)
+def test_openmetrics_errors(text: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_openmetrics(text)
+
+
+def test_prometheus_client_openmetrics_output() -> None:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.openmetrics.exposition import generate_latest
+
+    reg = CollectorRegistry()
+    c = Counter("jobs", "Jobs done.", ["kind"], registry=reg)
+    c.labels("a\"b").inc(3)
+    Histogram("lat_seconds", "Latency.", registry=reg, buckets=(0.1, 1.0)).observe(0.5)
+    r = parse(generate_latest(reg), OPENMETRICS_FORMAT)
+    d = {tuple(parse_series_key(k)): v for k, v in zip(r.keys, r.values, strict=True)}
+    assert d[(("__name__", "jobs_total"), ("kind", 'a"b'))] == 3
+    assert d[(("__name__", "lat_seconds_bucket"), ("le", "1.0"))] == 1
+    assert r.metadata["jobs"].type == "counter"
+
+
+@pytest.mark.parametrize(
+    ("ctype", "fallback", "want"),
+    [
+        ("text/plain; version=0.0.4; charset=utf-8", "", TEXT_FORMAT),
+        ("application/openmetrics-text; version=1.0.0; charset=utf-8", "", OPENMETRICS_FORMAT),
+        ("", TEXT_FORMAT, TEXT_FORMAT),
+        ("application/json", OPENMETRICS_FORMAT, OPENMETRICS_FORMAT),
+    ],
+)
+def test_content_type(ctype: str, fallback: str, want: str) -> None:
+    assert format_for_content_type(ctype, fallback)[0] == want
+
+
+def test_content_type_without_fallback() -> None:
+    with pytest.raises(ParseError, match="blank Content-Type and no fallback_scrape_protocol"):
+        format_for_content_type("")
+    with pytest.raises(ParseError, match='unsupported Content-Type "application/json"'):
+        format_for_content_type("application/json")
+
+
+def test_invalid_utf8() -> None:
+    with pytest.raises(ParseError, match="invalid UTF-8") as ei:
+        parse(b"a 1\nb{x=\"\xff\"} 2\n", TEXT_FORMAT)
+    assert ei.value.line == 2
+
+
+_alphabet = st.sampled_from(list('abc_:{}"=,\\ \n#\t01.e+-NaInf') + ["# TYPE ", "# HELP ", "# EOF", "\xe9"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_alphabet, max_size=60).map("".join), st.sampled_from([TEXT_FORMAT, OPENMETRICS_FORMAT]))
+def test_fuzz_only_parse_errors(text: str, fmt: str) -> None:
+    try:
+        r = parse(text, fmt)
+        for k, line in zip(r.keys, r.lines, strict=True):
+            parse_series_key(k, int(line))
+    except ParseError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+    st.floats(allow_nan=False),
+)
+def test_fuzz_label_value_roundtrip(value: str, v: float) -> None:
+    esc = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    r = parse_text(f'm{{l="{esc}"}} {v!r}\n')
+    assert parse_series_key(r.keys[0]) == [("__name__", "m"), ("l", value)]
+    assert r.values[0] == v

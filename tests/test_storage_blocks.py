@@ -1,0 +1,185 @@
+"""Blocks: lossless decimal encoding, Parquet round trips, head cuts, compaction, retention, tombstones."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watchkeeper.model.batch import STALE_NAN, SampleBatch
+from watchkeeper.model.labels import Labels
+from watchkeeper.model.matchers import Matcher, MatchType
+from watchkeeper.storage.block import Block, RowGroupCache, write_block
+from watchkeeper.storage.compact import plan_compaction
+from watchkeeper.storage.db import TSDB
+from watchkeeper.storage.decimal import decode, encode
+
+ALL = [Matcher(MatchType.REGEX, "__name__", ".+")]
+R = 10_000  # block range for the TSDB tests: 10 s
+
+
+def bits(a: np.ndarray) -> list[int]:
+    return np.ascontiguousarray(a, np.float64).view(np.uint64).tolist()
+
+
+def roundtrip(v: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    exps, mant, fits = encode(v, offsets)
+    per = np.repeat(exps, np.diff(offsets)).astype(np.int64)
+    return np.where(fits, decode(mant, per), v)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=40), st.data())
+def test_decimal_encoding_is_bit_exact(values, data):
+    v = np.array(values, np.float64)
+    cut = sorted(data.draw(st.lists(st.integers(1, len(values) - 1), max_size=3, unique=True))) if len(values) > 1 else []
+    offsets = np.array([0, *cut, len(values)], np.int64)
+    exps, mant, fits = encode(v, offsets)
+    per = np.repeat(exps, np.diff(offsets)).astype(np.int64)
+    assert bits(decode(mant[fits], per[fits])) == bits(v[fits])
+    assert not fits[~np.isfinite(v)].any()
+
+
+@pytest.mark.parametrize(
+    ("values", "exponent"),
+    [
+        ([12345.67, 12345.68, 12345.7], 2),
+        ([1.5e9, 2.5e9], -8),
+        ([0.0, 1.0, 3.0], 0),
+        ([0.1, 0.25], 2),
+    ],
+)
+def test_decimal_exponent_is_smallest_that_fits(values, exponent):
+    v = np.array(values)
+    exps, _, fits = encode(v, np.array([0, len(values)]))
+    assert exps.tolist() == [exponent] and fits.all()
+    assert bits(roundtrip(v, np.array([0, len(values)]))) == bits(v)
+
+
+def test_block_roundtrip_and_plain_parquet(tmp_path):
+    labels = [Labels({"__name__": "a", "i": str(i)}) for i in range(4)]
+    t = np.array([0, 15, 30, 0, 15, 30, 0, 16, 31, 5], np.int64)
+    v = np.array([1.5, 2.5, STALE_NAN, 3.0, -0.0, np.inf, 0.1 + 0.2, 1e300, np.nan, 7.0])
+    offsets = np.array([0, 3, 6, 9, 10], np.int64)
+    meta = write_block(tmp_path, labels, offsets, t, v, min_time=0, max_time=100)
+    block = Block(tmp_path / meta.ulid, RowGroupCache())
+    ss = block.select(ALL, 0, 99)
+    assert ss.labels == labels
+    assert ss.offsets.tolist() == offsets.tolist() and ss.t.tolist() == t.tolist()
+    assert bits(ss.v) == bits(v)
+    assert block.select([Matcher.eq("i", "2")], 16, 31).t.tolist() == [16, 31]
+    # Plain Parquet that other tools can read: two series share a timestamp group.
+    assert pq.read_table(tmp_path / meta.ulid / "timestamps.parquet").num_rows == 3 + 3 + 1
+    series = pq.read_table(tmp_path / meta.ulid / "series.parquet").to_pylist()
+    assert dict(series[1]["labels"]) == {"__name__": "a", "i": "1"}
+    assert pq.read_table(tmp_path / meta.ulid / "values.parquet").column_names == ["series_id", "mantissa", "float"]
+
+
+def scrape(db: TSDB, t: int, n: int = 3, name: str = "m", value: float | None = None) -> None:
+    labels = [Labels({"__name__": name, "i": str(i)}) for i in range(n)]
+    vals = np.full(n, float(t) if value is None else value) + np.arange(n)
+    db.append(SampleBatch(labels, np.arange(n), np.full(n, t, np.int64), vals))
+
+
+def samples(db: TSDB, matchers=ALL, mint=-(10**12), maxt=10**12) -> dict[str, list[tuple[int, float]]]:
+    ss = db.select(matchers, mint, maxt)
+    out = {}
+    for i in range(len(ss)):
+        lb, t, v = ss.series(i)
+        out[str(lb)] = list(zip(t.tolist(), v.tolist(), strict=True))
+    return out
+
+
+def test_cut_query_reopen_and_out_of_order_block(tmp_path):
+    db = TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=())
+    for t in range(0, 40_000, 1000):
+        scrape(db, t)
+    assert db.maintain()["blocks_written"] == 3  # [0,10s) [10s,20s) [20s,30s); head keeps the rest
+    full = samples(db)
+    assert len(full['m{i="1"}']) == 40
+    # Backfill older than every block, and an overwrite of a persisted sample.
+    scrape(db, 2500)
+    scrape(db, 3000, value=-1.0)
+    # The backfill lands in its own block, which compaction merges with the overlapping one.
+    assert db.maintain() == {"blocks_written": 1, "compactions": 1, "blocks_deleted": 0}
+    metas = db.blocks()
+    assert sorted((m.min_time, m.level) for m in metas) == [(0, 2), (R, 1), (2 * R, 1)]
+    got = samples(db)
+    assert (2500, 2501.0) in got['m{i="1"}'] and (3000, 0.0) in got['m{i="1"}']
+    assert len(got['m{i="1"}']) == 41
+    db.close()
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=()) as db2:
+        assert samples(db2) == got
+        assert db2.label_values("i", [], 0, 5000) == ["0", "1", "2"]
+        assert db2.label_names([], 0, 5000) == ["__name__", "i"]
+
+
+def test_compaction_merges_overlaps_then_windows(tmp_path):
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(3 * R,)) as db:
+        for t in range(0, 75_000, 1000):
+            scrape(db, t)
+            if t % 5000 == 0:
+                db.maintain()
+        before = samples(db)
+        scrape(db, 1500)  # out of order: an overlapping block, merged by the next compaction
+        before['m{i="0"}'] = sorted(before['m{i="0"}'] + [(1500, 1500.0)])
+        res = db.maintain()
+        assert res["compactions"] >= 1
+        ranges = sorted((m.min_time, m.max_time, m.level) for m in db.blocks())
+        assert (0, 3 * R) in [(a, b) for a, b, _ in ranges]
+        assert plan_compaction(db.blocks(), (3 * R,)) == []
+        got = samples(db)
+        assert got['m{i="0"}'] == before['m{i="0"}']
+    assert len(list(tmp_path.glob("*/meta.json"))) == len(ranges)
+
+
+def test_leftover_source_blocks_are_removed_on_open(tmp_path):
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=()) as db:
+        for t in range(0, 45_000, 1000):
+            scrape(db, t)
+        db.maintain()
+        expected = samples(db)
+    saved = tmp_path.parent / "saved"
+    for d in tmp_path.glob("*/meta.json"):
+        shutil.copytree(d.parent, saved / d.parent.name)
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(3 * R,)) as db:
+        assert db.maintain()["compactions"] == 1
+    for d in saved.iterdir():  # a crash after the compacted block landed, before sources went
+        shutil.copytree(d, tmp_path / d.name)
+    (tmp_path / "half-written.tmp").mkdir()
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(3 * R,)) as db:
+        assert len(db.blocks()) == 1
+        assert samples(db) == expected
+    assert not (tmp_path / "half-written.tmp").exists()
+
+
+def test_retention_by_time_and_size(tmp_path):
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(), retention_ms=3 * R) as db:
+        for t in range(0, 80_000, 1000):
+            scrape(db, t)
+        res = db.maintain()
+        assert res["blocks_deleted"] == 3  # blocks ending at or before 79 s - 30 s
+        assert min(m.min_time for m in db.blocks()) == 4 * R
+        assert min(t for t, _ in samples(db)['m{i="0"}']) == 4 * R
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(), retention_bytes=1) as db:
+        db.maintain()
+        assert db.blocks() == []
+
+
+def test_delete_series_in_blocks_survives_reopen_and_compaction(tmp_path):
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=()) as db:
+        for t in range(0, 40_000, 1000):
+            scrape(db, t)
+        db.maintain()
+        removed = db.delete_series([Matcher.eq("i", "2")], 5000, 25_000)
+        assert removed == 21
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(4 * R,)) as db:
+        ts = [t for t, _ in samples(db)['m{i="2"}']]
+        assert len(ts) == 19 and not any(5000 <= t <= 25_000 for t in ts)
+        db.maintain()
+        assert [t for t, _ in samples(db)['m{i="2"}']] == ts
+        assert len(samples(db)['m{i="1"}']) == 40

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from starlette.testclient import TestClient
 
 from conftest import REMOTE_WRITE_HEADERS, encode_write_request
 from watchkeeper.api.app import create_app
@@ -21,7 +20,7 @@ from watchkeeper.storage.db import TSDB
 
 with warnings.catch_warnings():
     # Starlette nudges towards another HTTP client package; httpx is what this project uses.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 T0 = 1_700_000_000_000  # ms
@@ -270,3 +269,16 @@ def test_delete_series_when_enabled(api) -> None:  # type: ignore[no-untyped-def
     r = client.post("/api/v1/admin/tsdb/delete_series", data={"match[]": "temperature"})
     assert r.status_code == 204
     assert _ok(client.get("/api/v1/series", params={"match[]": "temperature"}))["data"] == []
+
+
+def test_import_text_format(api) -> None:  # type: ignore[no-untyped-def]
+    client, ctx, _ = api
+    text = f"# TYPE imported gauge\nimported{{a=\"1\"}} 3.5 {T0}\nimported{{a=\"2\"}} 4 {T0}\n"
+    r = client.post("/api/v1/import/prometheus", params={"extra_label": "src=file"}, content=text.encode())
+    assert r.status_code == 204, r.text
+    got = _ok(client.get("/api/v1/query", params={"query": "imported", "time": str(T0 / 1000)}))
+    assert {r["metric"]["a"]: (r["metric"]["src"], r["value"][1]) for r in got["data"]["result"]} == {
+        "1": ("file", "3.5"), "2": ("file", "4")}
+    bad = client.post("/api/v1/import/prometheus", content=b"imported{a=\"1\" 3\n")
+    assert bad.status_code == 400 and "line 1" in bad.text
+    assert ctx.ingest.samples["import"] == 2

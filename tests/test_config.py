@@ -69,6 +69,12 @@ def test_good_config_loads_with_defaults_and_inheritance() -> None:
     assert cfg.storage.tsdb.out_of_order_time_window == 30 * 60_000
 
 
+def test_short_global_interval_shortens_the_default_timeout() -> None:
+    cfg = load_config_text("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: a\n").config
+    assert cfg.global_.scrape_timeout == 1000
+    assert cfg.scrape_configs[0].timeout_ms == 1000
+
+
 def test_empty_file_is_the_default_config() -> None:
     cfg = load_config_text("", filename="e.yml").config
     assert cfg.global_.scrape_interval == 60_000

@@ -1,7 +1,8 @@
 """PromQL conformance: Prometheus' ``.test`` corpus run through the watchkeeper engine.
 
-One test per ``eval`` of ../shared/conformance/promql/latest/*.test (read in place;
-``WATCHKEEPER_CONFORMANCE`` overrides the directory). Evals that need a feature
+One test per ``eval`` of ../shared/conformance/promql/latest/*.test, read in place
+beside the repository (``WATCHKEEPER_CONFORMANCE`` may name another ``conformance``
+directory). The id is ``file.test:line``. Evals that need a feature
 watchkeeper does not provide are expected failures, decided from the script
 content by ``promqltest.eval_requirements`` (histogram literals in data or
 expectations, experimental functions and syntax), never by name or line.
@@ -251,6 +252,9 @@ def test_parse_start_timestamp_lines() -> None:
     assert load.series[labels] == [None, None, 0.0, 60.0, 120.0, 5.0]
     with pytest.raises(ScriptError):
         parse_script("load 1m\n  c@st 1m\n  d 1\n")
+    default = parse_script("load 1m\n  @st -1s 0\n  d 1 2 3\n")[0]
+    assert isinstance(default, LoadCmd)
+    assert default.start_timestamps[Labels({"__name__": "d"})] == [-1000, 0, -1000]
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -270,6 +274,8 @@ def test_number_lines(text: str, value: float | None) -> None:
     "eval instant at 1m foo\n  foo 1 2\n",
     "eval range from 2m to 1m step 1m foo\n",
     "eval instant at 1m foo\n  expect string\n",
+    "eval instant at 1m foo\n  expect fail regex: (\n",
+    "eval_fail instant at 1m foo\n  expected_fail_regexp (\n",
 ])
 def test_script_errors(script: str) -> None:
     with pytest.raises(ScriptError):
@@ -408,6 +414,37 @@ def test_runner_failures_and_annotations() -> None:
     assert not _run(script, results)[2].passed
     results[("instant", "foo")] = empty
     assert not _run(script, results)[0].passed
+
+
+class _PinnedEngine(_FakeEngine):
+    """Answers the original query text from ``results``; pinned ASTs get ``pinned(t_ms)``."""
+
+    def __init__(self, results: dict, pinned) -> None:
+        super().__init__(results)
+        self.pinned = pinned
+        self.pinned_calls: list[tuple[int | None, int]] = []
+
+    def instant_query(self, querier, query, t_ms: int):
+        if isinstance(query, str):
+            return super().instant_query(querier, query, t_ms)
+        self.pinned_calls.append((query.args[0].vector_selector.timestamp_ms, t_ms))
+        return self.pinned(t_ms)
+
+
+def test_step_invariance_check() -> None:
+    script = parse_script("eval instant at 1m rate(up[1m])\n  {job=\"a\"} 1\n")
+    good = _result("vector", _series([({"job": "a"}, [60_000], [1.0])]))
+    engine = _PinnedEngine({("instant", "rate(up[1m])"): good}, lambda t: good)
+    runner = ScriptRunner(script, engine=engine, new_storage=_NullStorage, range_check=False,
+                          step_invariance=True)
+    assert runner.run_all()[0].passed
+    assert engine.pinned_calls == [(60_000, t) for t in (-600_000, 0, 12_000, 60_000, 600_000)]
+    drifting = _PinnedEngine({("instant", "rate(up[1m])"): good},
+                             lambda t: good if t <= 60_000 else _result("vector", _series([])))
+    runner = ScriptRunner(script, engine=drifting, new_storage=_NullStorage, range_check=False,
+                          step_invariance=True)
+    (o,) = runner.run_all()
+    assert not o.passed and "evaluated at 600000" in o.message
 
 
 def test_requirements_are_derived_from_content() -> None:

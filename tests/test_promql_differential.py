@@ -31,6 +31,8 @@ import pytest
 
 from watchkeeper.model.batch import SampleBatch
 from watchkeeper.model.labels import Labels
+from watchkeeper.promql.engine import Engine, QueryResult
+from watchkeeper.storage.db import TSDB
 
 pytestmark = [
     pytest.mark.peer,
@@ -133,7 +135,7 @@ def _vector_expr(rng: np.random.Generator) -> str:
 
 
 def _query(rng: np.random.Generator) -> str:
-    kind = rng.integers(0, 9)
+    kind = rng.integers(0, 10)
     if kind == 0:
         return rng.choice(SELECTORS)
     if kind == 1:
@@ -171,7 +173,34 @@ def _query(rng: np.random.Generator) -> str:
                             "sum by (job) (wk_temperature_celsius)"])
         outer = rng.choice(["max_over_time", "avg_over_time", "min_over_time", "sum_over_time"])
         return f"{outer}(({inner})[{rng.choice(['5m', '10m'])}:{rng.choice(['30s', '1m'])}])"
-    return f"count_values(\"value\", round({rng.choice(GAUGES)}))"
+    if kind == 8:
+        gauge = rng.choice(GAUGES)
+        return rng.choice([
+            f"{rng.choice(['abs', 'ceil', 'floor', 'sqrt', 'ln', 'log2', 'exp', 'sgn'])}({gauge} - 20)",
+            f"round({gauge}, {rng.choice(['0.5', '0.1', '2'])})",
+            f"clamp({gauge}, 19.5, 20.5)",
+            f"clamp_min({gauge}, 20)",
+            f"label_replace({gauge}, \"host\", \"$1-x\", \"instance\", \"i(.*)\")",
+            f"label_join({gauge}, \"id\", \":\", \"job\", \"instance\")",
+            f"timestamp({gauge})",
+            f"time() - timestamp({gauge})",
+            f"scalar(sum({gauge})) * {gauge}",
+            f"predict_linear({gauge}[{rng.choice(WINDOWS)}], 600)",
+            'absent(wk_nonexistent{job="x"})',
+            "absent_over_time(wk_nonexistent[5m])",
+            f"count_values(\"value\", round({gauge}))",
+            f"{gauge} % 3 + {gauge} ^ 0.5",
+            f"atan2({gauge}, 10)",
+            f"sum by (job) ({gauge}) / on (job) group_right {gauge}",
+        ])
+    window = rng.choice(WINDOWS)
+    shift = rng.choice(["offset 5m", "offset 90s", f"@ {(T0 + 1_800_000) // 1000}", "@ end()", "@ start()"])
+    return rng.choice([
+        f"wk_temperature_celsius {shift}",
+        f"rate(wk_requests_total[{window}] {shift})",
+        f"sum by (job) (increase(wk_requests_total[{window}] {shift}))",
+        f"max_over_time((rate(wk_requests_total[1m]))[5m:1m] {shift})",
+    ])
 
 
 @dataclass(frozen=True)
@@ -181,7 +210,7 @@ class Case:
     range_ms: tuple[int, int, int]  # start, end, step of the range query
 
 
-def cases(n: int = 60) -> list[Case]:
+def cases(n: int = 80) -> list[Case]:
     rng = np.random.default_rng(SEED + 1)
     out = []
     for _ in range(n):
@@ -210,16 +239,12 @@ def _free_port() -> int:
 @dataclass
 class Peers:
     prometheus: httpx.Client
-    engine: object
-    storage: object
+    engine: Engine
+    storage: TSDB
 
 
 @pytest.fixture(scope="module")
 def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
-    from watchkeeper.promql.engine import Engine
-
-    from watchkeeper.storage.db import TSDB
-
     series = generate()
     work = tmp_path_factory.mktemp("prom")
     (work / "data.om").write_text(_openmetrics(series))
@@ -280,11 +305,12 @@ def _prom(client: httpx.Client, path: str, params: dict) -> tuple[str, Result]:
     return kind, out
 
 
-def _ours(result: object, t_ms: int | None) -> tuple[str, Result]:
-    kind = result.result_type  # type: ignore[attr-defined]
-    if kind == "scalar":
-        return kind, {Labels(): [(t_ms, float(result.scalar[1]))]}  # type: ignore[attr-defined]
-    ss = result.series  # type: ignore[attr-defined]
+def _ours(result: QueryResult, t_ms: int | None) -> tuple[str, Result]:
+    kind = result.result_type
+    if kind == "scalar" and result.scalar is not None:
+        return kind, {Labels(): [result.scalar]}
+    ss = result.series
+    assert ss is not None
     out: Result = {}
     for i in range(len(ss)):
         labels, t, v = ss.series(i)
@@ -316,7 +342,7 @@ def _assert_same(query: str, prom: Result, ours: Result) -> None:
 def test_instant_query_matches_prometheus(peers: Peers, case: Case) -> None:
     params = {"query": case.query, "time": case.instant_ms / 1000}
     kind, prom = _prom(peers.prometheus, "/api/v1/query", params)
-    our_kind, ours = _ours(peers.engine.instant_query(peers.storage, case.query, case.instant_ms),  # type: ignore
+    our_kind, ours = _ours(peers.engine.instant_query(peers.storage, case.query, case.instant_ms),
                            case.instant_ms)
     assert our_kind == kind
     _assert_same(case.query, prom, ours)
@@ -327,8 +353,7 @@ def test_range_query_matches_prometheus(peers: Peers, case: Case) -> None:
     start, end, step = case.range_ms
     kind, prom = _prom(peers.prometheus, "/api/v1/query_range",
                        {"query": case.query, "start": start / 1000, "end": end / 1000, "step": step / 1000})
-    our_kind, ours = _ours(peers.engine.range_query(peers.storage, case.query, start, end, step),  # type: ignore
-                           None)
+    our_kind, ours = _ours(peers.engine.range_query(peers.storage, case.query, start, end, step), None)
     assert (our_kind, kind) == ("matrix", "matrix")
     _assert_same(case.query, prom, ours)
 
@@ -339,4 +364,5 @@ def test_generated_data_has_jitter_and_resets() -> None:
     assert (t % 1000 != 0).all()
     counters = [v for labels, _, v in series if labels.name == "wk_requests_total"]
     assert all((np.diff(v) < 0).sum() == 1 for v in counters)
-    assert len({c.query for c in CASES}) > 40
+    assert len({c.query for c in CASES}) > 60
+

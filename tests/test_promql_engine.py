@@ -70,7 +70,8 @@ def L(name: str = "", **kv: str) -> Labels:  # noqa: N802 - reads like a series 
 
 def sel(name: str, offset_ms: int = 0, at: int | None = None, start_or_end: str | None = None,
         **eq: str) -> ast.VectorSelector:
-    matchers = [Matcher(MatchType.EQUAL, "__name__", name)] + [Matcher(MatchType.EQUAL, k, v) for k, v in eq.items()]
+    matchers = [Matcher(MatchType.EQUAL, "__name__", name)]
+    matchers += [Matcher(MatchType.EQUAL, k, v) for k, v in eq.items()]
     return ast.VectorSelector(name, matchers, offset_ms=offset_ms, timestamp_ms=at,
                               start_or_end=start_or_end)  # type: ignore[arg-type]
 
@@ -202,13 +203,15 @@ def test_group_left_copies_include_labels_from_one_side() -> None:
         L("req", job="api", path="/b"): [(0, 4.0)],
         L("info", job="api", version="v1"): [(0, 1.0)],
     })
-    expr = bin_("*", sel("req"), sel("info"), card="many-to-one", on=True, labels=["job"], include=["version"])
+    expr = bin_("*", sel("req"), sel("info"), card="many-to-one", on=True, labels=["job"],
+                include=["version"])
     assert vector(q(db, expr, 0)) == {L(job="api", path="/a", version="v1"): 2.0,
                                       L(job="api", path="/b", version="v1"): 4.0}
 
 
 def test_duplicate_series_on_one_side_is_an_error() -> None:
-    db = MemQuerier({L("a", i="1"): [(0, 1.0)], L("b", i="1", j="x"): [(0, 1.0)], L("b", i="1", j="y"): [(0, 1.0)]})
+    db = MemQuerier({L("a", i="1"): [(0, 1.0)], L("b", i="1", j="x"): [(0, 1.0)],
+                     L("b", i="1", j="y"): [(0, 1.0)]})
     with pytest.raises(ExecutionError, match=r"found duplicate series for the match group \{i=\"1\"\} on the "
                                              r"right hand-side.*many-to-many matching not allowed"):
         q(db, bin_("+", sel("a"), sel("b"), on=True, labels=["i"]), 0)
@@ -278,7 +281,8 @@ def test_min_max_prefer_numbers_over_nan() -> None:
 
 
 def test_stddev_stdvar_and_infinities() -> None:
-    db = MemQuerier({L("x", i=str(i)): [(0, v)] for i, v in enumerate([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])})
+    values = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
+    db = MemQuerier({L("x", i=str(i)): [(0, v)] for i, v in enumerate(values)})
     assert vector(q(db, agg("stddev", sel("x")), 0)) == {L(): pytest.approx(2.0)}
     assert vector(q(db, agg("stdvar", sel("x")), 0)) == {L(): pytest.approx(4.0)}
     inf = MemQuerier({L("x", i="1"): [(0, math.inf)], L("x", i="2"): [(0, 1.0)]})
@@ -290,7 +294,8 @@ def test_quantile_interpolates_and_sorts_nan_first() -> None:
     assert vector(q(db, agg("quantile", sel("x"), param=num(0.5)), 0)) == {L(): 2.5}
     assert vector(q(db, agg("quantile", sel("x"), param=num(2)), 0)) == {L(): math.inf}
     res = q(db, agg("quantile", sel("x"), param=num(2)), 0)
-    assert res.annotations.warnings == ["PromQL warning: quantile value should be between 0 and 1, got 2 (1:1)"]
+    warning = "PromQL warning: quantile value should be between 0 and 1, got 2 (1:1)"
+    assert res.annotations.warnings == [warning]
     nan = MemQuerier({L("x", i="1"): [(0, math.nan)], L("x", i="2"): [(0, 5.0)]})
     assert math.isnan(vector(q(nan, agg("quantile", sel("x"), param=num(0)), 0))[L()])
 
@@ -381,3 +386,108 @@ def test_position_suffix() -> None:
 ])
 def test_xxhash64_reference_vectors(data: bytes, digest: int) -> None:
     assert xxhash64(data) == digest
+
+
+def _random_series(rng: np.random.Generator) -> SeriesSet:
+    lens = rng.integers(0, 9, rng.integers(1, 6))
+    lens[0] = max(int(lens[0]), 1)
+    t = np.concatenate([np.sort(rng.choice(200, n, replace=False)) for n in lens]).astype(np.int64) - 50
+    v = rng.random(t.size)
+    v[rng.random(t.size) < 0.15] = STALE_NAN
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    return SeriesSet([L("x", i=str(i)) for i in range(lens.size)], offsets, t, v)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_selection_matches_brute_force(seed: int) -> None:
+    from watchkeeper.model.batch import is_stale
+    from watchkeeper.promql.selectors import instant_select, range_select
+
+    rng = np.random.default_rng(seed)
+    ss = _random_series(rng)
+    steps = int(rng.integers(1, 12))
+    if seed % 3 == 0:
+        ref = np.sort(rng.integers(-80, 200, steps)).astype(np.int64)
+    else:
+        ref = int(rng.integers(-80, 150)) + int(rng.integers(1, 30)) * np.arange(steps, dtype=np.int64)
+    lookback, rng_ms = int(rng.integers(1, 60)), int(rng.integers(1, 60))
+    vec = instant_select(ss, ref, lookback)
+    win = range_select(ss, ref, rng_ms)
+    got_vec = {(lbl, j): float(vec.values[r, j]) for r, lbl in enumerate(vec.labels)
+               for j in range(steps) if vec.present[r, j]}
+    got_win = {(lbl, j): win.v[win.lo[r, j]:win.hi[r, j]].tolist() for r, lbl in enumerate(win.labels)
+               for j in range(steps) if win.hi[r, j] > win.lo[r, j]}
+    want_vec, want_win = {}, {}
+    for i, lbl in enumerate(ss.labels):
+        _, t, v = ss.series(i)
+        for j, x in enumerate(ref.tolist()):
+            before = np.flatnonzero((t <= x) & (t > x - lookback))
+            if before.size and not is_stale(v[before[-1:]])[0]:
+                want_vec[(lbl, j)] = float(v[before[-1]])
+            inside = (t <= x) & (t > x - rng_ms) & ~is_stale(v)
+            if inside.any():
+                want_win[(lbl, j)] = v[inside].tolist()
+    assert got_vec == want_vec
+    assert got_win == want_win
+
+
+def _kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
+    t = total + inc
+    if math.isinf(t):
+        c = 0.0
+    elif abs(total) >= abs(inc):
+        c += (total - t) + inc
+    else:
+        c += (inc - t) + total
+    return t, c
+
+
+def _prom_sum_avg(values: list[float]) -> tuple[float, float, float]:
+    """Prometheus' sequential sum, avg and stdvar, written out per sample as reference."""
+    total, kc, count, mean, incremental = values[0], 0.0, 1.0, values[0], False
+    s_total, s_c = values[0], 0.0
+    for f in values[1:]:
+        s_total, s_c = _kahan_inc(f, s_total, s_c)
+        count += 1
+        if not incremental:
+            nv, nc = _kahan_inc(f, total, kc)
+            if not math.isinf(nv):
+                total, kc = nv, nc
+                continue
+            incremental = True
+            mean = total / (count - 1)
+            kc /= count - 1
+        q = (count - 1) / count
+        mean, kc = _kahan_inc(f / count, q * mean, q * kc)
+    avg = mean + kc if incremental else total / count + kc / count
+    w_mean, w_acc = values[0], (0.0 if math.isfinite(values[0]) else math.nan)
+    for n, f in enumerate(values[1:], start=2):
+        delta = f - w_mean
+        w_mean += delta / n
+        w_acc += delta * (f - w_mean)
+    return s_total + s_c, avg, w_acc / len(values)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sum_avg_stdvar_replay_prometheus_order_exactly(seed: int) -> None:
+    from watchkeeper.promql.aggregations import aggregate
+    from watchkeeper.promql.values import Annotations, InstantVectors
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 150)) if seed % 2 else int(rng.integers(200, 400))
+    gid = rng.integers(0, 3, n)
+    vals = rng.normal(0, 1, (n, 2)) * 10.0 ** rng.integers(-5, 300, (n, 2))
+    present = rng.random((n, 2)) < 0.8
+    labels = [L("x", g=str(g), i=str(i)) for i, g in enumerate(gid)]
+    vec = InstantVectors(labels, vals, present)
+    for op, k in (("sum", 0), ("avg", 1), ("stdvar", 2)):
+        out = aggregate(op, vec, ["g"], False, None, Annotations())
+        for r, lbl in enumerate(out.labels):
+            for j in range(2):
+                members = [float(vals[i, j]) for i in range(n)
+                           if present[i, j] and labels[i].get("g") == lbl.get("g")]
+                assert out.present[r, j] == bool(members)
+                if members:
+                    want = _prom_sum_avg(members)[k]
+                    got = out.values[r, j]
+                    assert got == want or (math.isnan(got) and math.isnan(want)), (op, lbl, j)

@@ -413,3 +413,102 @@ def test_format_helpers() -> None:
     assert format_position("", (4, 8)) == "1:5"
     assert [go_format_g(x) for x in (0.5, 1e6, 123456.0, 1e-5, math.nan, -math.inf)] == \
         ["0.5", "1e+06", "123456", "1e-05", "NaN", "-Inf"]
+
+
+def _widened(values: list[float], step_ms: int, eval_t: list[int], range_ms: int, smoothed: bool,
+             lookback_ms: int = 300_000) -> RangeWindows:
+    """Windows the engine builds for anchored/smoothed selectors: widened by the lookback delta."""
+    t = np.arange(len(values), dtype=np.int64) * step_ms
+    ends = np.array(eval_t, dtype=np.int64)
+    lo = np.searchsorted(t, ends - range_ms - lookback_ms, side="right")[None, :]
+    hi = np.searchsorted(t, ends + (lookback_ms if smoothed else 0), side="right")[None, :]
+    return RangeWindows([_labels("metric")], t, np.array(values, dtype=np.float64),
+                        np.array([0, len(values)]), lo, hi, ends, range_ms)
+
+
+@pytest.mark.parametrize("mode,want", [
+    ("anchored", [0, 1, 2, 3, 4, 7, 7, 7, 7]),
+    ("smoothed", [1 / 3, 4 / 3, 7 / 3, 10 / 3, 5, 7, 7, 7, 6]),
+])
+def test_increase_anchored_and_smoothed(mode: str, want: list[float]) -> None:
+    # extended_vectors.test: load 15s metric 1+1x4 9+1x4, increase(metric[1m] <mode>) at 5s, 20s, ...
+    values = [1, 2, 3, 4, 5, 9, 10, 11, 12, 13]
+    eval_t = [5_000 + 15_000 * i for i in range(9)]
+    rw = _widened(values, 15_000, eval_t, 60_000, smoothed=mode == "smoothed")
+    sel = ast.VectorSelector("metric", [], anchored=mode == "anchored", smoothed=mode == "smoothed")
+    out, _ = call("increase", [rw], eval_t, exprs=[ast.MatrixSelector(sel, 60_000)])
+    for j, w in enumerate(want):
+        assert_close(out.values[0, j], w)
+
+
+class _FakeQuerier:
+    """An in-memory ``Querier`` over a few series, enough for info()."""
+
+    def __init__(self, series: dict[str, list[tuple[int, float]]]) -> None:
+        self.series = sorted(((_labels(k), v) for k, v in series.items()), key=lambda kv: kv[0])
+
+    def select(self, matchers, mint: int, maxt: int):  # type: ignore[no-untyped-def]
+        from watchkeeper.model.batch import SeriesSet
+        labels, ts, vs, offsets = [], [], [], [0]
+        for lbls, samples in self.series:
+            if not all(m.matches_labels(lbls) for m in matchers):
+                continue
+            kept = [(t, v) for t, v in samples if mint <= t <= maxt]
+            if not kept:
+                continue
+            labels.append(lbls)
+            ts += [t for t, _ in kept]
+            vs += [v for _, v in kept]
+            offsets.append(len(ts))
+        return SeriesSet(labels, np.array(offsets, dtype=np.int64), np.array(ts, dtype=np.int64),
+                         np.array(vs, dtype=np.float64))
+
+
+def _info_call(base: InstantVectors, eval_t: list[int], querier: _FakeQuerier,
+               selector: list[Matcher] | None = None, base_expr: ast.Expr | None = None) -> InstantVectors:
+    exprs: list[ast.Expr] = [base_expr or ast.VectorSelector("metric", [])]
+    args: list = [base]
+    if selector is not None:
+        exprs.append(ast.VectorSelector(None, selector))
+        args.append(base)
+    fc = FuncCall(name="info", args=args, exprs=exprs, eval_ts=np.array(eval_t, dtype=np.int64),
+                  annotations=Annotations(), querier=querier, lookback_ms=300_000, pos=(0, 0))
+    out = FUNCTIONS["info"](fc)
+    assert isinstance(out, InstantVectors)
+    return out
+
+
+def test_info_enriches_with_target_info() -> None:
+    q = _FakeQuerier({
+        'target_info{instance="a",job="1",data="info",another_data="x"}': [(0, 1.0), (300_000, 1.0)],
+        'build_info{instance="a",job="1",build_data="build"}': [(0, 1.0)],
+    })
+    base = vectors({'metric{instance="a",job="1",label="value"}': [0.0, 1.0],
+                    'metric{instance="b",job="1"}': [5.0, None]})
+    out = _info_call(base, [0, 300_000], q)
+    got = {str(lbl): out.values[i].tolist() for i, lbl in enumerate(out.labels)}
+    assert got['metric{another_data="x", data="info", instance="a", job="1", label="value"}'] == [0.0, 1.0]
+    assert got['metric{instance="b", job="1"}'][0] == 5.0
+    # A data matcher not matching "" drops series without a matching info series.
+    out = _info_call(base, [0, 300_000], q, [Matcher(MatchType.REGEX, "data", ".+")])
+    assert [str(lbl) for lbl in out.labels] == ['metric{data="info", instance="a", job="1", label="value"}']
+    # Other info metrics by name; info series themselves pass through unchanged.
+    out = _info_call(base, [0, 300_000], q, [Matcher(MatchType.EQUAL, "__name__", "build_info")])
+    assert 'metric{build_data="build", instance="a", job="1", label="value"}' in [str(x) for x in out.labels]
+
+
+def test_info_conflicting_labels_fail() -> None:
+    q = _FakeQuerier({'target_info{instance="a",job="1",x="t"}': [(0, 1.0)],
+                      'build_info{instance="a",job="1",x="b"}': [(0, 1.0)]})
+    base = vectors({'metric{instance="a",job="1"}': [1.0]})
+    with pytest.raises(ExecutionError, match="conflicting label"):
+        _info_call(base, [0], q, [Matcher(MatchType.REGEX, "__name__", ".+_info")])
+
+
+def test_info_uses_the_selector_reference_time() -> None:
+    q = _FakeQuerier({'target_info{instance="a",job="1",version="old"}': [(0, 1.0), (120_000, 1.0)],
+                      'target_info{instance="a",job="1",version="new"}': [(180_000, 1.0), (480_000, 1.0)]})
+    base = vectors({'metric{instance="a",job="1"}': [2.0, 2.0]})
+    pinned = ast.VectorSelector("metric", [], timestamp_ms=120_000)
+    out = _info_call(base, [480_000, 540_000], q, base_expr=pinned)
+    assert [lbl.get("version") for lbl in out.labels] == ["old"]

@@ -150,6 +150,8 @@ def test_matrix_subquery_offset_at() -> None:
     assert m.pos == (0, 25)
     assert parse("foo[4.018] @ 2.345").vector_selector.timestamp_ms == 2345  # type: ignore[attr-defined]
     assert parse("test[5]").range_ms == 5000  # type: ignore[attr-defined]
+    for text, ms in (("1001ms", 1001), ("1003ms", 1003), ("2001ms", 2001), ("4.018", 4018), ("4s18ms", 4018)):
+        assert parse(f"foo[{text}]").range_ms == ms  # type: ignore[attr-defined]
     assert parse("foo @ 3.3335").timestamp_ms == 3334  # type: ignore[attr-defined]
     assert parse("foo @ -3.3e1").timestamp_ms == -33000  # type: ignore[attr-defined]
     assert parse("foo offset -7m").offset_ms == -420000  # type: ignore[attr-defined]
@@ -169,8 +171,8 @@ def test_matrix_subquery_offset_at() -> None:
 def test_binary_matching() -> None:
     b = parse("bar + on(foo) bla / on(baz, buz) group_right(test) blub")
     assert isinstance(b, ast.BinaryExpr) and isinstance(b.rhs, ast.BinaryExpr)
-    assert b.matching == ast.VectorMatching("one-to-one", ["foo"], True, []) or (
-        b.matching is not None and b.matching.matching_labels == ["foo"] and b.matching.on)
+    assert b.matching is not None
+    assert (b.matching.card, b.matching.matching_labels, b.matching.on) == ("one-to-one", ["foo"], True)
     m = b.rhs.matching
     assert m is not None and (m.card, m.matching_labels, m.on, m.include) == (
         "one-to-many", ["baz", "buz"], True, ["test"])
@@ -352,6 +354,7 @@ def test_comments_and_whitespace() -> None:
     ('x{a=~"a**"}', "1:3: error parsing regexp: invalid nested repetition operator: `**`"),
     ('x{a=~"x{2,1}"}', "1:3: error parsing regexp: invalid repeat count: `{2,1}`"),
     ('x{a=~"*"}', "1:3: error parsing regexp: missing argument to repetition operator: `*`"),
+    ('x{y=~"\\\\C"}', "1:3: error parsing regexp: invalid escape sequence: `\\C`"),
     ("sum by (foo:bar) (x)", '1:9: unexpected metric identifier "foo:bar" in grouping opts, '
                              "expected label"),
     ("sum by (a) 1", '1:12: unexpected number "1" in aggregation'),
@@ -404,6 +407,15 @@ def test_experimental_error_messages(query: str, message: str) -> None:
 def test_experimental_syntax_is_gated(query: str, message: str) -> None:
     assert err(query) == message
     parse(query, enable_experimental=True)
+
+
+def test_long_operator_chains_and_deep_nesting() -> None:
+    chain = parse(" or ".join(f"m{i}" for i in range(3000)))
+    assert isinstance(chain, ast.BinaryExpr) and chain.op == "or"
+    empty = "1:1: vector selector must contain at least one non-empty matcher"
+    assert err(" + ".join(["{}"] * 2000)) == empty
+    with pytest.raises(ParseError, match="nested too deeply"):
+        parse("(" * 5000 + "1" + ")" * 5000)
 
 
 def test_error_carries_offsets() -> None:

@@ -13,13 +13,29 @@ PORTS = {"__tmp_port": "1234", "__port1": "1234", "__port2": "5678"}
 
 # (input labels, rules as YAML-shaped dicts, expected output or None for "dropped")
 CASES = [
-    (S3, [dict(source_labels=["a"], regex="f(.*)", target_label="d", replacement="ch${1}-ch${1}")],
-     {**S3, "d": "choo-choo"}),
-    (S3, [dict(source_labels=["a", "b"], regex="f(.*);(.*)r", target_label="a", replacement="b${1}${2}m"),
-          dict(source_labels=["c", "a"], regex="(b).*b(.*)ba(.*)", target_label="d", replacement="$1$2$2$3")],
-     {"a": "boobam", "b": "bar", "c": "baz", "d": "boooom"}),
-    ({"a": "foo"}, [dict(source_labels=["a"], regex=".*o.*", action="drop"),
-                    dict(source_labels=["a"], regex="f(.*)", target_label="d", replacement="ch$1-ch$1")], None),
+    (
+        S3,
+        [dict(source_labels=["a"], regex="f(.*)", target_label="d", replacement="ch${1}-ch${1}")],
+        {**S3, "d": "choo-choo"},
+    ),
+    (
+        S3,
+        [
+            dict(source_labels=["a", "b"], regex="f(.*);(.*)r", target_label="a", replacement="b${1}${2}m"),
+            dict(
+                source_labels=["c", "a"], regex="(b).*b(.*)ba(.*)", target_label="d", replacement="$1$2$2$3"
+            ),
+        ],
+        {"a": "boobam", "b": "bar", "c": "baz", "d": "boooom"},
+    ),
+    (
+        {"a": "foo"},
+        [
+            dict(source_labels=["a"], regex=".*o.*", action="drop"),
+            dict(source_labels=["a"], regex="f(.*)", target_label="d", replacement="ch$1-ch$1"),
+        ],
+        None,
+    ),
     ({"a": "foo", "b": "bar"}, [dict(source_labels=["a"], regex=".*o.*", action="drop")], None),
     ({"a": "abc"}, [dict(source_labels=["a"], regex=".*(b).*", target_label="d")], {"a": "abc", "d": "b"}),
     ({"a": "foo"}, [dict(source_labels=["a"], regex="no-match", action="drop")], {"a": "foo"}),
@@ -28,44 +44,111 @@ CASES = [
     ({"a": "foo"}, [dict(source_labels=["a"], regex="f.*", action="keep")], {"a": "foo"}),
     ({"a": "boo"}, [dict(source_labels=["a"], regex="f", target_label="b", replacement="bar")], {"a": "boo"}),
     (S3, [dict(source_labels=["c"], target_label="d", action="hashmod", modulus=1000)], {**S3, "d": "976"}),
-    ({"a": "foo\nbar"}, [dict(source_labels=["a"], target_label="b", action="hashmod", modulus=1000)],
-     {"a": "foo\nbar", "b": "734"}),
-    ({"a": "foo", "b1": "bar", "b2": "baz"}, [dict(regex="(b.*)", replacement="bar_${1}", action="labelmap")],
-     {"a": "foo", "b1": "bar", "b2": "baz", "bar_b1": "bar", "bar_b2": "baz"}),
-    ({"a": "foo", "__meta_my_bar": "aaa", "__meta_my_baz": "bbb", "__meta_other": "ccc"},
-     [dict(regex="__meta_(my.*)", replacement="${1}", action="labelmap")],
-     {"a": "foo", "__meta_my_bar": "aaa", "__meta_my_baz": "bbb", "__meta_other": "ccc",
-      "my_bar": "aaa", "my_baz": "bbb"}),
-    ({"a": "some-name-value"},
-     [dict(source_labels=["a"], regex="some-([^-]+)-([^,]+)", replacement="${2}", target_label="${1}")],
-     {"a": "some-name-value", "name": "value"}),
-    ({"a": "some-name-value"},
-     [dict(source_labels=["a"], regex="some-([^-]+)-([^,]+)", replacement="${3}", target_label="${1}")],
-     {"a": "some-name-value"}),
-    ({"a": "some-name-0"},
-     [dict(source_labels=["a"], regex="some-([^-]+)-([^,]+)", replacement="${1}", target_label="${3}"),
-      dict(source_labels=["a"], regex="some-([^-]+)(-[^,]+)", replacement="${1}", target_label="${3}")],
-     {"a": "some-name-0"}),
-    ({"__meta_sd_tags": "path:/secret,job:some-job,label:foo=bar"},
-     [dict(source_labels=["__meta_sd_tags"], regex="(?:.+,|^)path:(/[^,]+).*", replacement="${1}",
-           target_label="__metrics_path__"),
-      dict(source_labels=["__meta_sd_tags"], regex="(?:.+,|^)job:([^,]+).*", replacement="${1}", target_label="job"),
-      dict(source_labels=["__meta_sd_tags"], regex="(?:.+,|^)label:([^=]+)=([^,]+).*", replacement="${2}",
-           target_label="${1}")],
-     {"__meta_sd_tags": "path:/secret,job:some-job,label:foo=bar", "__metrics_path__": "/secret",
-      "job": "some-job", "foo": "bar"}),
-    ({"__meta_kubernetes_pod_container_port_name": "foo", "__meta_kubernetes_pod_annotation_XXX_metrics_port": "9091"},
-     [dict(regex="^__meta_kubernetes_pod_container_port_name$", action="labeldrop"),
-      dict(source_labels=["__meta_kubernetes_pod_annotation_XXX_metrics_port"], regex="(.+)", replacement="metrics",
-           target_label="__meta_kubernetes_pod_container_port_name"),
-      dict(source_labels=["__meta_kubernetes_pod_container_port_name"], regex="^metrics$", action="keep")],
-     {"__meta_kubernetes_pod_annotation_XXX_metrics_port": "9091",
-      "__meta_kubernetes_pod_container_port_name": "metrics"}),
-    ({"a": "foo", "b1": "bar", "b2": "baz"}, [dict(regex="(b.*)", action="labelkeep")], {"b1": "bar", "b2": "baz"}),
+    (
+        {"a": "foo\nbar"},
+        [dict(source_labels=["a"], target_label="b", action="hashmod", modulus=1000)],
+        {"a": "foo\nbar", "b": "734"},
+    ),
+    (
+        {"a": "foo", "b1": "bar", "b2": "baz"},
+        [dict(regex="(b.*)", replacement="bar_${1}", action="labelmap")],
+        {"a": "foo", "b1": "bar", "b2": "baz", "bar_b1": "bar", "bar_b2": "baz"},
+    ),
+    (
+        {"a": "foo", "__meta_my_bar": "aaa", "__meta_my_baz": "bbb", "__meta_other": "ccc"},
+        [dict(regex="__meta_(my.*)", replacement="${1}", action="labelmap")],
+        {
+            "a": "foo",
+            "__meta_my_bar": "aaa",
+            "__meta_my_baz": "bbb",
+            "__meta_other": "ccc",
+            "my_bar": "aaa",
+            "my_baz": "bbb",
+        },
+    ),
+    (
+        {"a": "some-name-value"},
+        [dict(source_labels=["a"], regex="some-([^-]+)-([^,]+)", replacement="${2}", target_label="${1}")],
+        {"a": "some-name-value", "name": "value"},
+    ),
+    (
+        {"a": "some-name-value"},
+        [dict(source_labels=["a"], regex="some-([^-]+)-([^,]+)", replacement="${3}", target_label="${1}")],
+        {"a": "some-name-value"},
+    ),
+    (
+        {"a": "some-name-0"},
+        [
+            dict(source_labels=["a"], regex="some-([^-]+)-([^,]+)", replacement="${1}", target_label="${3}"),
+            dict(source_labels=["a"], regex="some-([^-]+)(-[^,]+)", replacement="${1}", target_label="${3}"),
+        ],
+        {"a": "some-name-0"},
+    ),
+    (
+        {"__meta_sd_tags": "path:/secret,job:some-job,label:foo=bar"},
+        [
+            dict(
+                source_labels=["__meta_sd_tags"],
+                regex="(?:.+,|^)path:(/[^,]+).*",
+                replacement="${1}",
+                target_label="__metrics_path__",
+            ),
+            dict(
+                source_labels=["__meta_sd_tags"],
+                regex="(?:.+,|^)job:([^,]+).*",
+                replacement="${1}",
+                target_label="job",
+            ),
+            dict(
+                source_labels=["__meta_sd_tags"],
+                regex="(?:.+,|^)label:([^=]+)=([^,]+).*",
+                replacement="${2}",
+                target_label="${1}",
+            ),
+        ],
+        {
+            "__meta_sd_tags": "path:/secret,job:some-job,label:foo=bar",
+            "__metrics_path__": "/secret",
+            "job": "some-job",
+            "foo": "bar",
+        },
+    ),
+    (
+        {
+            "__meta_kubernetes_pod_container_port_name": "foo",
+            "__meta_kubernetes_pod_annotation_XXX_metrics_port": "9091",
+        },
+        [
+            dict(regex="^__meta_kubernetes_pod_container_port_name$", action="labeldrop"),
+            dict(
+                source_labels=["__meta_kubernetes_pod_annotation_XXX_metrics_port"],
+                regex="(.+)",
+                replacement="metrics",
+                target_label="__meta_kubernetes_pod_container_port_name",
+            ),
+            dict(
+                source_labels=["__meta_kubernetes_pod_container_port_name"], regex="^metrics$", action="keep"
+            ),
+        ],
+        {
+            "__meta_kubernetes_pod_annotation_XXX_metrics_port": "9091",
+            "__meta_kubernetes_pod_container_port_name": "metrics",
+        },
+    ),
+    (
+        {"a": "foo", "b1": "bar", "b2": "baz"},
+        [dict(regex="(b.*)", action="labelkeep")],
+        {"b1": "bar", "b2": "baz"},
+    ),
     ({"a": "foo", "b1": "bar", "b2": "baz"}, [dict(regex="(b.*)", action="labeldrop")], {"a": "foo"}),
-    ({"foo": "bAr123Foo"}, [dict(source_labels=["foo"], action="uppercase", target_label="foo_uppercase"),
-                            dict(source_labels=["foo"], action="lowercase", target_label="foo_lowercase")],
-     {"foo": "bAr123Foo", "foo_lowercase": "bar123foo", "foo_uppercase": "BAR123FOO"}),
+    (
+        {"foo": "bAr123Foo"},
+        [
+            dict(source_labels=["foo"], action="uppercase", target_label="foo_uppercase"),
+            dict(source_labels=["foo"], action="lowercase", target_label="foo_lowercase"),
+        ],
+        {"foo": "bAr123Foo", "foo_lowercase": "bar123foo", "foo_uppercase": "BAR123FOO"},
+    ),
     (PORTS, [dict(source_labels=["__tmp_port"], action="keepequal", target_label="__port1")], PORTS),
     (PORTS, [dict(source_labels=["__tmp_port"], action="dropequal", target_label="__port1")], None),
     (PORTS, [dict(source_labels=["__tmp_port"], action="dropequal", target_label="__port2")], PORTS),
@@ -93,19 +176,29 @@ def test_relabel_cases(inp: dict[str, str], rules: list[dict], want: dict[str, s
         (dict(action="replace"), "requires 'target_label' value"),
         (dict(action="lowercase"), "requires 'target_label' value"),
         (dict(action="lowercase", target_label="${3}"), "\"${3}\" is invalid 'target_label'"),
-        (dict(action="uppercase", target_label="x", replacement="y"), "'replacement' can not be set for uppercase"),
-        (dict(action="hashmod", target_label="x"), "relabel configuration for hashmod requires non-zero modulus"),
+        (
+            dict(action="uppercase", target_label="x", replacement="y"),
+            "'replacement' can not be set for uppercase",
+        ),
+        (
+            dict(action="hashmod", target_label="x"),
+            "relabel configuration for hashmod requires non-zero modulus",
+        ),
         (dict(action="labeldrop", regex="a", target_label="x"), "labeldrop action requires only 'regex'"),
         (dict(action="labelkeep", regex="a", separator=","), "labelkeep action requires only 'regex'"),
-        (dict(action="keepequal", source_labels=["a"], target_label="b", regex="x"),
-         "keepequal action requires only 'source_labels' and `target_label`"),
+        (
+            dict(action="keepequal", source_labels=["a"], target_label="b", regex="x"),
+            "keepequal action requires only 'source_labels' and `target_label`",
+        ),
         (dict(action="bogus"), 'unknown relabel action "bogus"'),
         (dict(regex="(", target_label="x"), "error parsing regexp"),
         (dict(target_label="x", unknown_field=1), "Extra inputs are not permitted"),
     ],
 )
 def test_relabel_validation(rule: dict, message: str) -> None:
-    with pytest.raises(ValidationError, match=message.replace("$", r"\$").replace("{", r"\{").replace("(", r"\(")):
+    with pytest.raises(
+        ValidationError, match=message.replace("$", r"\$").replace("{", r"\{").replace("(", r"\(")
+    ):
         RelabelConfig.model_validate(rule)
 
 

@@ -70,14 +70,25 @@ def test_full_config_parses_and_hides_secrets() -> None:
 
 def test_defaults_from_global() -> None:
     c = load({"job_name": "x"}).resolve(GlobalScrapeDefaults())
-    assert (c.scrape_interval, c.scrape_timeout, c.metrics_path, c.scheme) == (60_000, 10_000, "/metrics", "http")
+    assert (c.scrape_interval, c.scrape_timeout, c.metrics_path, c.scheme) == (
+        60_000,
+        10_000,
+        "/metrics",
+        "http",
+    )
     assert c.honor_timestamps and not c.honor_labels and c.enable_compression
-    assert c.scrape_protocols == ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",
-                                  "PrometheusText0.0.4"]
+    assert c.scrape_protocols == [
+        "OpenMetricsText1.0.0",
+        "OpenMetricsText0.0.1",
+        "PrometheusText1.0.0",
+        "PrometheusText0.0.4",
+    ]
     # A job interval shorter than the global timeout caps the inherited timeout.
     c = load({"job_name": "x", "scrape_interval": "5s"}).resolve(GlobalScrapeDefaults())
     assert c.scrape_timeout == 5_000
-    g = GlobalScrapeDefaults.model_validate({"scrape_interval": "30s", "scrape_timeout": "20s", "sample_limit": 9})
+    g = GlobalScrapeDefaults.model_validate(
+        {"scrape_interval": "30s", "scrape_timeout": "20s", "sample_limit": 9}
+    )
     c = load({"job_name": "x"}).resolve(g)
     assert (c.scrape_interval, c.scrape_timeout, c.sample_limit) == (30_000, 20_000, 9)
 
@@ -86,16 +97,23 @@ def test_defaults_from_global() -> None:
     ("cfg", "message"),
     [
         ({"job_name": ""}, "job_name is empty"),
-        ({"job_name": "x", "scrape_interval": "5s", "scrape_timeout": "10s"},
-         'scrape timeout greater than scrape interval for scrape config with job name "x"'),
+        (
+            {"job_name": "x", "scrape_interval": "5s", "scrape_timeout": "10s"},
+            'scrape timeout greater than scrape interval for scrape config with job name "x"',
+        ),
         ({"job_name": "x", "scrape_interval": "5x"}, 'duration "5x"|duration string: "5x"'),
         ({"job_name": "x", "scheme": "ftp"}, "URL scheme must be 'http' or 'https'"),
         ({"job_name": "x", "bogus": 1}, "Extra inputs are not permitted"),
         ({"job_name": "x", "scrape_protocols": ["Foo"]}, "unknown scrape protocol Foo"),
-        ({"job_name": "x", "scrape_protocols": ["PrometheusText0.0.4", "PrometheusText0.0.4"]},
-         "duplicated protocol in scrape_protocols"),
-        ({"job_name": "x", "basic_auth": {"username": "u"}, "bearer_token": "t"}, "at most one of basic_auth"),
-        ({"job_name": "x", "authorization": {"type": "Basic"}}, "use \"basic_auth\" instead"),
+        (
+            {"job_name": "x", "scrape_protocols": ["PrometheusText0.0.4", "PrometheusText0.0.4"]},
+            "duplicated protocol in scrape_protocols",
+        ),
+        (
+            {"job_name": "x", "basic_auth": {"username": "u"}, "bearer_token": "t"},
+            "at most one of basic_auth",
+        ),
+        ({"job_name": "x", "authorization": {"type": "Basic"}}, 'use "basic_auth" instead'),
         ({"job_name": "x", "body_size_limit": "10XB"}, "unknown unit"),
         ({"job_name": "x", "relabel_configs": [None]}, "empty or null relabeling rule"),
         ({"job_name": "x", "file_sd_configs": [{"files": ["/a/b.txt"]}]}, "is not valid for file discovery"),
@@ -114,15 +132,25 @@ def test_resolve_rejects_timeout_above_interval() -> None:
     assert load({"job_name": "x", "scrape_timeout": "40s"}).resolve(g).scrape_timeout == 40_000
 
 
-@pytest.mark.parametrize(("text", "n"), [("0", 0), ("512B", 512), ("1KB", 1024), ("10MB", 10 << 20),
-                                         ("1GiB", 1 << 30), ("1MB512KB", (1 << 20) + (512 << 10))])
+@pytest.mark.parametrize(
+    ("text", "n"),
+    [
+        ("0", 0),
+        ("512B", 512),
+        ("1KB", 1024),
+        ("10MB", 10 << 20),
+        ("1GiB", 1 << 30),
+        ("1MB512KB", (1 << 20) + (512 << 10)),
+    ],
+)
 def test_byte_sizes(text: str, n: int) -> None:
     assert parse_byte_size(text) == n
 
 
 def test_accept_header_matches_prometheus() -> None:
-    assert accept_header(["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",
-                          "PrometheusText0.0.4"]) == (
+    assert accept_header(
+        ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"]
+    ) == (
         "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
         "application/openmetrics-text;version=0.0.1;q=0.5,"
         "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
@@ -141,8 +169,13 @@ def cfg(**kw: Any) -> ScrapeConfig:
 def test_populate_labels_defaults() -> None:
     labels, disc = populate_labels({"__address__": "h:9100", "__meta_x": "y"}, cfg(params={"a": ["1", "2"]}))
     assert labels == {
-        "__address__": "h:9100", "job": "job", "instance": "h:9100", "__scheme__": "http",
-        "__metrics_path__": "/metrics", "__scrape_interval__": "15s", "__scrape_timeout__": "10s",
+        "__address__": "h:9100",
+        "job": "job",
+        "instance": "h:9100",
+        "__scheme__": "http",
+        "__metrics_path__": "/metrics",
+        "__scrape_interval__": "15s",
+        "__scrape_timeout__": "10s",
         "__param_a": "1",
     }
     assert disc["__meta_x"] == "y" and disc["job"] == "job"
@@ -163,8 +196,12 @@ def test_target_url_and_public_labels() -> None:
 
 
 def test_relabel_can_change_interval_and_drop() -> None:
-    c = cfg(relabel_configs=[{"target_label": "__scrape_interval__", "replacement": "30s"},
-                             {"source_labels": ["env"], "regex": "dev", "action": "drop"}])
+    c = cfg(
+        relabel_configs=[
+            {"target_label": "__scrape_interval__", "replacement": "30s"},
+            {"source_labels": ["env"], "regex": "dev", "action": "drop"},
+        ]
+    )
     labels, _ = populate_labels({"__address__": "a:1"}, c)
     assert labels is not None and Target(labels, {}, c).interval_ms == 30_000
     assert populate_labels({"__address__": "a:1", "env": "dev"}, c)[0] is None
@@ -174,10 +211,16 @@ def test_relabel_can_change_interval_and_drop() -> None:
     ("discovered", "rules", "message"),
     [
         ({"env": "x"}, [], "no address"),
-        ({"__address__": "a:1"}, [{"target_label": "__scrape_interval__", "replacement": "1x"}],
-         "error parsing scrape interval"),
-        ({"__address__": "a:1"}, [{"target_label": "__scrape_timeout__", "replacement": "1m"}],
-         "scrape timeout cannot be greater than scrape interval"),
+        (
+            {"__address__": "a:1"},
+            [{"target_label": "__scrape_interval__", "replacement": "1x"}],
+            "error parsing scrape interval",
+        ),
+        (
+            {"__address__": "a:1"},
+            [{"target_label": "__scrape_timeout__", "replacement": "1m"}],
+            "scrape timeout cannot be greater than scrape interval",
+        ),
         ({"__address__": "a/b"}, [], 'invalid "__address__" label'),
     ],
 )
@@ -187,7 +230,9 @@ def test_target_errors(discovered: dict[str, str], rules: list[dict[str, Any]], 
 
 
 def test_group_labels_and_errors() -> None:
-    g = TargetGroup("0", [{"__address__": "a:1"}, {"__address__": "b:1", "env": "t"}, {"x": "y"}], {"env": "p"})
+    g = TargetGroup(
+        "0", [{"__address__": "a:1"}, {"__address__": "b:1", "env": "t"}, {"x": "y"}], {"env": "p"}
+    )
     out = targets_from_group(g, cfg())
     assert out[0][0] is not None and out[0][0]["env"] == "p"
     assert out[1][0] is not None and out[1][0]["env"] == "t"

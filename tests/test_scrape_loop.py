@@ -128,8 +128,10 @@ def test_honor_labels() -> None:
     body = 'm{job="other",instance="x",exported_job="y"} 1\n'
     lp, app, f = make_loop()
     scrape(lp, f, body, 1000)
-    assert 'm{env="prod", exported_exported_job="other", exported_instance="x", exported_job="y", ' \
-           f'{T}}}' in app.samples()
+    assert (
+        'm{env="prod", exported_exported_job="other", exported_instance="x", exported_job="y", '
+        f"{T}}}" in app.samples()
+    )
     lp, app, f = make_loop(honor_labels=True)
     scrape(lp, f, body, 1000)
     assert 'm{env="prod", exported_job="y", instance="x", job="other"}' in app.samples()
@@ -168,12 +170,22 @@ def test_metric_relabel_and_sample_limit() -> None:
 @pytest.mark.parametrize(
     ("limit", "body", "message"),
     [
-        ({"label_limit": 4}, 'm{a="1",b="2"} 1\n',
-         "label_limit exceeded (metric: m, number of labels: 6, limit: 4)"),
-        ({"label_name_length_limit": 9}, 'm{longername="1"} 1\n',
-         "label_name_length_limit exceeded (metric: m, label name: longername, length: 10, limit: 9)"),
-        ({"label_value_length_limit": 3}, 'm{a="long"} 1\n',
-         'label_value_length_limit exceeded (metric: m, label name: a, value: "long", length: 4, limit: 3)'),
+        (
+            {"label_limit": 4},
+            'm{a="1",b="2"} 1\n',
+            "label_limit exceeded (metric: m, number of labels: 6, limit: 4)",
+        ),
+        (
+            {"label_name_length_limit": 9},
+            'm{longername="1"} 1\n',
+            "label_name_length_limit exceeded (metric: m, label name: longername, length: 10, limit: 9)",
+        ),
+        (
+            {"label_value_length_limit": 3},
+            'm{a="long"} 1\n',
+            'label_value_length_limit exceeded (metric: m, label name: a, value: "long", '
+            "length: 4, limit: 3)",
+        ),
     ],
 )
 def test_label_limits(limit: dict[str, int], body: str, message: str) -> None:
@@ -227,3 +239,16 @@ def test_values_are_float64_arrays() -> None:
     b = app.batches[-1]
     assert b.v.dtype == np.float64 and b.t.dtype == np.int64 and b.series.dtype == np.int64
     assert isinstance(b.labels[0], Labels)
+
+
+def test_series_churn_keeps_cache_bounded_and_staleness_right() -> None:
+    lp, app, f = make_loop()
+    for round_ in range(6):
+        body = "keep 1\n" + "".join(f'churn{{r="{round_}",i="{i}"}} 1\n' for i in range(100))
+        scrape(lp, f, body, 1000 * (round_ + 1))
+        if round_:
+            stale = app.stale()
+            assert len(stale) == 100
+            assert all(f'r="{round_ - 1}"' in s for s in stale)
+        assert len(lp._cache) <= 2 * 101 + 64 and len(lp._slots) <= 2 * 101 + 64 + 101
+    assert app.samples()[f'keep{{env="prod", {T}}}'] == (6000, 1.0)

@@ -49,10 +49,15 @@ async def fetch(target: Target) -> tuple[bytes, str]:
 
 
 def job(name: str, targets: list[str], **kw: Any) -> ScrapeConfig:
-    return ScrapeConfig.model_validate({
-        "job_name": name, "scrape_interval": "100ms", "scrape_timeout": "100ms",
-        "static_configs": [{"targets": targets}], **kw,
-    })
+    return ScrapeConfig.model_validate(
+        {
+            "job_name": name,
+            "scrape_interval": "100ms",
+            "scrape_timeout": "100ms",
+            "static_configs": [{"targets": targets}],
+            **kw,
+        }
+    )
 
 
 async def until(cond: Any, timeout: float = 3.0) -> None:
@@ -86,8 +91,15 @@ def test_manager_lifecycle() -> None:
 
         assert m.metadata() == {"m": [{"type": "gauge", "help": "A metric.", "unit": ""}]}
         md = m.target_metadata([Matcher.eq("instance", "h1:1")])
-        assert md == [{"target": {"instance": "h1:1", "job": "a"}, "metric": "m", "type": "gauge",
-                       "help": "A metric.", "unit": ""}]
+        assert md == [
+            {
+                "target": {"instance": "h1:1", "job": "a"},
+                "metric": "m",
+                "type": "gauge",
+                "help": "A metric.",
+                "unit": "",
+            }
+        ]
 
         # Unchanged config: the very same loop tasks keep running.
         tasks = {k: a.task for k, a in m.pools["a"].active.items()}
@@ -95,8 +107,16 @@ def test_manager_lifecycle() -> None:
         assert {k: a.task for k, a in m.pools["a"].active.items()} == tasks
 
         # A changed job gets new loops, without end-of-run staleness for kept targets.
-        await m.apply_config([job("a", ["h1:1"], relabel_configs=[
-            {"source_labels": ["__address__"], "regex": "down.*", "action": "drop"}])], g)
+        await m.apply_config(
+            [
+                job(
+                    "a",
+                    ["h1:1"],
+                    relabel_configs=[{"source_labels": ["__address__"], "regex": "down.*", "action": "drop"}],
+                )
+            ],
+            g,
+        )
         await until(lambda: m.targets()["activeTargets"][0]["health"] == "up")
         assert m.targets()["droppedTargets"] == []
         await m.wait_background()
@@ -122,8 +142,12 @@ def test_dropped_targets_and_target_limit() -> None:
     async def main() -> None:
         app = Collect()
         m = ScrapeManager(app, fetch=fetch)
-        cfg = job("a", ["h1:1", "h2:1", "skip:1"], target_limit=1, relabel_configs=[
-            {"source_labels": ["__address__"], "regex": "skip.*", "action": "drop"}])
+        cfg = job(
+            "a",
+            ["h1:1", "h2:1", "skip:1"],
+            target_limit=1,
+            relabel_configs=[{"source_labels": ["__address__"], "regex": "skip.*", "action": "drop"}],
+        )
         await m.apply_config([cfg], GlobalScrapeDefaults())
         await until(lambda: all(t["health"] != "unknown" for t in m.targets()["activeTargets"]))
         data = m.targets()
@@ -141,11 +165,15 @@ def test_dropped_targets_and_target_limit() -> None:
 def test_global_url_replaces_loopback() -> None:
     async def main() -> None:
         m = ScrapeManager(Collect(), fetch=fetch, hostname="box")
-        await m.apply_config([job("a", ["127.0.0.1:9100", "localhost:1", "remote:2"])], GlobalScrapeDefaults())
+        await m.apply_config(
+            [job("a", ["127.0.0.1:9100", "localhost:1", "remote:2"])], GlobalScrapeDefaults()
+        )
         urls = {t["scrapeUrl"]: t["globalUrl"] for t in m.targets()["activeTargets"]}
-        assert urls == {"http://127.0.0.1:9100/metrics": "http://box:9100/metrics",
-                        "http://localhost:1/metrics": "http://box:1/metrics",
-                        "http://remote:2/metrics": "http://remote:2/metrics"}
+        assert urls == {
+            "http://127.0.0.1:9100/metrics": "http://box:9100/metrics",
+            "http://localhost:1/metrics": "http://box:1/metrics",
+            "http://remote:2/metrics": "http://remote:2/metrics",
+        }
         await m.stop()
 
     asyncio.run(main())
@@ -188,10 +216,14 @@ def test_file_sd_in_manager(tmp_path: Path) -> None:
 
     async def main() -> None:
         m = ScrapeManager(Collect(), fetch=fetch)
-        cfg = ScrapeConfig.model_validate({
-            "job_name": "f", "scrape_interval": "100ms", "scrape_timeout": "100ms",
-            "file_sd_configs": [{"files": [str(sd)], "refresh_interval": "100ms"}],
-        })
+        cfg = ScrapeConfig.model_validate(
+            {
+                "job_name": "f",
+                "scrape_interval": "100ms",
+                "scrape_timeout": "100ms",
+                "file_sd_configs": [{"files": [str(sd)], "refresh_interval": "100ms"}],
+            }
+        )
         await m.apply_config([cfg], GlobalScrapeDefaults())
         await until(lambda: [t["labels"]["instance"] for t in m.targets()["activeTargets"]] == ["f1:1"])
         sd.write_text(json.dumps([{"targets": ["f2:1"]}]))

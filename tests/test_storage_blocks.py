@@ -162,7 +162,7 @@ def test_retention_by_time_and_size(tmp_path):
         for t in range(0, 80_000, 1000):
             scrape(db, t)
         res = db.maintain()
-        assert res["blocks_deleted"] == 3  # blocks ending at or before 79 s - 30 s
+        assert res["blocks_deleted"] == 4  # blocks ending at or before 79 s - 30 s
         assert min(m.min_time for m in db.blocks()) == 4 * R
         assert min(t for t, _ in samples(db)['m{i="0"}']) == 4 * R
     with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(), retention_bytes=1) as db:

@@ -18,6 +18,7 @@ from ..ingest.remote_write import RemoteWriteDecoder
 from ..model.batch import SampleBatch
 from ..storage.api import OutOfBoundsError, StorageError
 from .context import ApiContext
+from .params import now_ms
 from .request import BodyTooLarge, read_body
 
 __all__ = ["RemoteWriteEndpoint", "import_text", "otlp_metrics"]
@@ -95,13 +96,17 @@ def _gunzip(body: bytes, encoding: str | None, limit: int) -> bytes:
 
 
 async def import_text(ctx: ApiContext, request: Request) -> Response:
-    """``POST /api/v1/import/prometheus``: text exposition format with optional timestamps."""
-    ctype = request.headers.get("content-type")
+    """``POST /api/v1/import/prometheus``: text exposition format with optional timestamps.
+
+    ``?extra_label=name=value`` (repeatable) sets a label on every imported series.
+    """
     cenc = request.headers.get("content-encoding")
-    limit = ctx.max_body_bytes * 4
+    extra = dict(p.partition("=")[::2] for p in request.query_params.getlist("extra_label"))
+    now = now_ms()
 
     def decode(body: bytes) -> SampleBatch:
-        return decode_import(_gunzip(body, cenc, limit), content_type=ctype)
+        return decode_import(body, default_ts_ms=now, content_encoding=cenc, extra_labels=extra,
+                             max_decoded_bytes=ctx.max_body_bytes * 4)
 
     response, _ = await _ingest(ctx, request, "import", decode, 204)
     return response

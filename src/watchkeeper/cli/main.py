@@ -98,6 +98,8 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
 
     logging.basicConfig(level=_LOG_LEVELS[args.log_level],
                         format="%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
+    # The scrape client logs every request at INFO; that is noise in a server log.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, _LOG_LEVELS[args.log_level]))
     try:
         parse_listen(args.listen)
     except ValueError as e:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ..promql.durations import DurationError, parse_duration
 from ..scrape.config import (
     Duration,
     FileSDConfig,
@@ -50,6 +51,21 @@ class GlobalConfig(GlobalScrapeDefaults):
         if "__name__" in v:
             raise ValueError("__name__ is not a valid external label name")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_timeout(cls, data: Any) -> Any:
+        """An unset timeout is 10s, or the interval when that is shorter (Prometheus' rule)."""
+        if not isinstance(data, dict) or "scrape_timeout" in data or "scrape_interval" not in data:
+            return data
+        interval = data["scrape_interval"]
+        try:
+            ms = parse_duration(interval) if isinstance(interval, str) else None
+        except DurationError:
+            return data  # reported by field validation, with its line
+        if ms is not None and ms < 10_000:
+            return {**data, "scrape_timeout": interval}
+        return data
 
 
 class AlertmanagerConfig(HTTPClientConfig):

@@ -26,6 +26,8 @@ class MatchType(enum.Enum):
 _OPTIONS = re2.Options()
 _OPTIONS.dot_nl = True
 _OPTIONS.max_mem = 64 << 20
+# Invalid user regexes are reported as errors to the caller; RE2's own stderr log would only be noise.
+_OPTIONS.log_errors = False
 
 
 def compile_anchored(pattern: str) -> re2._Regexp:

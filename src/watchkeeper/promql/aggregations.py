@@ -4,8 +4,8 @@ Series are mapped to integer group ids once. Order-sensitive float accumulations
 (Kahan sums, incremental means, Welford variance) are replayed exactly as
 Prometheus performs them, one "rank" (n-th member of every group) at a time, so a
 loop runs over the size of the largest group, each iteration covering all groups
-and steps. Groups too large for that fall back to plain numpy reductions, with the
-exact replay kept for the (group, step) cells where cancellation makes the two differ.
+and steps. Groups too large for that go to compiled kernels (``kernels.py``) that
+do the same arithmetic.
 """
 
 from __future__ import annotations
@@ -18,23 +18,27 @@ import numpy as np
 from ..model.labels import Labels
 from .errors import ExecutionError
 from .format import format_float, go_g
+from .labelsets import group_rows_sum
 from .values import Annotations, InstantVectors
 
 __all__ = ["aggregate", "group_ids"]
 
-# Largest group whose order-sensitive accumulation is replayed exactly in every cell.
+# Largest group replayed with numpy one member at a time; larger groups use the compiled kernels.
 _EXACT_GROUP_LIMIT = 64
 
 
 def group_ids(labels: list[Labels], grouping: list[str], without: bool) -> tuple[np.ndarray, list[Labels]]:
     """Group id per series (in order of first appearance) and the output labels of every group."""
-    keys: dict[Labels, int] = {}
+    keys: dict[tuple[tuple[str, str], ...], int] = {}
     gid = np.empty(len(labels), dtype=np.int64)
-    names = tuple(grouping)
+    names = frozenset(grouping) | {"__name__"} if without else frozenset(grouping)
     for i, lbl in enumerate(labels):
-        key = lbl.without("__name__", *names) if without else lbl.only(*names)
+        if without:
+            key = tuple(p for p in lbl.items if p[0] not in names)
+        else:
+            key = tuple(p for p in lbl.items if p[0] in names)
         gid[i] = keys.setdefault(key, len(keys))
-    return gid, list(keys)
+    return gid, [Labels.from_sorted(k) for k in keys]
 
 
 def _ranks(gid: np.ndarray, ngroups: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -96,32 +100,32 @@ def _exact_sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngrou
         return np.where(incremental, mean + comp, total / count + comp / count)
 
 
+def _sorted_groups(gid: np.ndarray, ngroups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by group (input order within a group), each group's start and size."""
+    order = np.argsort(gid, kind="stable")
+    sizes = np.bincount(gid, minlength=ngroups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return order.astype(np.int64), starts, sizes.astype(np.int64)
+
+
 def _sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, avg: bool) -> np.ndarray:
     sizes = np.bincount(gid, minlength=ngroups)
     if sizes.size == 0 or sizes.max() <= _EXACT_GROUP_LIMIT:
         return _exact_sum_avg(vals, present, gid, ngroups, avg)
-    order = np.argsort(gid, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    v = np.where(present, vals, 0.0)[order]
-    with np.errstate(all="ignore"):
-        total = np.add.reduceat(v, starts, axis=0)
-        magnitude = np.add.reduceat(np.abs(v), starts, axis=0)
-        count = np.add.reduceat(present[order].astype(np.float64), starts, axis=0)
-        # Where the terms nearly cancel (or overflow), rounding order matters: replay exactly.
-        suspect = ~np.isfinite(total) | (np.abs(total) * 1e6 < magnitude)
-    bad_groups = np.flatnonzero(suspect.any(axis=1))
-    result = total / np.maximum(count, 1) if avg else total
-    if bad_groups.size:
-        members = np.isin(gid, bad_groups)
-        rows = np.flatnonzero(members)
-        remap = np.full(ngroups, -1, dtype=np.int64)
-        remap[bad_groups] = np.arange(bad_groups.size)
-        exact = _exact_sum_avg(vals[rows], present[rows], remap[gid[rows]], bad_groups.size, avg)
-        result[bad_groups] = exact
-    return result
+    from .kernels import group_sum_avg  # numba: imported (and compiled) only when needed
+
+    order, starts, sizes = _sorted_groups(gid, ngroups)
+    return group_sum_avg(np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(present),
+                         order, starts, sizes, avg)
 
 
 def _variance(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
+    if ngroups and np.bincount(gid, minlength=ngroups).max() > _EXACT_GROUP_LIMIT:
+        from .kernels import group_variance
+
+        order, starts, sizes = _sorted_groups(gid, ngroups)
+        return group_variance(np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(present),
+                              order, starts, sizes)
     steps = vals.shape[1]
     mean = np.zeros((ngroups, steps))
     acc = np.zeros((ngroups, steps))
@@ -300,8 +304,7 @@ def aggregate(op: str, vec: InstantVectors, grouping: list[str], without: bool,
         return _empty_like(vec, steps)
     present = vec.present
     vals = vec.values
-    count = np.zeros((ngroups, steps))
-    np.add.at(count, gid, present.astype(np.float64))
+    count = group_rows_sum(present.astype(np.float64), gid, ngroups)
     if op in ("sum", "avg"):
         out = _sum_avg(vals, present, gid, ngroups, op == "avg")
     elif op == "count":

@@ -147,7 +147,8 @@ class BinaryExpr(Expr):
 
     @property
     def type(self) -> ValueType:
-        if self.lhs.type == "scalar" and self.rhs.type == "scalar":
+        # rhs first: operator chains are left-deep, so this stays O(1) for vector chains.
+        if self.rhs.type == "scalar" and self.lhs.type == "scalar":
             return "scalar"
         return "vector"
 

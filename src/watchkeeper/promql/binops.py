@@ -12,7 +12,7 @@ import numpy as np
 from ..model.labels import Labels
 from . import ast
 from .errors import ExecutionError
-from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, go_labels
+from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, go_labels, group_rows_sum
 from .values import InstantVectors
 
 __all__ = ["ARITHMETIC", "COMPARISON", "SET_OPS", "scalar_binop", "vector_scalar_binop", "vector_binop"]
@@ -119,9 +119,7 @@ def _signature_ids(lhs: list[Labels], rhs: list[Labels], matching: ast.VectorMat
 
 
 def _sig_presence(sig: np.ndarray, present: np.ndarray, nsig: int) -> np.ndarray:
-    counts = np.zeros((nsig, present.shape[1]), dtype=np.int64)
-    np.add.at(counts, sig, present.astype(np.int64))
-    return counts
+    return group_rows_sum(present.astype(np.int64), sig, nsig)
 
 
 def _set_op(op: str, lhs: InstantVectors, rhs: InstantVectors,

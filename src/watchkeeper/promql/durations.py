@@ -108,7 +108,10 @@ def duration_seconds_to_ms(seconds: float, allow_negative: bool) -> int:
         raise ValueError("duration out of range")
     if seconds <= 0 and not allow_negative:
         raise ValueError("duration must be greater than 0")
-    return int(seconds * 1000)
+    # Rounded, not truncated: 1.001 s * 1000 is 1000.9999999999999 in binary
+    # floating point, and upstream gives ``foo[1001ms]`` / ``foo[4.018]`` exact ranges.
+    ms = seconds * 1000.0
+    return int(math.floor(ms + 0.5)) if ms >= 0 else -int(math.floor(-ms + 0.5))
 
 
 _BINARY: dict[str, Callable[[float, float], float]] = {

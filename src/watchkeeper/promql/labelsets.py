@@ -10,11 +10,13 @@ from ..model.labels import Labels, format_label_value
 from .errors import ExecutionError
 from .values import InstantVectors
 
-__all__ = ["go_labels", "METADATA_LABELS", "drop_metadata", "collapse_same_labels", "finalize_names", "DUPLICATE_LABELSET"]
+__all__ = ["group_rows_sum", "go_labels", "METADATA_LABELS", "drop_metadata", "collapse_same_labels",
+           "finalize_names", "DUPLICATE_LABELSET"]
 
 # Labels that describe what a metric *is*; an operation that changes the meaning of
 # the values removes them all (Prometheus' ``schema.IsMetadataLabel``).
 METADATA_LABELS = ("__name__", "__type__", "__unit__")
+_METADATA_SET = frozenset(METADATA_LABELS)
 DUPLICATE_LABELSET = "vector cannot contain metrics with the same labelset"
 _LEGACY_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
@@ -29,7 +31,22 @@ def go_labels(labels: Labels) -> str:
 
 
 def drop_metadata(labels: Labels) -> Labels:
-    return labels.without(*METADATA_LABELS)
+    items = labels.items
+    kept = tuple(p for p in items if p[0] not in _METADATA_SET)
+    return labels if len(kept) == len(items) else Labels.from_sorted(kept)
+
+
+def group_rows_sum(x: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
+    """Row sums per group: ``out[g] = x[gid == g].sum(axis=0)`` for a 2-D ``x``, in one pass."""
+    out = np.zeros((ngroups,) + x.shape[1:], dtype=np.result_type(x.dtype, np.int64))
+    if x.shape[0] == 0:
+        return out
+    order = np.argsort(gid, kind="stable")
+    sizes = np.bincount(gid, minlength=ngroups)
+    nonempty = np.flatnonzero(sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[nonempty]
+    out[nonempty] = np.add.reduceat(x[order], starts, axis=0)
+    return out
 
 
 def collapse_same_labels(vec: InstantVectors) -> InstantVectors:
@@ -45,8 +62,7 @@ def collapse_same_labels(vec: InstantVectors) -> InstantVectors:
     if len(first) == len(vec.labels):
         return vec
     n_out = len(first)
-    counts = np.zeros((n_out, vec.num_steps), dtype=np.int64)
-    np.add.at(counts, target, vec.present.astype(np.int64))
+    counts = group_rows_sum(vec.present.astype(np.int64), target, n_out)
     if (counts > 1).any():
         raise ExecutionError(DUPLICATE_LABELSET)
     rows, cols = np.nonzero(vec.present)

@@ -1,4 +1,4 @@
-"""PromQL tokenizer, following the states of Prometheus' ``promql/parser/lex.go``.
+"""PromQL tokenizer and literal decoding, following Prometheus' ``promql/parser/lex.go``.
 
 The token stream (and the lexer error messages and their positions) must match
 upstream, because parse errors quote tokens (``unexpected <op:*>``) and report
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Token", "tokenize", "go_quote", "go_quote_rune", "KEYWORDS", "AGGREGATORS", "OPERATORS"]
+__all__ = ["Token", "tokenize", "go_quote", "go_quote_rune", "unquote_string", "parse_go_int",
+           "parse_go_float", "KEYWORDS", "AGGREGATORS", "OPERATORS"]
 
 # Token types are plain strings named as upstream's ItemType constants.
 OPERATORS = frozenset({
@@ -555,3 +556,126 @@ class _Lexer:
 def tokenize(text: str) -> list[Token]:
     """All tokens of ``text`` (comments included) ending with ``EOF`` or an ``ERROR`` token."""
     return _Lexer(text).run()
+
+
+# --------------------------------------------------------------------------- literal values
+
+
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+
+
+def unquote_string(s: str) -> str:
+    """Decode a PromQL string literal (``"..."``, ``'...'`` with Go escapes, or raw backquotes).
+
+    ``\\x`` and octal escapes produce raw bytes; bytes that are not valid UTF-8
+    are kept as surrogate escapes (``str.encode('utf-8', 'surrogateescape')``
+    gives the original bytes back). Raises ``ValueError`` on bad syntax.
+    """
+    if len(s) < 2 or s[0] != s[-1] or s[0] not in "\"'`":
+        raise ValueError("invalid syntax")
+    quote, body = s[0], s[1:-1]
+    if quote == "`":
+        if "`" in body:
+            raise ValueError("invalid syntax")
+        return body.replace("\r", "")
+    if "\n" in body:
+        raise ValueError("invalid syntax")
+    if "\\" not in body and quote not in body:
+        return body
+    out = bytearray()
+    i, n = 0, len(body)
+    while i < n:
+        c = body[i]
+        if c == quote:
+            raise ValueError("invalid syntax")
+        if c != "\\":
+            out += c.encode("utf-8", "surrogateescape")
+            i += 1
+            continue
+        if i + 1 >= n:
+            raise ValueError("invalid syntax")
+        e = body[i + 1]
+        i += 2
+        if e in _ESCAPES:
+            out += _ESCAPES[e].encode()
+        elif e in "'\"":
+            if e != quote:
+                raise ValueError("invalid syntax")
+            out += e.encode()
+        elif e in "01234567":
+            digits = body[i - 1:i + 2]
+            if len(digits) < 3 or any(d not in "01234567" for d in digits):
+                raise ValueError("invalid syntax")
+            v = int(digits, 8)
+            if v > 255:
+                raise ValueError("invalid syntax")
+            out.append(v)
+            i += 2
+        elif e in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[e]
+            digits = body[i:i + width]
+            if len(digits) < width or any(d not in "0123456789abcdefABCDEF" for d in digits):
+                raise ValueError("invalid syntax")
+            v = int(digits, 16)
+            i += width
+            if e == "x":
+                out.append(v)
+            else:
+                if v > 0x10FFFF or 0xD800 <= v < 0xE000:
+                    raise ValueError("invalid syntax")
+                out += chr(v).encode()
+        else:
+            raise ValueError("invalid syntax")
+    return out.decode("utf-8", "surrogateescape")
+
+
+def parse_go_int(val: str) -> int | None:
+    """Go's ``strconv.ParseInt(val, 0, 64)``; None if it fails."""
+    s = val
+    neg = False
+    if s[:1] in "+-":
+        neg, s = s[0] == "-", s[1:]
+    base = 10
+    low = s.lower()
+    if low.startswith("0x"):
+        base, s = 16, s[2:]
+    elif low.startswith("0o"):
+        base, s = 8, s[2:]
+    elif low.startswith("0b"):
+        base, s = 2, s[2:]
+    elif len(s) > 1 and s[0] == "0":
+        base, s = 8, s[1:]
+    if base != 10 or "_" in s:
+        # Go allows underscores only between digits / after a base prefix.
+        if s.startswith("_") and base == 10 or s.endswith("_") or "__" in s:
+            return None
+        s = s.replace("_", "")
+    if not s:
+        return None
+    try:
+        v = int(s, base)
+    except ValueError:
+        return None
+    v = -v if neg else v
+    if not -(1 << 63) <= v < (1 << 63):
+        return None
+    return v
+
+
+def parse_go_float(val: str) -> float | None:
+    """Go's ``strconv.ParseFloat(val, 64)`` syntax; None if it fails (overflow gives +-Inf)."""
+    low = val.lower().lstrip("+-")
+    if low in ("inf", "infinity", "nan"):
+        f = float(low)
+        return -f if val.startswith("-") else f
+    s = val
+    if "_" in s:
+        if s.startswith("_") or s.endswith("_") or "__" in s:
+            return None
+        s = s.replace("_", "")
+    try:
+        if low.startswith("0x"):
+            return float.fromhex(s)
+        return float(s)
+    except ValueError:
+        return None

@@ -11,7 +11,6 @@ errors found while parsing are collected and parsing goes on; the first error
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 
 import re2
@@ -21,7 +20,16 @@ from ..model.matchers import Matcher, MatchType
 from . import ast
 from .durations import DurationError, duration_seconds_to_ms, evaluate_duration_expr, parse_duration
 from .errors import ParseError
-from .lexer import AGGREGATORS, KEYWORDS, Token, go_quote, tokenize
+from .lexer import (
+    AGGREGATORS,
+    KEYWORDS,
+    Token,
+    go_quote,
+    parse_go_float,
+    parse_go_int,
+    tokenize,
+    unquote_string,
+)
 from .signatures import DURATION_FUNCTIONS, FUNCTIONS
 
 __all__ = ["parse", "parse_metric_selector", "parse_labels", "format_position", "unquote_string",
@@ -57,12 +65,6 @@ _DURATION_ALIASES = {"min": "min_of", "max": "max_of"}
 _FILL_WORDS = frozenset({"fill", "fill_left", "fill_right"})
 _MAX_INT64 = float(1 << 63)
 
-# Parsing, checking and evaluating recurse once per nesting level, and long
-# generated queries (``a or b or c ...`` with hundreds of terms) nest deeply.
-# Python 3.11 frames do not use the C stack, so a higher limit is safe.
-if sys.getrecursionlimit() < 20_000:
-    sys.setrecursionlimit(20_000)
-
 
 def documented_type(t: str) -> str:
     """Upstream's ``DocumentedType``: the type names used in error messages."""
@@ -90,131 +92,6 @@ def _ascii_alpha(c: str) -> bool:
     return ("a" <= c <= "z") or ("A" <= c <= "Z")
 
 
-# --------------------------------------------------------------------------- strings
-
-
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-
-
-def unquote_string(s: str) -> str:
-    """Decode a PromQL string literal (``"..."``, ``'...'`` with Go escapes, or raw backquotes).
-
-    ``\\x`` and octal escapes produce raw bytes; bytes that are not valid UTF-8
-    are kept as surrogate escapes (``str.encode('utf-8', 'surrogateescape')``
-    gives the original bytes back). Raises ``ValueError`` on bad syntax.
-    """
-    if len(s) < 2 or s[0] != s[-1] or s[0] not in "\"'`":
-        raise ValueError("invalid syntax")
-    quote, body = s[0], s[1:-1]
-    if quote == "`":
-        if "`" in body:
-            raise ValueError("invalid syntax")
-        return body.replace("\r", "")
-    if "\n" in body:
-        raise ValueError("invalid syntax")
-    if "\\" not in body and quote not in body:
-        return body
-    out = bytearray()
-    i, n = 0, len(body)
-    while i < n:
-        c = body[i]
-        if c == quote:
-            raise ValueError("invalid syntax")
-        if c != "\\":
-            out += c.encode("utf-8", "surrogateescape")
-            i += 1
-            continue
-        if i + 1 >= n:
-            raise ValueError("invalid syntax")
-        e = body[i + 1]
-        i += 2
-        if e in _ESCAPES:
-            out += _ESCAPES[e].encode()
-        elif e in "'\"":
-            if e != quote:
-                raise ValueError("invalid syntax")
-            out += e.encode()
-        elif e in "01234567":
-            digits = body[i - 1:i + 2]
-            if len(digits) < 3 or any(d not in "01234567" for d in digits):
-                raise ValueError("invalid syntax")
-            v = int(digits, 8)
-            if v > 255:
-                raise ValueError("invalid syntax")
-            out.append(v)
-            i += 2
-        elif e in "xuU":
-            width = {"x": 2, "u": 4, "U": 8}[e]
-            digits = body[i:i + width]
-            if len(digits) < width or any(d not in "0123456789abcdefABCDEF" for d in digits):
-                raise ValueError("invalid syntax")
-            v = int(digits, 16)
-            i += width
-            if e == "x":
-                out.append(v)
-            else:
-                if v > 0x10FFFF or 0xD800 <= v < 0xE000:
-                    raise ValueError("invalid syntax")
-                out += chr(v).encode()
-        else:
-            raise ValueError("invalid syntax")
-    return out.decode("utf-8", "surrogateescape")
-
-
-# --------------------------------------------------------------------------- numbers
-
-
-def _parse_go_int(val: str) -> int | None:
-    """Go's ``strconv.ParseInt(val, 0, 64)``; None if it fails."""
-    s = val
-    neg = False
-    if s[:1] in "+-":
-        neg, s = s[0] == "-", s[1:]
-    base = 10
-    low = s.lower()
-    if low.startswith("0x"):
-        base, s = 16, s[2:]
-    elif low.startswith("0o"):
-        base, s = 8, s[2:]
-    elif low.startswith("0b"):
-        base, s = 2, s[2:]
-    elif len(s) > 1 and s[0] == "0":
-        base, s = 8, s[1:]
-    if base != 10 or "_" in s:
-        # Go allows underscores only between digits / after a base prefix.
-        if s.startswith("_") and base == 10 or s.endswith("_") or "__" in s:
-            return None
-        s = s.replace("_", "")
-    if not s:
-        return None
-    try:
-        v = int(s, base)
-    except ValueError:
-        return None
-    v = -v if neg else v
-    if not -(1 << 63) <= v < (1 << 63):
-        return None
-    return v
-
-
-def _parse_go_float(val: str) -> float | None:
-    low = val.lower().lstrip("+-")
-    if low in ("inf", "infinity", "nan"):
-        f = float(low)
-        return -f if val.startswith("-") else f
-    s = val
-    if "_" in s:
-        if s.startswith("_") or s.endswith("_") or "__" in s:
-            return None
-        s = s.replace("_", "")
-    try:
-        if low.startswith("0x"):
-            return float.fromhex(s)
-        return float(s)
-    except ValueError:
-        return None
-
-
 # --------------------------------------------------------------------------- regex errors
 
 # RE2 (C++) error texts -> Go regexp/syntax error codes, as Prometheus reports them.
@@ -234,6 +111,19 @@ _RE2_TO_GO = {
     "invalid perl operator": "invalid or unsupported Perl syntax",
     "bad named capture group": "invalid named capture",
 }
+
+
+def _has_any_byte_escape(pattern: str) -> bool:
+    """Whether ``pattern`` contains the escape ``\\C`` (a backslash, not itself escaped, before ``C``)."""
+    i = 0
+    while i < len(pattern) - 1:
+        if pattern[i] == "\\":
+            if pattern[i + 1] == "C":
+                return True
+            i += 2
+        else:
+            i += 1
+    return False
 
 
 def _regex_error_text(pattern: str, err: Exception) -> str:
@@ -600,7 +490,7 @@ class _Parser:
             if self.peek().type != "RIGHT_PAREN":
                 raise self.dur_unexpected()
             close = self.advance()
-            return _DurNode(inner.op, tok.pos, close.end, inner.lhs, inner.rhs, inner.val, wrapped=True)
+            return _DurNode(inner.op, tok.pos, close.end, inner.lhs, inner.rhs, inner.val)
         name = _DURATION_ALIASES.get(tok.val.lower(), tok.val.lower())
         if tok.type in ("STEP", "MIN", "MAX", "IDENTIFIER") and name in DURATION_FUNCTIONS:
             return self.parse_dur_call(self.advance(), name)
@@ -844,18 +734,23 @@ class _Parser:
             raise self.unexpected("label matching", "string")
         self.advance()
         value = self.unquote(value_tok)
+        match_type = _MATCH_OPS[op.type]
+        if match_type in (MatchType.REGEX, MatchType.NOT_REGEX) and _has_any_byte_escape(value):
+            # RE2 accepts ``\C`` (any byte); Go's regexp, and so Prometheus, rejects it.
+            self.add_error("error parsing regexp: invalid escape sequence: `\\C`", tok.pos, value_tok.end)
+            return None
         try:
-            return Matcher(_MATCH_OPS[op.type], name, value)
+            return Matcher(match_type, name, value)
         except re2.error as e:
             self.add_error(_regex_error_text(value, e), tok.pos, value_tok.end)
             return None
 
     # -- literals
     def number(self, tok: Token) -> float:
-        v = _parse_go_int(tok.val)
+        v = parse_go_int(tok.val)
         if v is not None:
             return float(v)
-        f = _parse_go_float(tok.val)
+        f = parse_go_float(tok.val)
         problem = "invalid syntax" if f is None else ""
         if f is not None and math.isinf(f) and "inf" not in tok.val.lower():
             problem = "value out of range"  # Go's ParseFloat rejects overflowing literals
@@ -908,7 +803,6 @@ class _DurNode:
     lhs: _DurNode | None = None
     rhs: _DurNode | None = None
     val: float = 0.0
-    wrapped: bool = False
 
     def needs_query(self) -> bool:
         if self.op in ("step", "range"):
@@ -953,24 +847,26 @@ class _Checker:
         return start, end
 
     def check(self, node: ast.Expr) -> str:
-        typ = node.type
+        """Check ``node`` and its children; returns its type (computed bottom-up, without
+        re-walking subtrees as ``BinaryExpr.type`` would)."""
+        if isinstance(node, ast.BinaryExpr):
+            return self.check_binary_chain(node)
+        if isinstance(node, ast.ParenExpr):
+            return self.check(node.expr)
+        if isinstance(node, ast.UnaryExpr):
+            t = self.check(node.expr)
+            if t not in ("scalar", "vector"):
+                self.err("unary expression only allowed on expressions of type scalar or instant vector, "
+                         f"got {go_quote(documented_type(t))}", node.pos)
+            return t
         if isinstance(node, ast.AggregateExpr):
             self.expect_type(node.expr, "vector", "aggregation expression")
             if node.op in ("topk", "bottomk", "quantile", "limitk", "limit_ratio") and node.param is not None:
                 self.expect_type(node.param, "scalar", "aggregation parameter")
             if node.op == "count_values" and node.param is not None:
                 self.expect_type(node.param, "string", "aggregation parameter")
-        elif isinstance(node, ast.BinaryExpr):
-            self.check_binary(node)
         elif isinstance(node, ast.Call):
             self.check_call(node)
-        elif isinstance(node, ast.ParenExpr):
-            self.check(node.expr)
-        elif isinstance(node, ast.UnaryExpr):
-            t = self.check(node.expr)
-            if t not in ("scalar", "vector"):
-                self.err("unary expression only allowed on expressions of type scalar or instant vector, "
-                         f"got {go_quote(documented_type(t))}", node.pos)
         elif isinstance(node, ast.SubqueryExpr):
             t = self.check(node.expr)
             if t != "vector":
@@ -979,11 +875,21 @@ class _Checker:
             self.check(node.vector_selector)
         elif isinstance(node, ast.VectorSelector):
             self.check_selector(node)
-        return typ
+        return node.type
 
-    def check_binary(self, n: ast.BinaryExpr) -> None:
-        lt = self.check(n.lhs)
-        rt = self.check(n.rhs)
+    def check_binary_chain(self, top: ast.BinaryExpr) -> str:
+        """Check a left-deep chain (``a or b or c ...``) iteratively, in the same order as recursion would."""
+        spine = [top]
+        while isinstance(spine[-1].lhs, ast.BinaryExpr):
+            spine.append(spine[-1].lhs)  # type: ignore[arg-type]
+        lt = self.check(spine[-1].lhs)
+        for n in reversed(spine):
+            rt = self.check(n.rhs)
+            self.check_binary(n, lt, rt)
+            lt = "scalar" if lt == "scalar" and rt == "scalar" else "vector"
+        return lt
+
+    def check_binary(self, n: ast.BinaryExpr, lt: str, rt: str) -> None:
         op_type = n.op
         m = n.matching
         assert m is not None
@@ -1090,6 +996,8 @@ def parse(query: str, *, enable_experimental: bool = False) -> ast.Expr:
     except _Abort:
         pass
     except RecursionError:
+        # Only pathological nesting (hundreds of parentheses) gets here; chains of
+        # binary operators are handled iteratively.
         raise ParseError("parse error: expression nested too deeply", query=query) from None
     p.raise_first()
     return expr

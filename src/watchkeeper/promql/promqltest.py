@@ -51,6 +51,10 @@ _QUERY_CONTEXT_FUNCS = re.compile(r"(start|end|range|step)\(\)")
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 
 MS_PER_MINUTE = 60_000
+# Functions whose result depends on the evaluation time even when every argument is pinned with ``@``.
+AT_MODIFIER_UNSAFE_FUNCTIONS = frozenset({
+    "time", "timestamp", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute",
+    "month", "year", "predict_linear", "start", "end", "range", "step"})
 
 
 class EvalFailure(AssertionError):
@@ -83,7 +87,7 @@ def _walk(node: object) -> Iterator[object]:
                         yield from _walk(item)
 
 
-def _series_flags(labels: Labels, values: list[Value], has_st: bool) -> frozenset[str]:
+def _series_flags(values: list[Value], has_st: bool) -> frozenset[str]:
     flags = set()
     if any(isinstance(v, HistogramLiteral) for v in values):
         flags.add(NATIVE_HISTOGRAMS)
@@ -108,10 +112,11 @@ def eval_requirements(commands: list[Command]) -> dict[int, tuple[str, ...]]:
     """For each eval (keyed by line) the unsupported features it needs, derived from the content.
 
     An eval needs native histograms if its expected output holds a histogram literal
-    or its query selects a loaded series holding histogram samples; start
-    timestamps and type/unit labels likewise by the series it selects; experimental
-    functions by the ``experimental`` flag of their signature; experimental syntax
-    (extended range selectors, fill modifiers, duration expressions) by the query text.
+    or its query selects a loaded series holding histogram samples (``load_with_nhcb``
+    series included); start timestamps likewise by the series it selects (``@st``
+    lines); experimental functions by the ``experimental`` flag of their signature;
+    experimental syntax (``anchored``/``smoothed``, ``fill()``, duration expressions)
+    when the query parses only with upstream's feature flags on.
     """
     loaded: dict[Labels, frozenset[str]] = {}
     out: dict[int, tuple[str, ...]] = {}
@@ -121,7 +126,7 @@ def eval_requirements(commands: list[Command]) -> dict[int, tuple[str, ...]]:
         elif isinstance(cmd, LoadCmd):
             loaded = dict(loaded)
             for labels, values in cmd.series.items():
-                flags = _series_flags(labels, values, labels in cmd.start_timestamps)
+                flags = _series_flags(values, labels in cmd.start_timestamps)
                 loaded[labels] = loaded.get(labels, frozenset()) | flags
             if cmd.with_nhcb:
                 for labels in _nhcb_labels(cmd):
@@ -380,11 +385,13 @@ class ScriptRunner:
     """Runs the evals of one parsed script; see the module docstring."""
 
     def __init__(self, commands: list[Command], *, engine: Engine | None = None,
-                 new_storage: Callable[[], Storage] = _default_storage, range_check: bool = True) -> None:
+                 new_storage: Callable[[], Storage] = _default_storage, range_check: bool = True,
+                 step_invariance: bool = False) -> None:
         self.commands = commands
         self.engine = engine if engine is not None else corpus_engine()
         self._new_storage = new_storage
         self.range_check = range_check
+        self.step_invariance = step_invariance
         self.evals = [c for c in commands if isinstance(c, EvalCmd)]
         self._index = {id(c): i for i, c in enumerate(commands)}
         self._next = 0
@@ -442,7 +449,8 @@ class ScriptRunner:
     def run_all(self) -> list[EvalOutcome]:
         return [self.outcome(cmd) for cmd in self.evals]
 
-    def _execute(self, cmd: EvalCmd, query: Callable[[], Any]) -> Any | None:
+    def _execute(self, cmd: EvalCmd, query: Callable[[], QueryResult], *,
+                 annotations: bool = True) -> QueryResult | None:
         """Run ``query``; returns its result, or None when an expected failure happened."""
         try:
             result = query()
@@ -453,8 +461,8 @@ class ScriptRunner:
             return None
         if cmd.fail is not None:
             raise EvalFailure(f"expected error evaluating query {cmd.expr!r} but got none")
-        annotations = result.annotations
-        _check_annotations(cmd, list(annotations.warnings), list(annotations.infos))
+        if annotations:
+            _check_annotations(cmd, list(result.annotations.warnings), list(result.annotations.infos))
         return result
 
     def _run_range(self, cmd: EvalCmd) -> None:
@@ -470,11 +478,35 @@ class ScriptRunner:
             return
         got = _normalise(result)
         _compare(cmd, got)
+        if self.step_invariance and cmd.range_vector is None:
+            self._check_step_invariance(cmd, t)
         if (not self.range_check or cmd.ordered or cmd.range_vector is not None
                 or cmd.expected_string is not None or isinstance(got, str)
                 or _QUERY_CONTEXT_FUNCS.search(cmd.expr)):
             return
         self._check_range_mode(cmd, got, t)
+
+    def _check_step_invariance(self, cmd: EvalCmd, t: int) -> None:
+        """With every selector pinned to ``@ t`` the result must not depend on the evaluation time.
+
+        Annotations are not compared: their positions refer to the original query text.
+        """
+        try:
+            pinned = parse(cmd.expr, enable_experimental=True)
+        except PromQLError:
+            return  # the eval itself already showed how the engine treats this query
+        if any(isinstance(n, ast.Call) and n.func in AT_MODIFIER_UNSAFE_FUNCTIONS for n in _walk(pinned)):
+            return
+        _pin_evaluation_time(pinned, t)
+        for at in ((-10 * t, 0, t // 5, t, 10 * t) if t else (-1000, 0, 1000)):
+            result = self._execute(cmd, lambda at=at: self.engine.instant_query(self._storage, pinned, at),
+                                   annotations=False)
+            if result is None:
+                continue
+            try:
+                _compare(cmd, _normalise(result))
+            except EvalFailure as e:
+                raise EvalFailure(f"with every selector at @ {t / 1000:g}, evaluated at {at}: {e}") from None
 
     def _check_range_mode(self, cmd: EvalCmd, instant: _Vector | _Matrix | float, t: int) -> None:
         """The instant result must equal the middle step of a range query around ``t``."""
@@ -503,6 +535,26 @@ class ScriptRunner:
             raise EvalFailure(f"range mode: {e}") from None
 
 
+def _pin_evaluation_time(node: ast.Expr, t: int) -> None:
+    """Add ``@ t`` to every selector and subquery without one, not descending into pinned subqueries."""
+    if isinstance(node, ast.SubqueryExpr):
+        if node.timestamp_ms is not None:
+            return
+        if node.start_or_end is None:
+            node.timestamp_ms = t
+            return
+    elif isinstance(node, ast.VectorSelector):
+        if node.timestamp_ms is None and node.start_or_end is None:
+            node.timestamp_ms = t
+        return
+    for f in fields(node):
+        value = getattr(node, f.name)
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, ast.Expr):
+                _pin_evaluation_time(child, t)
+
+
 def run_file(path: str | Path, **kwargs: Any) -> list[EvalOutcome]:
     """Parse and run every eval of one script file."""
     return ScriptRunner.from_file(path, **kwargs).run_all()
@@ -515,6 +567,8 @@ def run_cli(argv: list[str]) -> int:
     ap.add_argument("files", nargs="+", metavar="FILE")
     ap.add_argument("--no-range-check", action="store_true",
                     help="do not re-run instant evals as range queries")
+    ap.add_argument("--step-invariance", action="store_true",
+                    help="also re-run instant evals with every selector pinned by @ at other times (slow)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the per-file counts")
     args = ap.parse_args(argv)
     failed_any = False
@@ -522,7 +576,8 @@ def run_cli(argv: list[str]) -> int:
     for name in args.files:
         started = time.perf_counter()
         try:
-            outcomes = run_file(name, range_check=not args.no_range_check)
+            outcomes = run_file(name, range_check=not args.no_range_check,
+                                step_invariance=args.step_invariance)
         except (OSError, ScriptError) as e:
             print(f"{name}: ERROR {e}")
             failed_any = True

@@ -32,6 +32,38 @@ def segment_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str)
         return np.zeros((0, q.shape[0]), dtype=np.int64)
     if t.size == 0:
         return np.broadcast_to(offsets[:-1, None], (n, q.shape[0])).copy()
+    if q.shape[0] == 1 or (np.diff(q) == q[1] - q[0]).all():
+        if q.shape[0] > 1 and q[1] == q[0]:
+            return np.repeat(_grid_search(offsets, t, int(q[0]), 1, 1, side), q.shape[0], axis=1)
+        step = int(q[1] - q[0]) if q.shape[0] > 1 else 1
+        if step > 0:
+            return _grid_search(offsets, t, int(q[0]), step, q.shape[0], side)
+    return _key_search(offsets, t, q, side)
+
+
+def _grid_search(offsets: np.ndarray, t: np.ndarray, q0: int, step: int, steps: int, side: str) -> np.ndarray:
+    """``segment_search`` for the evenly spaced queries ``q0 + j * step``: one counting pass.
+
+    Every sample falls before some first query index j (the first query it does not
+    exceed); a per-series histogram of those indices, accumulated over j, counts the
+    samples at or before each query.
+    """
+    n = len(offsets) - 1
+    if side == "right":  # first j with q0 + j*step >= t
+        first = -((q0 - t) // step)
+    else:  # first j with q0 + j*step > t
+        first = (t - q0) // step + 1
+    np.clip(first, 0, steps, out=first)
+    first += np.repeat(np.arange(0, n * (steps + 1), steps + 1, dtype=np.int64), np.diff(offsets))
+    hist = np.bincount(first, minlength=n * (steps + 1)).reshape(n, steps + 1)
+    out = np.cumsum(hist[:, :steps], axis=1)
+    out += offsets[:-1, None]
+    return out
+
+
+def _key_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str) -> np.ndarray:
+    """``segment_search`` for arbitrary queries: one ``searchsorted`` on per-series disjoint keys."""
+    n = len(offsets) - 1
     lo = min(int(t.min()), int(q.min()))
     width = max(int(t.max()), int(q.max())) - lo + 2
     if width * (n + 1) >= _MAX_KEY:
@@ -84,9 +116,8 @@ def drop_stale(ss: SeriesSet) -> SeriesSet:
     if not stale.any():
         return ss
     keep = ~stale
-    counts = np.add.reduceat(keep.astype(np.int64), ss.offsets[:-1]) if ss.t.size else np.zeros(0, np.int64)
-    # reduceat misreports empty segments; fix them up.
-    counts = np.where(np.diff(ss.offsets) == 0, 0, counts)
+    sid = np.repeat(np.arange(len(ss.labels), dtype=np.int64), np.diff(ss.offsets))
+    counts = np.bincount(sid[keep], minlength=len(ss.labels))
     offsets = np.zeros(len(ss.labels) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return SeriesSet(ss.labels, offsets, ss.t[keep], ss.v[keep])
@@ -97,8 +128,7 @@ def windows_over(ss: SeriesSet, ref: np.ndarray, range_ms: int,
     """Windows ``(ref - range, ref]`` of every series at every step; series whose windows are all empty go."""
     ref = np.asarray(ref, dtype=np.int64)
     offsets = np.asarray(ss.offsets, dtype=np.int64)
-    hi = segment_search(offsets, ss.t, ref, "right")
-    lo = segment_search(offsets, ss.t, ref - range_ms, "right")
+    lo, hi = _window_bounds(offsets, ss.t, ref, range_ms)
     nonempty = (hi > lo).any(axis=1) if len(ss.labels) else np.zeros(0, dtype=bool)
     labels = list(ss.labels)
     if not nonempty.all():
@@ -121,6 +151,24 @@ def windows_over(ss: SeriesSet, ref: np.ndarray, range_ms: int,
                         range_ms=range_ms, drop_name=drop_name)
 
 
+def _window_bounds(offsets: np.ndarray, t: np.ndarray, ref: np.ndarray, range_ms: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) positions of the windows ``(ref - range, ref]``.
+
+    When the range is a whole number k of steps, the window starts are the window ends
+    k steps earlier, so one search over k extra steps yields both.
+    """
+    steps = ref.shape[0]
+    if steps > 1 and len(offsets) > 1 and t.size:
+        step = int(ref[1] - ref[0])
+        if step > 0 and range_ms % step == 0 and (np.diff(ref) == step).all():
+            k = range_ms // step
+            if k <= 4 * steps:
+                ext = _grid_search(offsets, t, int(ref[0]) - range_ms, step, steps + k, "right")
+                return ext[:, :steps], ext[:, k:]
+    return segment_search(offsets, t, ref - range_ms, "right"), segment_search(offsets, t, ref, "right")
+
+
 def concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Concatenation of ``arange(s, e)`` for all pairs, vectorized."""
     lengths = (ends - starts).astype(np.int64)
@@ -138,9 +186,9 @@ def range_select(ss: SeriesSet, ref: np.ndarray, range_ms: int) -> RangeWindows:
 
 def vectors_to_series(vec: InstantVectors, eval_ts: np.ndarray) -> SeriesSet:
     """CSR form of instant vectors over steps (the points of a subquery or a range query result)."""
-    rows, cols = np.nonzero(vec.present)
-    counts = vec.present.sum(axis=1).astype(np.int64)
+    present = vec.present
+    counts = present.sum(axis=1).astype(np.int64)
     offsets = np.zeros(len(vec.labels) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return SeriesSet(list(vec.labels), offsets, np.asarray(eval_ts, dtype=np.int64)[cols],
-                     vec.values[rows, cols].astype(np.float64))
+    ts = np.broadcast_to(np.asarray(eval_ts, dtype=np.int64)[None, :], present.shape)
+    return SeriesSet(list(vec.labels), offsets, ts[present], vec.values[present].astype(np.float64))

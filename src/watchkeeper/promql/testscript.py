@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import re2
 
 from ..model.batch import STALE_NAN
 from ..model.labels import Labels
@@ -23,7 +24,7 @@ from .testhistogram import HistogramLiteral, HistogramLiteralError, parse_histog
 
 __all__ = [
     "ScriptError", "Value", "LoadCmd", "ClearCmd", "EvalCmd", "Expectation", "Command", "parse_script",
-    "parse_series_line", "parse_value_sequence", "parse_number_line",
+    "parse_series_line", "parse_value_sequence", "parse_number_line", "parse_start_timestamp_sequence",
 ]
 
 # One slot of a value sequence: None (no sample), a float (possibly the stale NaN) or a histogram.
@@ -61,11 +62,6 @@ def _duration_ms(text: str) -> int:
         return int(parse_duration(text.strip()))
     except (ParseError, ValueError) as e:
         raise ValueError(f"invalid duration {text!r}: {e}") from None
-
-
-def _number(text: str) -> float:
-    """A float as the series-description lexer reads it (Inf/NaN keywords are case-insensitive)."""
-    return float(text)
 
 
 # --------------------------------------------------------------------------- value sequences
@@ -135,11 +131,11 @@ def _expand_item(item: str) -> list[Value]:
     if m is None:
         raise ValueError(f"invalid value {item!r}")
     start_text, op, delta_text, times = m.groups()
-    start = _number(start_text)
+    start = float(start_text)  # Python reads Inf/NaN case-insensitively, as the lexer does
     if op is not None:
         if times is None:
             raise ValueError(f"missing repetition count in {item!r}")
-        delta = _number(delta_text) * (1.0 if op == "+" else -1.0)
+        delta = float(delta_text) * (1.0 if op == "+" else -1.0)
         return list(_expand_floats(start, delta, int(times)))
     if times is not None:
         return [start] * (int(times) + 1)
@@ -265,7 +261,7 @@ class Expectation:
         if self.message is not None:
             return text == self.message
         if self.regex is not None:
-            return re.search(self.regex, text) is not None
+            return re2.search(self.regex, text) is not None  # Go regexp syntax, unanchored
         return True
 
     def __str__(self) -> str:
@@ -342,6 +338,13 @@ def _parse_string_literal(text: str) -> str:
     return node.val
 
 
+def _check_regex(pattern: str) -> None:
+    try:
+        re2.compile(pattern)
+    except re2.error as e:
+        raise ValueError(f"invalid regexp {pattern!r}: {e}") from None
+
+
 def _parse_expect(text: str) -> tuple[str, Expectation]:
     m = _EXPECT.match(text)
     if m is None:
@@ -351,10 +354,7 @@ def _parse_expect(text: str) -> tuple[str, Expectation]:
         return kind, Expectation(message=arg.strip())
     if qualifier == "regex":
         pattern = arg.strip()
-        try:
-            re.compile(pattern)
-        except re.error as e:
-            raise ValueError(f"invalid regex {pattern} for {kind}: {e}") from None
+        _check_regex(pattern)
         return kind, Expectation(regex=pattern)
     return kind, Expectation()
 
@@ -424,7 +424,7 @@ def _parse_eval(lines: list[str], i: int) -> tuple[int, EvalCmd]:
                 if body.startswith("expected_fail_message"):
                     cmd.fail = Expectation(message=arg)
                 else:
-                    re.compile(arg)
+                    _check_regex(arg)
                     cmd.fail = Expectation(regex=arg)
                 break
             if body.startswith("expect range vector"):
@@ -458,8 +458,6 @@ def _parse_eval(lines: list[str], i: int) -> tuple[int, EvalCmd]:
             cmd.expected[labels] = (series_pos, values)
         except ValueError as e:
             raise ScriptError(i + 1, str(e)) from None
-    if cmd.ordered and cmd.is_range:
-        raise ScriptError(cmd.line, "ordered results are only valid for instant evaluations")
     return i, cmd
 
 
@@ -478,11 +476,10 @@ def _parse_load(lines: list[str], i: int) -> tuple[int, LoadCmd]:
         line = lines[i]
         try:
             desc, rest = _split_descriptor(line)
-            if rest.startswith("@st") or line.startswith("@st"):
+            if rest.startswith("@st"):
                 if pending is not None:
                     raise ScriptError(pending[0], "@st line has no following sample line")
-                values_text = rest[3:] if rest.startswith("@st") else line[3:]
-                st_values = parse_start_timestamp_sequence(values_text)
+                st_values = parse_start_timestamp_sequence(rest[3:])
                 if not desc:
                     default_st = st_values
                     continue

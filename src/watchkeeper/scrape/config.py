@@ -363,9 +363,7 @@ class ScrapeConfig(HTTPClientConfig):
             and self.scrape_timeout is not None
             and self.scrape_timeout > self.scrape_interval
         ):
-            raise ValueError(
-                _timeout_msg(self.job_name)
-            )
+            raise ValueError(_timeout_msg(self.job_name))
         return self
 
     def resolve(self, g: GlobalScrapeDefaults) -> ScrapeConfig:
@@ -375,9 +373,7 @@ class ScrapeConfig(HTTPClientConfig):
         if timeout is None:
             timeout = min(g.scrape_timeout, interval)
         if timeout > interval:
-            raise ValueError(
-                _timeout_msg(self.job_name)
-            )
+            raise ValueError(_timeout_msg(self.job_name))
 
         def pick(own: Any, glob: Any) -> Any:
             return glob if own is None else own

@@ -37,6 +37,7 @@ from .textparse import (
     ParsedScrape,
     ParseError,
     format_for_content_type,
+    normalize_float_labels,
     parse,
     parse_series_key,
 )
@@ -58,6 +59,8 @@ REPORT_METRICS = (
 
 # Prometheus' scrape timestamp tolerance: a scrape this close to its slot gets the slot's time.
 _TOLERANCE_MS = 2
+
+_NO_SLOTS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -150,8 +153,11 @@ class ScrapeLoop:
         self.sleep = sleep
         self.offset_seed = offset_seed
         self.metadata: dict[str, MetricMeta] = {}
-        self._cache: dict[str, Labels | None] = {}
-        self._prev: dict[Labels, None] = {}  # series of the last successful scrape (insertion-ordered set)
+        # Ref cache: raw series key -> slot in the series table (-1: dropped by relabeling).
+        self._cache: dict[str, int] = {}
+        self._slots: list[Labels] = []  # series table of this target
+        self._slot_of: dict[Labels, int] = {}
+        self._prev = _NO_SLOTS  # slots of the last successful scrape (for staleness)
         self._report_labels = {m: self._report_lset(m) for m in REPORT_METRICS}
         self.last_ts_ms: int | None = None
         self.next_ts_ms: int | None = None
@@ -160,7 +166,6 @@ class ScrapeLoop:
 
     def inherit(self, old: ScrapeLoop) -> None:
         """Take over a reloaded loop's staleness set and health (and ref cache if labeling is unchanged)."""
-        self._prev = old._prev
         self.last_ts_ms = old.last_ts_ms
         self.metadata = old.metadata
         same = (
@@ -171,7 +176,12 @@ class ScrapeLoop:
             "label_value_length_limit",
         )
         if all(getattr(old.cfg, f) == getattr(self.cfg, f) for f in same):
-            self._cache = old._cache
+            self._cache, self._slots, self._slot_of = old._cache, old._slots, old._slot_of
+            self._prev = old._prev
+        else:
+            self._slots = [old._slots[i] for i in old._prev.tolist()]
+            self._slot_of = {lset: i for i, lset in enumerate(self._slots)}
+            self._prev = np.arange(len(self._slots), dtype=np.int64)
         t, o = self.target, old.target
         t.health, t.last_error, t.last_scrape, t.last_scrape_duration = (
             o.health,
@@ -197,7 +207,11 @@ class ScrapeLoop:
                 await self.sleep(delay)
             actual = int(self.now() * 1000)
             ts = slot if abs(actual - slot) <= _TOLERANCE_MS else actual
-            await self.scrape_once(ts)
+            try:
+                await self.scrape_once(ts)
+            except Exception as e:  # a bug must not silently end this target's scraping
+                log.exception("scrape of %s failed unexpectedly", self.target.url)
+                self.target.health, self.target.last_error = "down", f"internal error: {e}"
             slot += interval
             behind = int(self.now() * 1000) - slot
             if behind > 0:  # a slow scrape: skip the missed slots, as a Go ticker drops ticks
@@ -228,7 +242,7 @@ class ScrapeLoop:
         except _AppendError as e:
             self.record_failure(str(e), ts_ms, time.perf_counter() - start, e.stats)
             return
-        stale = [lset for lset in self._prev if lset not in cur]
+        stale = self._labels_of(np.setdiff1d(self._prev, cur, assume_unique=True))
         self._prev = cur
         self.metadata = parsed.metadata
         duration = time.perf_counter() - start
@@ -240,8 +254,8 @@ class ScrapeLoop:
 
     def record_failure(self, err: str, ts_ms: int, duration: float, stats: ScrapeStats | None = None) -> None:
         """A failed scrape: report up=0 and stale every series of the last scrape."""
-        stale = list(self._prev)
-        self._prev = {}
+        stale = self._labels_of(self._prev)
+        self._prev = _NO_SLOTS
         self._append(None, stale, ts_ms, duration, stats or ScrapeStats(), up=0.0)
         t = self.target
         t.health, t.last_error = "down", err
@@ -250,8 +264,8 @@ class ScrapeLoop:
 
     def stale_all(self, ts_ms: int) -> None:
         """End of run: stale markers for every series of the last scrape and the report series."""
-        stale = list(self._prev) + list(self._report_labels.values())
-        self._prev = {}
+        stale = self._labels_of(self._prev) + list(self._report_labels.values())
+        self._prev = _NO_SLOTS
         if self.last_ts_ms is None:
             return
         n = len(stale)
@@ -261,59 +275,82 @@ class ScrapeLoop:
             )
         )
 
-    def _build(self, parsed: ParsedScrape, ts_ms: int) -> tuple[SampleBatch, ScrapeStats, dict[Labels, None]]:
+    def _labels_of(self, slots: np.ndarray) -> list[Labels]:
+        table = self._slots
+        return [table[i] for i in slots.tolist()]
+
+    def _slot(self, key: str, lineno: int, metadata: dict[str, MetricMeta]) -> tuple[int, bool]:
+        """Cache miss: parse and label one series key; returns (slot or -1 if dropped, new series?)."""
         cfg = self.cfg
-        cache = self._cache
+        pairs = normalize_float_labels(parse_series_key(key, lineno), metadata)
+        lset = mutate_sample_labels(pairs, self.target.labels, cfg.honor_labels, cfg)
+        if lset is None:
+            self._cache[key] = -1
+            return -1, False
+        if not lset.name:
+            raise ValueError(f"invalid metric name or label names: {lset}")
+        err = _label_limit_error(lset, cfg)
+        if err:
+            raise ValueError(err)
+        slot = self._slot_of.get(lset)
+        new = slot is None
+        if slot is None:
+            slot = self._slot_of[lset] = len(self._slots)
+            self._slots.append(lset)
+        self._cache[key] = slot
+        return slot, new
+
+    def _build(self, parsed: ParsedScrape, ts_ms: int) -> tuple[SampleBatch, ScrapeStats, np.ndarray]:
+        cfg = self.cfg
         keys = parsed.keys
-        tlabels = self.target.labels
-        miss = object()
-        ents = [cache.get(k, miss) for k in keys]
+        n = len(keys)
+        get = self._cache.get
+        slots = np.fromiter((get(k, -2) for k in keys), dtype=np.int64, count=n)
         added = 0
-        for i, e in enumerate(ents):
-            if e is miss:
-                key = keys[i]
-                lset = mutate_sample_labels(
-                    parse_series_key(key, int(parsed.lines[i])), tlabels, cfg.honor_labels, cfg
-                )
-                if lset is not None:
-                    if not lset.name:
-                        raise _AppendError(
-                            f"invalid metric name or label names: {lset}", ScrapeStats(len(keys))
-                        )
-                    err = _label_limit_error(lset, cfg)
-                    if err:
-                        raise _AppendError(err, ScrapeStats(len(keys)))
-                    added += 1
-                cache[key] = lset
-                ents[i] = lset
+        for i in np.flatnonzero(slots == -2).tolist():
+            try:
+                slots[i], new = self._slot(keys[i], parsed.line_of(i), parsed.metadata)
+            except ValueError as e:
+                if isinstance(e, ParseError):
+                    raise
+                raise _AppendError(str(e), ScrapeStats(n)) from None
+            added += new
         # Keep the first sample of each series (a duplicate would be rejected by Prometheus' appender).
-        index: dict[Labels, int] = {}
-        sel: list[int] = []
-        for i, e in enumerate(ents):
-            if e is not None and e not in index:
-                index[e] = len(sel)
-                sel.append(i)
-        stats = ScrapeStats(len(keys), len(sel), added)
+        kept = np.flatnonzero(slots >= 0)
+        _, first = np.unique(slots[kept], return_index=True)
+        sel = kept[np.sort(first)] if len(first) != len(kept) else kept
+        stats = ScrapeStats(n, len(sel), added)
         if cfg.sample_limit and len(sel) > cfg.sample_limit:
-            raise _AppendError("sample limit exceeded", ScrapeStats(len(keys), len(sel), 0))
-        if len(cache) > 2 * len(keys) + 64:  # prune series that have left the exposition
-            self._cache = {k: cache[k] for k in keys if k in cache}
-        idx = np.array(sel, dtype=np.int64)
-        v = parsed.values[idx]
-        ts = parsed.timestamps[idx]
+            raise _AppendError("sample limit exceeded", ScrapeStats(n, len(sel), 0))
+        sel_slots = slots[sel]
+        v = parsed.values[sel]
+        ts = parsed.timestamps[sel]
         explicit = ts != NO_TIMESTAMP
         if cfg.honor_timestamps:
-            t = np.where(explicit, ts, ts_ms)
+            t = np.where(explicit, ts, ts_ms).astype(np.int64)
         else:
             t = np.full(len(sel), ts_ms, np.int64)
-            explicit = np.zeros(len(sel), bool)
-        lsets = list(index)
         if cfg.honor_timestamps and not cfg.track_timestamps_staleness and explicit.any():
-            cur = {lset: None for lset, x in zip(lsets, explicit.tolist(), strict=True) if not x}
+            cur = sel_slots[~explicit]  # series with their own timestamps are not staled
         else:
-            cur = dict.fromkeys(index)
-        batch = SampleBatch(lsets, np.arange(len(sel), dtype=np.int64), t.astype(np.int64), v)
-        return batch, stats, cur
+            cur = sel_slots
+        batch = SampleBatch(self._labels_of(sel_slots), np.arange(len(sel), dtype=np.int64), t, v)
+        if len(self._cache) > 2 * n + 64:
+            cur = self._compact(keys, cur)
+        return batch, stats, np.sort(cur)
+
+    def _compact(self, keys: list[str], cur: np.ndarray) -> np.ndarray:
+        """Forget series that left the exposition: keep cache entries of this scrape, renumber slots."""
+        cache = {k: self._cache[k] for k in keys if k in self._cache}
+        held = np.fromiter(cache.values(), dtype=np.int64, count=len(cache))
+        live = np.unique(np.concatenate([held[held >= 0], self._prev, cur]))
+        remap = np.full(len(self._slots), -1, dtype=np.int64)
+        remap[live] = np.arange(len(live))
+        self._slots = [self._slots[i] for i in live.tolist()]
+        self._slot_of = {lset: i for i, lset in enumerate(self._slots)}
+        self._cache = {k: (int(remap[s]) if s >= 0 else -1) for k, s in cache.items()}
+        self._prev = remap[self._prev]
+        return remap[cur]
 
     def _append(
         self,

@@ -108,6 +108,7 @@ class ScrapePool:
         self._groups: dict[int, list[TargetGroup]] = {}
         self._disc_tasks: list[asyncio.Task[None]] = []
         self.forced_error = ""
+        self._n_providers = 0
 
     def providers(self) -> list[Provider]:
         c = self.cfg
@@ -120,7 +121,9 @@ class ScrapePool:
 
     def start(self) -> None:
         """Start discovery; static targets are synced at once so the API shows them immediately."""
-        for i, p in enumerate(self.providers()):
+        providers = self.providers()
+        self._n_providers = len(providers)
+        for i, p in enumerate(providers):
             if isinstance(p, StaticProvider):
                 self._groups[i] = list(p.groups)
             else:
@@ -194,6 +197,11 @@ class ScrapePool:
             if old is not None:
                 loop.inherit(old)
             self.active[key] = _Active(t, loop, asyncio.create_task(loop.run()))
+        if self._inherit and len(self._groups) >= self._n_providers:
+            # Every provider has reported: inherited loops with no target left are gone for good.
+            for old in self._inherit.values():
+                self._stop_loop(_Active(old.target, old, None), stale=True)
+            self._inherit = {}
         limit = self.cfg.target_limit or 0
         if limit and len(self.active) > limit:
             self.forced_error = (

@@ -30,6 +30,8 @@ __all__ = [
     "parse_text",
     "parse_openmetrics",
     "parse_series_key",
+    "normalize_float_labels",
+    "format_openmetrics_float",
     "format_for_content_type",
 ]
 
@@ -66,11 +68,15 @@ class ParsedScrape:
     keys: list[str]
     values: np.ndarray  # float64 (n,)
     timestamps: np.ndarray  # int64 (n,), NO_TIMESTAMP when absent
-    lines: np.ndarray  # int32 (n,), 1-based line of each sample (for error messages)
+    source: str = ""  # the parsed text, kept so error paths can find line numbers
     metadata: dict[str, MetricMeta] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def line_of(self, i: int) -> int:
+        """1-based line number of sample ``i`` (computed on demand: used for error messages only)."""
+        return _sample_line(self.source, i)
 
 
 def _is_legacy_metric_name(s: str) -> bool:
@@ -266,6 +272,69 @@ def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
     return pairs
 
 
+def format_openmetrics_float(f: float) -> str:
+    """Go's ``strconv.FormatFloat(f, 'g', -1, 64)`` plus ``.0`` when it has neither ``.`` nor ``e``.
+
+    Prometheus 3 writes ``le``/``quantile`` label values this way (``1`` -> ``1.0``).
+    """
+    if f == 1:
+        return "1.0"
+    if f == 0:
+        return "0.0"
+    if f == -1:
+        return "-1.0"
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    r = repr(abs(f))
+    mant, _, e = r.partition("e")
+    ip, _, fp = mant.partition(".")
+    digits = ip + fp
+    dp = len(ip) + (int(e) if e else 0)
+    stripped = digits.lstrip("0")
+    dp -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    sign = "-" if f < 0 else ""
+    x = dp - 1
+    if x < -4 or x >= 6:  # shortest formatting: Go decides %e vs %f with precision 6
+        m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        out = f"{m}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    elif dp <= 0:
+        out = "0." + "0" * (-dp) + digits
+    elif dp >= len(digits):
+        out = digits + "0" * (dp - len(digits))
+    else:
+        out = digits[:dp] + "." + digits[dp:]
+    if "." not in out and "e" not in out:
+        out += ".0"
+    return sign + out
+
+
+def normalize_float_labels(
+    pairs: list[tuple[str, str]], metadata: dict[str, MetricMeta]
+) -> list[tuple[str, str]]:
+    """Rewrite ``le`` of histograms and ``quantile`` of summaries in OpenMetrics float form, as Prometheus 3 does."""
+    for i, (k, v) in enumerate(pairs):
+        if k != "le" and k != "quantile":
+            continue
+        name = pairs[0][1]
+        if k == "le":
+            fam = metadata.get(name[:-7]) if name.endswith("_bucket") else None
+            wanted = "histogram"
+        else:
+            fam = metadata.get(name)
+            wanted = "summary"
+        if fam is None or fam.type != wanted:
+            continue
+        try:
+            f = _parse_float(v, 0)
+        except ParseError:
+            continue
+        pairs[i] = (k, format_openmetrics_float(f))
+    return pairs
+
+
 def _split_sample(line: str, lineno: int) -> tuple[str, list[str]]:
     """Split a sample line into its series key and the whitespace-separated rest."""
     b = line.find("{")
@@ -306,71 +375,108 @@ def _text_comment(line: str, lineno: int, meta: dict[str, MetricMeta]) -> None:
 def parse_text(text: str) -> ParsedScrape:
     """Parse the Prometheus text exposition format 0.0.4 (timestamps in ms)."""
     keys: list[str] = []
-    vals: list[float] = []
-    tss: list[int] = []
-    lns: list[int] = []
+    vstrs: list[str] = []
+    stamped: list[tuple[int, str, int]] = []  # (sample index, timestamp text, line) — rare
     meta: dict[str, MetricMeta] = {}
-    k_app, v_app, t_app, l_app = keys.append, vals.append, tss.append, lns.append
-    nots = NO_TIMESTAMP
+    k_app, v_app = keys.append, vstrs.append
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line:
             continue
         c = line[0]
         if c == "#":
+            # Fast path for the canonical "# HELP name text" / "# TYPE name type" spelling.
+            tag = line[:7]
+            if tag == "# HELP " or tag == "# TYPE ":
+                fam, _, arg = line[7:].partition(" ")
+                if fam:
+                    m = meta.get(fam)
+                    if m is None:
+                        m = meta[fam] = MetricMeta()
+                    if tag == "# HELP ":
+                        m.help = _unescape(arg, help_text=True)
+                    else:
+                        typ = arg.strip()
+                        if typ not in _TEXT_TYPES:
+                            raise ParseError(f'invalid metric type "{typ}"', lineno)
+                        m.type = "unknown" if typ == "untyped" else typ
+                    continue
             _text_comment(line, lineno, meta)
             continue
-        if c in " \t":
+        if c == " " or c == "\t":
             line = line.strip(" \t")
             if not line:
                 continue
-        # Fast path: ``name{labels} value [ts]`` with no backslash and a brace right after the name.
-        b = line.find("{")
-        if b < 0:
+            if line[0] == "#":
+                _text_comment(line, lineno, meta)
+                continue
+        # The value and timestamp never contain a quote, so the label block ends at the
+        # first "}" after the line's last quote: no scanning of label values needed.
+        q = line.rfind('"')
+        e = line.find("}", q) if q >= 0 else line.find("}")
+        if e >= 0:
+            k_app(line[: e + 1])
+            rest = line[e + 1 :].split()
+        else:
+            if "{" in line:
+                raise ParseError(f"unexpected end of input in label set: {line[:60]!r}", lineno)
             rest = line.split()
             if not rest:
                 raise ParseError(f"unexpected whitespace-only line {line!r}", lineno)
-            key = rest.pop(0)
-        elif line.find(" ", 0, b) < 0 and "\\" not in line:
-            e = line.find("}", b)
-            while e >= 0 and line.count('"', b, e) % 2:
-                e = line.find("}", e + 1)
-            if e < 0:
-                raise ParseError(f"unexpected end of input in label set: {line[:60]!r}", lineno)
-            key = line[: e + 1]
-            rest = line[e + 1 :].split()
-        else:
-            key, rest = _split_sample(line, lineno)
-        nrest = len(rest)
-        if nrest == 1:
-            t_app(nots)
-        elif nrest == 2:
-            t_app(_parse_text_ts(rest[1], lineno))
-        elif not nrest:
-            raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
-        else:
-            raise ParseError(f"expected timestamp or new record, got {rest[2]!r}", lineno)
-        k_app(key)
-        l_app(lineno)
-        v0 = rest[0]
-        if "_" in v0 or not v0.isascii():
-            v_app(_parse_float(v0, lineno))
+            k_app(rest.pop(0))
+        if len(rest) == 1:
+            v_app(rest[0])
             continue
+        if len(rest) == 2:
+            v_app(rest[0])
+            stamped.append((len(keys) - 1, rest[1], lineno))
+            continue
+        keys.pop()
+        if not rest:
+            raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
+        raise ParseError(f"expected timestamp or new record, got {rest[2]!r}", lineno)
+    n = len(keys)
+    ts = np.full(n, NO_TIMESTAMP, dtype=np.int64)
+    for i, tstr, lineno in stamped:
+        ts[i] = _parse_text_ts(tstr, lineno)
+    return ParsedScrape(keys, _floats(vstrs, text), ts, text, meta)
+
+
+def _floats(vstrs: list[str], text: str) -> np.ndarray:
+    """Convert value strings in bulk; only a failure pays for per-value checks and line numbers."""
+    joined = "".join(vstrs)
+    if "_" not in joined and joined.isascii():
         try:
-            v_app(float(v0))
+            return np.array([float(v) for v in vstrs], dtype=np.float64)
         except ValueError:
-            v_app(_parse_float(v0, lineno))
-    return _result(keys, vals, tss, lns, meta)
+            pass
+    out = np.empty(len(vstrs), dtype=np.float64)
+    for i, v in enumerate(vstrs):
+        try:
+            out[i] = _parse_float(v, 0)
+        except ParseError as err:
+            raise ParseError(err.reason, _sample_line(text, i)) from None
+    return out
+
+
+def _sample_line(text: str, index: int) -> int:
+    """1-based line number of the ``index``-th sample line (error path only)."""
+    seen = -1
+    for lineno, line in enumerate(text.split("\n"), 1):
+        s = line.lstrip(" \t")
+        if s and s[0] != "#":
+            seen += 1
+            if seen == index:
+                return lineno
+    return 0
 
 
 def parse_openmetrics(text: str) -> ParsedScrape:
     """Parse OpenMetrics 1.0 text (timestamps in seconds; exemplars accepted and ignored)."""
     keys: list[str] = []
-    vals: list[float] = []
-    tss: list[int] = []
-    lns: list[int] = []
+    vstrs: list[str] = []
+    stamped: list[tuple[int, str, int]] = []
     meta: dict[str, MetricMeta] = {}
-    k_app, v_app, t_app, l_app = keys.append, vals.append, tss.append, lns.append
-    nots = NO_TIMESTAMP
+    k_app, v_app = keys.append, vstrs.append
     lines = text.split("\n")
     eof = False
     lineno = 0
@@ -411,32 +517,20 @@ def parse_openmetrics(text: str) -> ParsedScrape:
         key, rest = _split_sample(line, lineno)
         if "#" in rest:
             rest = rest[: rest.index("#")]
-        if len(rest) == 1:
-            t_app(nots)
-        elif len(rest) == 2:
-            t_app(_parse_om_ts(rest[1], lineno))
+        if len(rest) == 2:
+            stamped.append((len(keys), rest[1], lineno))
         elif not rest:
             raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
-        else:
+        elif len(rest) > 2:
             raise ParseError(f"expected timestamp or # symbol, got {rest[2]!r}", lineno)
         k_app(key)
-        l_app(lineno)
-        v_app(_parse_float(rest[0], lineno))
+        v_app(rest[0])
     if not eof:
         raise ParseError("data does not end with # EOF", lineno)
-    return _result(keys, vals, tss, lns, meta)
-
-
-def _result(
-    keys: list[str], vals: list[float], tss: list[int], lns: list[int], meta: dict[str, MetricMeta]
-) -> ParsedScrape:
-    return ParsedScrape(
-        keys=keys,
-        values=np.array(vals, dtype=np.float64),
-        timestamps=np.array(tss, dtype=np.int64),
-        lines=np.array(lns, dtype=np.int32),
-        metadata=meta,
-    )
+    ts = np.full(len(keys), NO_TIMESTAMP, dtype=np.int64)
+    for i, tstr, ln in stamped:
+        ts[i] = _parse_om_ts(tstr, ln)
+    return ParsedScrape(keys, _floats(vstrs, text), ts, text, meta)
 
 
 def format_for_content_type(content_type: str, fallback: str = "") -> tuple[str, str]:

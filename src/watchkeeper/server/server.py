@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 
 from .. import __version__
-from ..agent.host import render_host_metrics
+from ..agent.registry import render_host_metrics
 from ..api.app import create_app
 from ..api.context import ApiContext
 from ..config import LoadedConfig, load_config_file, load_config_text, redacted_yaml

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from ..model.batch import SeriesSet
 from ..model.labels import Labels
 from ..model.matchers import Matcher
-from .csr import combine, drop_empty, expand_ranks, gather
+from .csr import drop_empty, expand_ranks, gather
 from .decimal import decode, encode
 from .index import SeriesIndex
 
@@ -124,8 +124,8 @@ def write_block(
     level: int = 1,
     sources: Sequence[str] = (),
     out_of_order: bool = False,
-    compression_level: int = 9,
-    row_group_rows: int = 1 << 20,
+    compression_level: int = 6,
+    row_group_rows: int = 1 << 17,
 ) -> BlockMeta:
     """Write a block of CSR samples (``labels`` sorted, every series non-empty) atomically."""
     ulid = new_block_id()
@@ -200,19 +200,19 @@ class RowGroupCache:
 
     def __init__(self, max_bytes: int = 256 << 20) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def get(self, key: tuple[str, int]) -> np.ndarray | None:
         with self._lock:
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
             return item
 
-    def put(self, key: tuple[str, int], item: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-        size = sum(a.nbytes for a in item)
+    def put(self, key: tuple[str, int], item: np.ndarray) -> None:
+        size = item.nbytes
         with self._lock:
             if key in self._items or size > self.max_bytes:
                 return
@@ -220,13 +220,12 @@ class RowGroupCache:
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _, old = self._items.popitem(last=False)
-                self._bytes -= sum(a.nbytes for a in old)
+                self._bytes -= old.nbytes
 
     def drop_block(self, ulid: str) -> None:
         with self._lock:
             for key in [k for k in self._items if k[0] == ulid]:
-                old = self._items.pop(key)
-                self._bytes -= sum(a.nbytes for a in old)
+                self._bytes -= self._items.pop(key).nbytes
 
 
 def _column_int(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,41 +281,42 @@ class Block:
                 self._ts = (goffs, tab.column("t").to_numpy().astype(np.int64))
             return self._ts
 
-    def _row_group(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _row_group(self, i: int) -> np.ndarray:
+        """Decoded float64 values of value row group ``i`` (cached)."""
         key = (self.ulid, i)
-        item = self._cache.get(key)
-        if item is None:
+        vals = self._cache.get(key)
+        if vals is None:
             vf = pq.ParquetFile(self.path / "values.parquet")
             tab = vf.read_row_group(i, columns=["mantissa", "float"])
-            mant, mvalid = _column_int(tab.column("mantissa"))
+            mant, is_decimal = _column_int(tab.column("mantissa"))
             flt, _ = _column_int(tab.column("float"))
-            item = (mant.astype(np.int64), flt.astype(np.float64), mvalid)
-            self._cache.put(key, item)
-        return item
+            a, b = int(self._rg_starts[i]), int(self._rg_starts[i + 1])
+            first = int(np.searchsorted(self.offsets, a, side="right")) - 1
+            last = int(np.searchsorted(self.offsets, b - 1, side="right")) - 1
+            lo = np.clip(self.offsets[first : last + 1], a, b)
+            hi = np.clip(self.offsets[first + 1 : last + 2], a, b)
+            exps = np.repeat(self.exponents[first : last + 1], hi - lo)
+            vals = np.where(is_decimal, decode(mant.astype(np.int64), exps), flt.astype(np.float64))
+            self._cache.put(key, vals)
+        return vals
 
     def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All samples of block series ``ids`` as ``(rank, t, v)``, tombstones applied."""
+        """All samples of block series ``ids`` (ascending) as ``(rank, t, v)``, sorted by (rank, t)."""
         rank, rows = gather(self.offsets, ids)
         if rows.size == 0:
             return rank, np.zeros(0, np.int64), np.zeros(0, np.float64)
         goffs, gts = self._timestamps()
         # The k-th sample of series s has the k-th timestamp of its group.
-        sids = ids[rank]
-        within = rows - self.offsets[sids]
-        t = gts[goffs[self.groups[sids]] + within]
-        mant = np.empty(rows.shape[0], np.int64)
-        flt = np.empty(rows.shape[0], np.float64)
-        isdec = np.empty(rows.shape[0], bool)
-        rgs = np.searchsorted(self._rg_starts, rows, side="right") - 1
-        for rg in np.unique(rgs):
-            sel = rgs == rg
-            m_rg, f_rg, ok_rg = self._row_group(int(rg))
-            local = rows[sel] - self._rg_starts[rg]
-            mant[sel] = m_rg[local]
-            flt[sel] = f_rg[local]
-            isdec[sel] = ok_rg[local]
-        v = np.where(isdec, decode(mant, self.exponents[sids]), flt)
+        lens = self.offsets[ids + 1] - self.offsets[ids]
+        t = gts[rows + np.repeat(goffs[self.groups[ids]] - self.offsets[ids], lens)]
+        v = np.empty(rows.shape[0], np.float64)
+        cuts = np.searchsorted(rows, self._rg_starts)
+        for rg in range(self._rg_starts.shape[0] - 1):
+            lo, hi = int(cuts[rg]), int(cuts[rg + 1])
+            if hi > lo:
+                v[lo:hi] = self._row_group(rg)[rows[lo:hi] - self._rg_starts[rg]]
         if self.tombstones:
+            sids = ids[rank]
             keep = np.ones(t.shape[0], bool)
             for tids, lo, hi in self.tombstones:
                 keep &= ~(np.isin(sids, tids) & (t >= lo) & (t <= hi))
@@ -329,16 +329,20 @@ class Block:
             return SeriesSet.empty()
         rank, t, v = self.read(ids)
         keep = (t >= mint) & (t <= maxt)
-        offsets, tt, vv = combine(rank[keep], t[keep], v[keep], ids.shape[0])
+        if not keep.all():
+            rank, t, v = rank[keep], t[keep], v[keep]
+        offsets = np.zeros(ids.shape[0] + 1, np.int64)
+        np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
         kept, offsets = drop_empty(offsets)
-        return SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, tt, vv)
+        return SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, t, v)
 
     def all_samples(self) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
         """Every live sample as CSR over the block's (sorted) series."""
         ids = np.arange(len(self.index), dtype=np.int64)
         rank, t, v = self.read(ids)
-        offsets, tt, vv = combine(rank, t, v, ids.shape[0])
-        return self.index.labels, offsets, tt, vv
+        offsets = np.zeros(ids.shape[0] + 1, np.int64)
+        np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
+        return self.index.labels, offsets, t, v
 
     def add_tombstone(self, ids: np.ndarray, mint: int, maxt: int) -> None:
         """Record a deletion durably (write-then-rename of tombstones.json)."""

@@ -59,7 +59,7 @@ def plan_compaction(metas: Sequence[BlockMeta], ranges: Sequence[int]) -> list[B
     return []
 
 
-def compact_blocks(parent: Path, blocks: Sequence[Block], *, compression_level: int = 9) -> BlockMeta | None:
+def compact_blocks(parent: Path, blocks: Sequence[Block], *, compression_level: int = 6) -> BlockMeta | None:
     """Write one block holding every live sample of ``blocks`` (later ULIDs win on equal timestamps).
 
     Returns None when nothing is left (everything was deleted by tombstones).

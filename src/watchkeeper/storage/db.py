@@ -73,7 +73,7 @@ class TSDB:
         wal_fsync_interval_ms: int = 1000,
         wal_segment_bytes: int = 64 << 20,
         head_chunk_samples: int = 1 << 18,
-        block_compression_level: int = 9,
+        block_compression_level: int = 6,
         cache_bytes: int = 256 << 20,
     ) -> None:
         self.path = Path(path) if path is not None else None
@@ -310,9 +310,10 @@ class TSDB:
         try:
             merged = merge_runs(runs, n, 0)
             sid = expand_ranks(merged.offsets)
-            old = merged.t < boundary
-            metas = self._write_cut_blocks(labels, sid[old], merged.t[old], merged.v[old])
-            keep = Run.build(sid[~old], merged.t[~old], merged.v[~old], n, 0)
+            mt = merged.t
+            old = mt < boundary
+            metas = self._write_cut_blocks(labels, sid[old], mt[old], merged.v[old])
+            keep = Run.build(sid[~old], mt[~old], merged.v[~old], n, 0)
             if self._wal is not None:
                 self._wal.write_checkpoint(seq, _checkpoint_records(labels, keep))
         except BaseException:
@@ -454,4 +455,4 @@ def _checkpoint_records(labels: list[Labels], keep: Run):
     sid = expand_ranks(keep.offsets)
     for a in range(0, keep.size, _CHECKPOINT_SAMPLES):
         b = a + _CHECKPOINT_SAMPLES
-        yield REC_SAMPLES, encode_samples(sid[a:b], keep.t[a:b], keep.v[a:b], compress=True)
+        yield REC_SAMPLES, encode_samples(sid[a:b], keep.times(slice(a, b)), keep.v[a:b], compress=True)

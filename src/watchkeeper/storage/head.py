@@ -27,24 +27,31 @@ __all__ = ["Run", "Head", "HeadSnapshot"]
 
 @dataclass(frozen=True)
 class Run:
-    """Immutable CSR samples indexed by head series id (``offsets`` has one entry per id + 1)."""
+    """Immutable CSR samples indexed by head series id (``offsets`` has one entry per id + 1).
+
+    Timestamps are kept as int32 offsets from ``tbase`` whenever the run spans less
+    than ~24 days (always, for a normal head), which saves a quarter of its memory.
+    """
 
     offsets: np.ndarray
-    t: np.ndarray
+    tdelta: np.ndarray
+    tbase: int
     v: np.ndarray
     level: int
+    mint: int
+    maxt: int
 
     @property
     def size(self) -> int:
-        return int(self.t.shape[0])
+        return int(self.v.shape[0])
 
     @property
-    def mint(self) -> int:
-        return int(self.t.min()) if self.t.size else 0
+    def t(self) -> np.ndarray:
+        return self.times(slice(None))
 
-    @property
-    def maxt(self) -> int:
-        return int(self.t.max()) if self.t.size else 0
+    def times(self, rows: np.ndarray | slice) -> np.ndarray:
+        """Absolute int64 timestamps of ``rows``."""
+        return self.tdelta[rows].astype(np.int64) + self.tbase
 
     def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(series id, t, v) per sample."""
@@ -53,7 +60,12 @@ class Run:
     @classmethod
     def build(cls, sid: np.ndarray, t: np.ndarray, v: np.ndarray, n_series: int, level: int) -> Run:
         offsets, tt, vv = combine(sid, t, v, n_series)
-        return cls(offsets, tt, vv, level)
+        if tt.size == 0:
+            return cls(offsets, tt, 0, vv, level, 0, 0)
+        lo, hi = int(tt.min()), int(tt.max())
+        if hi - lo < 2**31:
+            return cls(offsets, (tt - lo).astype(np.int32), lo, vv, level, lo, hi)
+        return cls(offsets, tt, 0, vv, level, lo, hi)
 
 
 def merge_runs(runs: list[Run], n_series: int, level: int) -> Run:
@@ -88,8 +100,10 @@ class HeadSnapshot:
         for run in self.runs:
             if run.size == 0:
                 continue
+            if run.mint > maxt or run.maxt < mint:
+                continue
             rank, rows = gather(run.offsets, ids)
-            t = run.t[rows]
+            t = run.times(rows)
             keep = (t >= mint) & (t <= maxt)
             ranks.append(rank[keep])
             ts.append(t[keep])
@@ -184,11 +198,12 @@ class Head:
         member = np.zeros(len(self.index), bool)
         member[ids] = True
         sid = expand_ranks(run.offsets)
-        drop = member[sid] & (run.t >= mint) & (run.t <= maxt)
+        t = run.t
+        drop = member[sid] & (t >= mint) & (t <= maxt)
         removed = int(drop.sum())
         if removed:
             keep = ~drop
-            self.runs = [Run.build(sid[keep], run.t[keep], run.v[keep], len(self.index), 0)]
+            self.runs = [Run.build(sid[keep], t[keep], run.v[keep], len(self.index), 0)]
             self._recompute_bounds()
         return removed
 

@@ -105,8 +105,7 @@ class SeriesIndex:
 
     def resolve(self, labels: Sequence[Labels]) -> tuple[np.ndarray, list[int]]:
         """Ids for ``labels`` (creating missing series) and the list of newly created ids."""
-        get = self._ids.get
-        ids = [get(lb) for lb in labels]
+        ids = list(map(self._ids.get, labels))
         created: list[int] = []
         if None in ids:
             for i, sid in enumerate(ids):

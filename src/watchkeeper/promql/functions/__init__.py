@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from . import dates, elementwise, histogram, misc, over_time, rate, relabel
+from . import dates, elementwise, histogram, info, misc, over_time, rate, relabel
 from .base import FuncCall, FunctionImpl
 
 __all__ = ["FUNCTIONS", "FuncCall", "FunctionImpl"]
@@ -19,4 +19,5 @@ FUNCTIONS: dict[str, FunctionImpl] = {
     **relabel.FUNCTIONS,
     **misc.FUNCTIONS,
     **histogram.FUNCTIONS,
+    **info.FUNCTIONS,
 }

@@ -225,7 +225,7 @@ def _double_exponential_smoothing(call: FuncCall) -> InstantVectors:
         if bad.any():
             got = go_format_f(float(steps[np.flatnonzero(bad)[0]]))
             raise ExecutionError(f"invalid {name} factor. Expected: 0 < {factor} < 1, got: {got}")
-    ws = WindowSet(rw, min_count=2)
+    ws = WindowSet(rw, min_count=2, ordered=True)
     v = rw.v
     sf, tf = sf_steps[ws.step], tf_steps[ws.step]
     s0 = np.zeros(len(ws))

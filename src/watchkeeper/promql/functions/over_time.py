@@ -19,11 +19,18 @@ __all__ = ["FUNCTIONS", "quantiles_sorted"]
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def _simple(call: FuncCall, compute, keep_name: bool = False) -> InstantVectors:  # type: ignore[no-untyped-def]
+def _simple(call: FuncCall, compute, keep_name: bool = False,  # type: ignore[no-untyped-def]
+            ordered: bool = False) -> InstantVectors:
+    """A range function computed per window by ``compute(WindowSet)``; ``ordered`` for lockstep ones."""
     rw = call.windows(0)
-    ws = WindowSet(rw)
+    ws = WindowSet(rw, ordered=ordered)
     with np.errstate(all="ignore"):
-        result = compute(ws)
+        if ordered:
+            result = np.empty(len(ws))
+            for part, chunk in ws.chunks():
+                result[part] = compute(chunk)
+        else:
+            result = compute(ws)
     values, present = ws.scatter(result)
     return range_result(rw, values, present, keep_name=keep_name)
 
@@ -80,7 +87,8 @@ def _variance(ws: WindowSet) -> np.ndarray:
 
 
 def _compare(ws: WindowSet, better, want_time: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Prometheus' ``compareOverTime``: keep the value for which ``better(cur, best)`` or best is NaN."""
+    """Prometheus' ``compareOverTime``: keep the sample for which ``better(cur, best)`` or best is NaN;
+    returns its value or (``want_time``) its timestamp in seconds."""
     v, t = ws.v, ws.t
     best = ws.first_values().copy()
     best_t = t[ws.lo].copy()
@@ -145,7 +153,7 @@ def _block_quantile(block: np.ndarray, counts: np.ndarray, q: np.ndarray) -> np.
 def _quantile_over_time(call: FuncCall) -> InstantVectors:
     q_steps = call.scalar(0)
     rw = call.windows(1)
-    ws = WindowSet(rw)
+    ws = WindowSet(rw, ordered=True)
     q = q_steps[ws.step]
     bad = np.isnan(q) | (q < 0) | (q > 1)
     for value in np.unique(q[bad]):
@@ -157,7 +165,7 @@ def _quantile_over_time(call: FuncCall) -> InstantVectors:
 
 def _mad_over_time(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
-    ws = WindowSet(rw)
+    ws = WindowSet(rw, ordered=True)
     half = np.full(len(ws), 0.5)
     median = quantiles_sorted(ws, half)
     has_nan = np.zeros(len(ws), dtype=bool)
@@ -188,21 +196,35 @@ def _absent_over_time(call: FuncCall) -> InstantVectors:
                          drop_name=True)
 
 
+def _extreme(ws: WindowSet, pick) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """max/min_over_time: Prometheus replaces a NaN running value and ignores later NaNs, which is
+    exactly ``fmax``/``fmin``."""
+    best = ws.first_values().copy()
+    v = ws.v
+    for _, m, idx in ws.lockstep(start=1):
+        best[:m] = pick(best[:m], v[idx])
+    return best
+
+
+def _lockstep(compute):  # type: ignore[no-untyped-def]
+    return lambda call: _simple(call, compute, ordered=True)
+
+
 FUNCTIONS = {
-    "sum_over_time": lambda call: _simple(call, _sum),
-    "avg_over_time": lambda call: _simple(call, _avg),
+    "sum_over_time": _lockstep(_sum),
+    "avg_over_time": _lockstep(_avg),
     "count_over_time": lambda call: _simple(call, lambda ws: ws.count.astype(np.float64)),
     "present_over_time": lambda call: _simple(call, lambda ws: np.ones(len(ws))),
     "last_over_time": lambda call: _simple(call, lambda ws: ws.last_values(), keep_name=True),
     "first_over_time": lambda call: _simple(call, lambda ws: ws.first_values(), keep_name=True),
     "ts_of_last_over_time": lambda call: _simple(call, lambda ws: ws.t[ws.last] / 1000),
     "ts_of_first_over_time": lambda call: _simple(call, lambda ws: ws.t[ws.lo] / 1000),
-    "max_over_time": lambda call: _simple(call, lambda ws: _compare(ws, np.greater, False)),
-    "min_over_time": lambda call: _simple(call, lambda ws: _compare(ws, np.less, False)),
-    "ts_of_max_over_time": lambda call: _simple(call, lambda ws: _compare(ws, np.greater_equal, True)),
-    "ts_of_min_over_time": lambda call: _simple(call, lambda ws: _compare(ws, np.less_equal, True)),
-    "stdvar_over_time": lambda call: _simple(call, _variance),
-    "stddev_over_time": lambda call: _simple(call, lambda ws: np.sqrt(_variance(ws))),
+    "max_over_time": _lockstep(lambda ws: _extreme(ws, np.fmax)),
+    "min_over_time": _lockstep(lambda ws: _extreme(ws, np.fmin)),
+    "ts_of_max_over_time": _lockstep(lambda ws: _compare(ws, np.greater_equal, True)),
+    "ts_of_min_over_time": _lockstep(lambda ws: _compare(ws, np.less_equal, True)),
+    "stdvar_over_time": _lockstep(_variance),
+    "stddev_over_time": _lockstep(lambda ws: np.sqrt(_variance(ws))),
     "quantile_over_time": _quantile_over_time,
     "mad_over_time": _mad_over_time,
     "absent_over_time": _absent_over_time,

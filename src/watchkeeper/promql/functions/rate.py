@@ -1,13 +1,20 @@
 """Counter and gauge change functions: rate, increase, delta, irate, idelta, deriv,
-predict_linear, resets, changes (Prometheus' ``extrapolatedRate``, ``instantValue``,
-``linearRegression``, ``funcResets``, ``funcChanges``)."""
+predict_linear, resets, changes (Prometheus' ``extrapolatedRate``, ``extendedRate``,
+``instantValue``, ``linearRegression``, ``funcResets``, ``funcChanges``).
+
+``anchored`` and ``smoothed`` range selectors (experimental) need samples outside
+the range: the engine widens their windows to the samples in
+``(start - lookback, end]`` (anchored) or ``(start - lookback, end + lookback]``
+(smoothed), and the functions here pick the boundary samples from those.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import ast
 from ..values import InstantVectors, RangeWindows
-from .base import FuncCall, go_quote, range_result
+from .base import FuncCall, go_quote, range_result, unwrap_expr
 from .windows import WindowSet, kahan_inc
 
 __all__ = ["FUNCTIONS"]
@@ -23,7 +30,7 @@ def _series_starts(rw: RangeWindows) -> np.ndarray:
     return starts
 
 
-def _pair_flags(rw: RangeWindows, flag: np.ndarray) -> np.ndarray:
+def _pair_flags(flag: np.ndarray) -> np.ndarray:
     """Prefix counts of a per-sample flag that compares a sample with its predecessor.
 
     ``flag[i]`` must be False at series starts; the number of flagged samples in
@@ -44,32 +51,128 @@ def _reset_flags(rw: RangeWindows) -> np.ndarray:
 def _counter_correction(ws: WindowSet, rw: RangeWindows) -> np.ndarray:
     """Per window, the sum of the values before each counter reset, added in Prometheus' order."""
     flag = _reset_flags(rw)
-    counts = _pair_flags(rw, flag)
+    counts = _pair_flags(flag)
     n_resets = counts[ws.lo + ws.count] - counts[ws.lo + 1]
     correction = np.zeros(len(ws))
     has = n_resets > 0
     if not has.any():
         return correction
-    sub = ws.select(has)
+    # Lockstep over the windows with resets only, adding in Prometheus' order.
+    positions = np.flatnonzero(has)
+    positions = positions[np.argsort(-ws.count[positions], kind="stable")]
+    sub = ws.take(positions, ordered=True)
     acc = np.zeros(len(sub))
     v = rw.v
     for _, m, idx in sub.lockstep(start=1):
         acc[:m] += np.where(flag[idx], v[idx - 1], 0.0)
-    correction[has] = acc
+    correction[positions] = acc
     return correction
 
 
-def _possible_non_counter(call: FuncCall, rw: RangeWindows, rows_with_result: np.ndarray) -> None:
+def _possible_non_counter(call: FuncCall, rw: RangeWindows, rows_with_result: np.ndarray,
+                          labels: list | None = None) -> None:  # type: ignore[type-arg]
     """Prometheus' info when rate()/increase() is applied to a name that doesn't look like a counter."""
+    series = rw.labels if labels is None else labels
     for i in np.flatnonzero(rows_with_result):
-        name = rw.labels[i].name
+        name = series[i].name
         if name and not name.endswith(_COUNTER_SUFFIXES):
             call.info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
                       + go_quote(name), call.exprs[0].pos)
 
 
+def _extended_mode(call: FuncCall) -> str | None:
+    """"anchored" or "smoothed" if the range argument is such a selector."""
+    expr = unwrap_expr(call.exprs[0])
+    if isinstance(expr, ast.MatrixSelector):
+        if expr.vector_selector.anchored:
+            return "anchored"
+        if expr.vector_selector.smoothed:
+            return "smoothed"
+    return None
+
+
+def _interpolate(t: np.ndarray, v: np.ndarray, i1: np.ndarray, at: np.ndarray,
+                 is_counter: bool) -> np.ndarray:
+    """Value at time ``at`` on the line through samples i1 and i1+1 (a counter restarts from 0)."""
+    y1, y2 = v[i1], v[i1 + 1]
+    if is_counter:
+        y1 = np.where(y2 < y1, 0.0, y1)
+    return y1 + (y2 - y1) * (at - t[i1]) / (t[i1 + 1] - t[i1])
+
+
+def _extended_rate(call: FuncCall, rw: RangeWindows, smoothed: bool, is_counter: bool,
+                   is_rate: bool) -> InstantVectors:
+    """Prometheus' ``extendedRate``: the change between the range boundaries, without extrapolation."""
+    ws = WindowSet(rw)
+    t, v = rw.t, rw.v
+    end = rw.eval_t[ws.step]
+    start = end - rw.range_ms
+    lo, n = ws.lo, ws.count
+    # Samples among the first n-1 at or before the start / before the end (Go's sort.Search bounds).
+    before_start = _count_where(t, lo, n - 1, start, inclusive=True)
+    first = lo + np.maximum(0, before_start - 1)
+    last = lo + (_count_where(t, lo, n - 1, end, inclusive=False) if smoothed else n - 1)
+    ok = t[last] > start
+    if smoothed:
+        ok &= t[first] <= end
+    with np.errstate(all="ignore"):
+        left = v[first].copy()
+        right = v[last].copy()
+        if smoothed:
+            i = np.flatnonzero(ok & (t[first] < start))
+            left[i] = _interpolate(t, v, first[i], start[i], is_counter)
+            i = np.flatnonzero(ok & (last > lo) & (t[last] > end))
+            right[i] = _interpolate(t, v, last[i] - 1, end[i], is_counter)
+        result = right - left
+        if is_counter:
+            from_i = np.where(t[first] <= start, first + 1, first)
+            to_i = np.where(t[last] >= end, last - 1, last)
+            result = result + _boundary_correction(v, left, right, from_i, to_i)
+        if is_rate:
+            result = result / (rw.range_ms / 1000)
+    values, present = ws.scatter(result, ok)
+    return range_result(rw, values, present)
+
+
+def _count_where(t: np.ndarray, lo: np.ndarray, n: np.ndarray, bound: np.ndarray,
+                 inclusive: bool) -> np.ndarray:
+    """Per window, how many of its first ``n`` samples have ``t <= bound`` (or ``t < bound``),
+    by bisection (timestamps increase within a window)."""
+    a = np.zeros(lo.shape[0], dtype=np.int64)
+    b = np.maximum(n, 0).astype(np.int64)
+    while (a < b).any():
+        active = a < b
+        mid = (a + b) // 2
+        tm = t[np.where(active, lo + mid, 0)]
+        cond = (tm <= bound) if inclusive else (tm < bound)
+        a = np.where(active & cond, mid + 1, a)
+        b = np.where(active & ~cond, mid, b)
+    return a
+
+
+def _boundary_correction(v: np.ndarray, left: np.ndarray, right: np.ndarray, from_i: np.ndarray,
+                         to_i: np.ndarray) -> np.ndarray:
+    """``correctForCounterResets``: resets from ``left`` through samples from_i..to_i to ``right``."""
+    correction = np.zeros(left.shape[0])
+    prev = left.copy()
+    length = np.maximum(0, to_i - from_i + 1)
+    for k in range(int(length.max()) if length.size else 0):
+        active = length > k
+        cur = v[np.where(active, from_i + k, 0)]
+        reset = active & (cur < prev)
+        correction += np.where(reset, prev, 0.0)
+        prev = np.where(active, cur, prev)
+    return correction + np.where(right < prev, prev, 0.0)
+
+
 def _extrapolated_rate(call: FuncCall, is_counter: bool, is_rate: bool) -> InstantVectors:
     rw = call.windows(0)
+    mode = _extended_mode(call)
+    if mode is not None:
+        out = _extended_rate(call, rw, mode == "smoothed", is_counter, is_rate)
+        if call.name in ("rate", "increase"):
+            _possible_non_counter(call, rw, np.array([True] * len(out.labels)), out.labels)
+        return out
     ws = WindowSet(rw, min_count=2)
     t, v = rw.t, rw.v
     first_t, last_t = t[ws.lo], t[ws.last]
@@ -168,7 +271,7 @@ def _linear_regression(ws: WindowSet, intercept_t: np.ndarray) -> tuple[np.ndarr
 
 def _deriv(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
-    ws = WindowSet(rw, min_count=2)
+    ws = WindowSet(rw, min_count=2, ordered=True)
     slope, _ = _linear_regression(ws, rw.t[ws.lo])
     values, present = ws.scatter(slope)
     return range_result(rw, values, present)
@@ -177,7 +280,7 @@ def _deriv(call: FuncCall) -> InstantVectors:
 def _predict_linear(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
     duration = call.scalar(1)
-    ws = WindowSet(rw, min_count=2)
+    ws = WindowSet(rw, min_count=2, ordered=True)
     slope, intercept = _linear_regression(ws, call.eval_ts.astype(np.int64)[ws.step])
     with np.errstate(all="ignore"):
         result = slope * duration[ws.step] + intercept
@@ -188,9 +291,16 @@ def _predict_linear(call: FuncCall) -> InstantVectors:
 def _count_pairs(call: FuncCall, flag: np.ndarray) -> InstantVectors:
     rw = call.windows(0)
     ws = WindowSet(rw)
-    counts = _pair_flags(rw, flag)
-    result = (counts[ws.lo + ws.count] - counts[ws.lo + 1]).astype(np.float64)
-    values, present = ws.scatter(result)
+    counts = _pair_flags(flag)
+    lo, ok = ws.lo, None
+    if _extended_mode(call) == "anchored":
+        # Start from the last sample at or before the range start; need one after it.
+        start = rw.eval_t[ws.step] - rw.range_ms
+        at_or_before = _count_where(rw.t, ws.lo, ws.count, start, inclusive=True)
+        ok = at_or_before < ws.count
+        lo = ws.lo + np.maximum(0, at_or_before - 1)
+    result = (counts[ws.lo + ws.count] - counts[lo + 1]).astype(np.float64)
+    values, present = ws.scatter(result, ok)
     return range_result(rw, values, present)
 
 

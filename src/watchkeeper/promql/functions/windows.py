@@ -31,37 +31,54 @@ def kahan_inc(inc: np.ndarray, total: np.ndarray, comp: np.ndarray) -> tuple[np.
 
 
 class WindowSet:
-    """The non-empty windows of a ``RangeWindows`` with at least ``min_count`` samples.
+    """The windows of a ``RangeWindows`` with at least ``min_count`` samples.
 
-    ``flat`` are the selected windows' flat indices into the (N, S) grid, ordered
-    by descending sample count; ``lo``/``count``/``step`` follow the same order.
+    ``flat`` are the selected windows' flat indices into the (N, S) grid;
+    ``lo``/``last``/``count``/``step`` follow the same order, which is by
+    descending sample count when ``ordered`` (required for ``lockstep``).
     """
 
-    def __init__(self, rw: RangeWindows, min_count: int = 1) -> None:
-        counts = (rw.hi - rw.lo).astype(np.int64)
-        self.shape: tuple[int, int] = (int(counts.shape[0]), int(counts.shape[1]))
-        flat = np.flatnonzero(counts.ravel() >= min_count)
-        c = counts.ravel()[flat]
-        order = np.argsort(-c, kind="stable")
-        self.flat = flat[order]
-        self.count = c[order]
-        self.lo = rw.lo.ravel()[self.flat].astype(np.int64)
+    def __init__(self, rw: RangeWindows, min_count: int = 1, ordered: bool = False) -> None:
+        counts = (rw.hi - rw.lo).astype(np.int64, copy=False).ravel()
+        self.shape: tuple[int, int] = (int(rw.hi.shape[0]), int(rw.hi.shape[1]))
+        selected = counts >= min_count
+        if selected.all():
+            flat = np.arange(counts.shape[0])
+            c = counts
+        else:
+            flat = np.flatnonzero(selected)
+            c = counts[flat]
+        if ordered:
+            order = np.argsort(-c, kind="stable")
+            flat, c = flat[order], c[order]
+        self.ordered = ordered
+        self.flat = flat
+        self.count = c
+        self.lo = rw.lo.ravel()[flat].astype(np.int64, copy=False)
         self.last = self.lo + self.count - 1
         num_steps = self.shape[1]
-        self.series = self.flat // num_steps if num_steps else self.flat
-        self.step = self.flat % num_steps if num_steps else self.flat
+        self.step = flat % num_steps if num_steps else flat
         self.t = rw.t
         self.v = rw.v
 
-    def select(self, mask: np.ndarray) -> WindowSet:
-        """The windows where ``mask`` (per window) is true, in the same order."""
+    def take(self, indices: np.ndarray, ordered: bool = False) -> WindowSet:
+        """The windows at ``indices`` (positions in this set), re-ordered by count if ``ordered``."""
+        if ordered:
+            indices = indices[np.argsort(-self.count[indices], kind="stable")]
         sub = object.__new__(WindowSet)
         sub.shape = self.shape
-        for name in ("flat", "count", "lo", "last", "series", "step"):
-            setattr(sub, name, getattr(self, name)[mask])
+        sub.ordered = ordered or self.ordered
+        for name in ("flat", "count", "lo", "last", "step"):
+            setattr(sub, name, getattr(self, name)[indices])
         sub.t = self.t
         sub.v = self.v
         return sub
+
+    def chunks(self, size: int = 1 << 15) -> Iterator[tuple[slice, WindowSet]]:
+        """Consecutive blocks of windows (keeping order), so lockstep state stays cache-sized."""
+        for start in range(0, len(self), size):
+            part = slice(start, min(len(self), start + size))
+            yield part, self.take(np.arange(part.start, part.stop))
 
     def __len__(self) -> int:
         return int(self.flat.shape[0])
@@ -72,7 +89,9 @@ class WindowSet:
 
     def lockstep(self, start: int = 0) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield ``(k, m, idx)`` for k = start, start+1, ...: the first ``m`` windows have a
-        k-th sample, at flat sample indices ``idx`` (shape (m,))."""
+        k-th sample, at flat sample indices ``idx`` (shape (m,)). Needs ``ordered=True``."""
+        if not self.ordered:
+            raise ValueError("lockstep iteration needs a WindowSet built with ordered=True")
         neg = -self.count
         for k in range(start, self.max_count):
             m = int(np.searchsorted(neg, -k, side="left"))

@@ -154,4 +154,9 @@ def test_grafana_style_calls_agree(pair) -> None:  # type: ignore[no-untyped-def
                 r = httpx.get(p.url + path, params=params, timeout=10)
             answers.append((r.status_code, r.json()))
         assert answers[0][0] == answers[1][0], (path, params)
-        _same_json(answers[0][1], answers[1][1])
+        if answers[0][1]["status"] == "error":
+            # 2.42 words a range query's parse error without Prometheus 3's "invalid parameter" prefix.
+            assert answers[0][1]["errorType"] == answers[1][1]["errorType"]
+            assert answers[0][1]["error"].endswith(answers[1][1]["error"])
+        else:
+            _same_json(answers[0][1], answers[1][1])

@@ -15,6 +15,8 @@ from watchkeeper.scrape.textparse import (
     TEXT_FORMAT,
     ParseError,
     format_for_content_type,
+    format_openmetrics_float,
+    normalize_float_labels,
     parse,
     parse_openmetrics,
     parse_series_key,
@@ -227,3 +229,37 @@ def test_fuzz_label_value_roundtrip(value: str, v: float) -> None:
     r = parse_text(f'm{{l="{esc}"}} {v!r}\n')
     assert parse_series_key(r.keys[0]) == [("__name__", "m"), ("l", value)]
     assert r.values[0] == v
+
+
+@pytest.mark.parametrize(
+    ("f", "text"),
+    [
+        (1, "1.0"),
+        (0, "0.0"),
+        (-1, "-1.0"),
+        (0.25, "0.25"),
+        (100, "100.0"),
+        (1e6, "1e+06"),
+        (1234567, "1.234567e+06"),
+        (1e-5, "1e-05"),
+        (0.0001, "0.0001"),
+        (math.inf, "+Inf"),
+        (-math.inf, "-Inf"),
+        (math.nan, "NaN"),
+        (123456.789, "123456.789"),
+    ],
+)
+def test_format_openmetrics_float(f: float, text: str) -> None:
+    assert format_openmetrics_float(f) == text
+
+
+def test_le_and_quantile_normalised_by_family_type() -> None:
+    r = parse_text(
+        '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\n'
+        '# TYPE s summary\ns{quantile="0"} 1\n'
+        'u_bucket{le="1"} 1\n'
+    )
+    got = [normalize_float_labels(parse_series_key(k), r.metadata) for k in r.keys]
+    assert got[0][1] == ("le", "1.0") and got[1][1] == ("le", "+Inf")
+    assert got[2][1] == ("quantile", "0.0")
+    assert got[3][1] == ("le", "1")  # untyped: left as written

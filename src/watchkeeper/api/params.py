@@ -86,7 +86,7 @@ def time_param(params: Mapping[str, str], name: str, default: int) -> int:
     try:
         return parse_time_ms(text)
     except ValueError as e:
-        raise invalid_param(name, str(e)) from None
+        raise invalid_param(name, f"Invalid time value for '{name}': {e}") from None
 
 
 def matchers_param(values: Sequence[str], *, required: bool = True) -> list[list[Matcher]]:

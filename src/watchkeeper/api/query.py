@@ -113,14 +113,14 @@ async def range_query(ctx: ApiContext, request: Request) -> Response:
     start = _required_time(params, "start")
     end = _required_time(params, "end")
     if end < start:
-        raise bad_data("end timestamp must not be before start time")
+        raise invalid_param("end", "end timestamp must not be before start time")
     try:
         step = parse_step_ms(params.get("step", ""))
     except ValueError as e:
         raise invalid_param("step", str(e)) from None
     if step <= 0:
-        raise bad_data("zero or negative query resolution step widths are not accepted. "
-                       "Try a positive integer")
+        raise invalid_param("step", "zero or negative query resolution step widths are not accepted. "
+                            "Try a positive integer")
     if (end - start) // step > MAX_POINTS:
         raise bad_data("exceeded maximum resolution of 11,000 points per timeseries. "
                        "Try decreasing the query resolution (?step=XX)")

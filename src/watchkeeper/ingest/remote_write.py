@@ -287,10 +287,42 @@ class RemoteWriteDecoder:
         n = len(buf)
         pos = 0
         ordinal = 0
+        # The common shape (labels with 1-byte lengths, then equal-length samples to the end)
+        # is handled inline here, without a call per series; anything else goes through
+        # ``_series_v1``. The two must agree, which the round-trip tests check.
+        cache_get = self._cache.get
+        index = req.index
+        run_pos, run_len, run_count = req.run_pos.append, req.run_len.append, req.run_count.append
+        run_series, run_span = req.run_series.append, req.run_span.append
         while pos < n:
             if buf[pos] == 0x0A:
-                end, start = read_len(buf, pos + 1, n, "timeseries")
-                self._series_v1(buf, start, end, ordinal, req, False)
+                if pos + 2 < n and buf[pos + 1] < 0x80:
+                    start = pos + 2
+                    end = start + buf[pos + 1]
+                elif pos + 3 < n and buf[pos + 2] < 0x80:
+                    start = pos + 3
+                    end = start + (buf[pos + 1] & 0x7F) + (buf[pos + 2] << 7)
+                else:
+                    end, start = read_len(buf, pos + 1, n, "timeseries")
+                if end > n:
+                    end, start = read_len(buf, pos + 1, n, "timeseries")  # raises: truncated
+                p = start
+                while p + 1 < end and buf[p] == 0x0A and buf[p + 1] < 0x80:
+                    p += buf[p + 1] + 2
+                ln = buf[p + 1] if p + 1 < end else 0
+                labels = cache_get(buf[start:p]) if p > start and p < end and buf[p] == 0x12 else None
+                if labels is not None and 0 < ln < 0x80 and (end - p) % (ln + 2) == 0:
+                    idx = index.get(labels)
+                    if idx is None:
+                        idx = index[labels] = len(req.labels)
+                        req.labels.append(labels)
+                    run_pos(p)
+                    run_len(ln)
+                    run_count((end - p) // (ln + 2))
+                    run_series(idx)
+                    run_span((start, end, ordinal))
+                else:
+                    self._series_v1(buf, start, end, ordinal, req, False)
                 ordinal += 1
                 pos = end
             else:

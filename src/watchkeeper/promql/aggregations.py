@@ -165,11 +165,12 @@ def _cell_sort(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, value_key
     Returns (rows, cols, cell, rank) where rank is the position within the (group, step) cell.
     """
     steps = vals.shape[1]
-    rows, cols = np.nonzero(present)
-    v = vals[rows, cols]
+    rows, cols = np.nonzero(present)  # row-major: rows ascend within every cell
+    v = vals[present]
     cell = gid[rows] * steps + cols
     nan = np.isnan(v)
-    order = np.lexsort((rows, np.where(nan, 0.0, value_key[rows, cols]), nan, cell))
+    # lexsort is stable, so equal keys keep ascending row order.
+    order = np.lexsort((np.where(nan, 0.0, value_key[present]), cell * 2 + nan))
     rows, cols, cell = rows[order], cols[order], cell[order]
     if cell.size:
         first = np.concatenate([[True], cell[1:] != cell[:-1]])

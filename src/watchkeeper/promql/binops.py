@@ -220,11 +220,9 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
         sig.append(sig_one[ur])
     mi_a, oi_a, col_a = np.concatenate(mi), np.concatenate(oi), np.concatenate(col)
     fm_a, fo_a, sig_a = np.concatenate(fm), np.concatenate(fo), np.concatenate(sig)
-    if matching.card == "one-to-one" and sig_a.size:
-        key = sig_a * steps + col_a
-        if np.unique(key).size != key.size:
-            raise ExecutionError("multiple matches for labels: many-to-one matching must be explicit "
-                                 "(group_left/group_right)")
+    if matching.card == "one-to-one" and _has_duplicates(sig_a * steps + col_a, nsig * steps):
+        raise ExecutionError("multiple matches for labels: many-to-one matching must be explicit "
+                             "(group_left/group_right)")
     fl, fr = (fo_a, fm_a) if one_to_many else (fm_a, fo_a)
     if op in COMPARISON:
         keep = _compare(op, fl, fr)
@@ -243,7 +241,7 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
 
     # One output label set per distinct (many source, one source) pair.
     width = n_one + n_many + 1
-    uniq, inverse = np.unique(mi_a * width + oi_a, return_inverse=True)
+    uniq, inverse = _unique_pairs(mi_a, oi_a, width)
     out_ids: dict[Labels, int] = {}
     pair_out = np.empty(uniq.size, dtype=np.int64)
     for k, pk in enumerate(uniq.tolist()):
@@ -252,18 +250,41 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
         pair_out[k] = out_ids.setdefault(lbl, len(out_ids))
     out_row = pair_out[inverse.ravel()]
     n_out = len(out_ids)
-    if matching.card != "one-to-one" and out_row.size:
-        key = (out_row * nsig + sig_a) * steps + col_a
-        if np.unique(key).size != key.size:
-            raise ExecutionError("multiple matches for labels: grouping labels must ensure unique matches")
+    if matching.card != "one-to-one" and _has_duplicates((out_row * nsig + sig_a) * steps + col_a,
+                                                          n_out * nsig * steps):
+        raise ExecutionError("multiple matches for labels: grouping labels must ensure unique matches")
     values = np.zeros((n_out, steps), dtype=np.float64)
     present = np.zeros((n_out, steps), dtype=bool)
-    if (np.bincount(out_row[keep] * steps + col_a[keep], minlength=1) > 1).any():
+    if _has_duplicates(out_row[keep] * steps + col_a[keep], n_out * steps):
         raise ExecutionError(DUPLICATE_LABELSET)
     values[out_row[keep], col_a[keep]] = vals[keep]
     present[out_row[keep], col_a[keep]] = True
     drop = np.full(n_out, bool(return_bool))
     return _drop_empty(InstantVectors(labels=list(out_ids), values=values, present=present, drop_name=drop))
+
+
+def _has_duplicates(keys: np.ndarray, space: int) -> bool:
+    """Whether any key occurs twice (``0 <= key < space``)."""
+    if keys.size < 2:
+        return False
+    if space <= 4 * keys.size + 1024:
+        return bool(np.bincount(keys, minlength=1).max() > 1)
+    return np.unique(keys).size != keys.size
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a * width + b, return_inverse=True)``, without sorting when every ``a``
+    always comes with the same ``b`` (the usual case: one partner per series)."""
+    if a.size:
+        partner = np.full(int(a.max()) + 1, -1, dtype=np.int64)
+        partner[a] = b
+        if (partner[a] == b).all():
+            used = np.flatnonzero(partner >= 0)
+            index = np.full(partner.size, -1, dtype=np.int64)
+            index[used] = np.arange(used.size)
+            return used * width + partner[used], index[a]
+    uniq, inverse = np.unique(a * width + b, return_inverse=True)
+    return uniq, inverse.ravel()
 
 
 def _result_labels(many: Labels, one: Labels, op: str, matching: ast.VectorMatching,

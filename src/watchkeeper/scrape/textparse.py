@@ -314,7 +314,7 @@ def format_openmetrics_float(f: float) -> str:
 def normalize_float_labels(
     pairs: list[tuple[str, str]], metadata: dict[str, MetricMeta]
 ) -> list[tuple[str, str]]:
-    """Rewrite ``le`` of histograms and ``quantile`` of summaries in OpenMetrics float form, as Prometheus 3 does."""
+    """Write ``le`` of histograms and ``quantile`` of summaries in OpenMetrics float form (Prometheus 3)."""
     for i, (k, v) in enumerate(pairs):
         if k != "le" and k != "quantile":
             continue

@@ -13,6 +13,7 @@ from ...model.matchers import MatchType
 from .. import ast
 from ..errors import ExecutionError
 from ..values import InstantVectors, Scalar
+from . import kernels
 from .base import FuncCall, go_format_f, range_result, single_series
 from .windows import WindowSet
 
@@ -225,19 +226,10 @@ def _double_exponential_smoothing(call: FuncCall) -> InstantVectors:
         if bad.any():
             got = go_format_f(float(steps[np.flatnonzero(bad)[0]]))
             raise ExecutionError(f"invalid {name} factor. Expected: 0 < {factor} < 1, got: {got}")
-    ws = WindowSet(rw, min_count=2, ordered=True)
-    v = rw.v
-    sf, tf = sf_steps[ws.step], tf_steps[ws.step]
-    s0 = np.zeros(len(ws))
-    s1 = v[ws.lo].copy()
-    b = v[ws.lo + 1] - v[ws.lo]
+    ws = WindowSet(rw, min_count=2)
     with np.errstate(all="ignore"):
-        for k, m, idx in ws.lockstep(start=1):
-            x = sf[:m] * v[idx]
-            if k > 1:
-                b[:m] = tf[:m] * (s1[:m] - s0[:m]) + (1 - tf[:m]) * b[:m]
-            y = (1 - sf[:m]) * (s1[:m] + b[:m])
-            s0[:m], s1[:m] = s1[:m], x + y
+        s1 = kernels.window_double_exponential_smoothing(ws.lo, ws.count, rw.v, sf_steps[ws.step],
+                                                         tf_steps[ws.step])
     values, present = ws.scatter(s1)
     return range_result(rw, values, present)
 

@@ -1,7 +1,7 @@
 """Aggregations over time: ``<agg>_over_time``, ``ts_of_*_over_time``, ``absent_over_time``.
 
 Sums and means use Prometheus' Kahan/Neumaier summation in the same order it
-does, so results match bit for bit where Prometheus' own are exact.
+does (compiled loops in ``kernels``), so results match Prometheus' bit for bit.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..values import InstantVectors
+from . import kernels
 from .base import FuncCall, go_format_g, range_result, single_series
 from .misc import absent_labels
-from .windows import WindowSet, kahan_inc
+from .windows import WindowSet
 
 __all__ = ["FUNCTIONS", "quantiles_sorted"]
 
@@ -21,83 +22,25 @@ _BLOCK_ELEMENTS = 1 << 22
 
 def _simple(call: FuncCall, compute, keep_name: bool = False,  # type: ignore[no-untyped-def]
             ordered: bool = False) -> InstantVectors:
-    """A range function computed per window by ``compute(WindowSet)``; ``ordered`` for lockstep ones."""
+    """A range function computed per window by ``compute(WindowSet)``."""
     rw = call.windows(0)
     ws = WindowSet(rw, ordered=ordered)
     with np.errstate(all="ignore"):
-        if ordered:
-            result = np.empty(len(ws))
-            for part, chunk in ws.chunks():
-                result[part] = compute(chunk)
-        else:
-            result = compute(ws)
+        result = compute(ws)
     values, present = ws.scatter(result)
     return range_result(rw, values, present, keep_name=keep_name)
 
 
-def _sum(ws: WindowSet) -> np.ndarray:
-    total = np.zeros(len(ws))
-    comp = np.zeros(len(ws))
-    v = ws.v
-    for _, m, idx in ws.lockstep():
-        total[:m], comp[:m] = kahan_inc(v[idx], total[:m], comp[:m])
-    return np.where(np.isinf(total), total, total + comp)
-
-
-def _avg(ws: WindowSet) -> np.ndarray:
-    """Direct Kahan mean, switching to an incremental mean once the running sum would overflow."""
-    v = ws.v
-    total = ws.first_values().copy()
-    comp = np.zeros(len(ws))
-    mean = np.zeros(len(ws))
-    incremental = np.zeros(len(ws), dtype=bool)
-    for k, m, idx in ws.lockstep(start=1):
-        f = v[idx]
-        count = float(k + 1)
-        inc = incremental[:m]
-        new_total, new_comp = kahan_inc(f, total[:m], comp[:m])
-        overflow = ~inc & np.isinf(new_total)
-        direct = ~inc & ~overflow
-        total[:m] = np.where(direct, new_total, total[:m])
-        comp_m = np.where(direct, new_comp, comp[:m])
-        # Windows switching now: turn the running sum into a mean.
-        mean[:m] = np.where(overflow, total[:m] / (count - 1), mean[:m])
-        comp_m = np.where(overflow, comp_m / (count - 1), comp_m)
-        incremental[:m] = inc | overflow
-        q = (count - 1) / count
-        inc_mean, inc_comp = kahan_inc(f / count, q * mean[:m], q * comp_m)
-        now_inc = incremental[:m]
-        mean[:m] = np.where(now_inc, inc_mean, mean[:m])
-        comp[:m] = np.where(now_inc, inc_comp, comp_m)
-    count = ws.count.astype(np.float64)
-    return np.where(incremental, mean + comp, total / count + comp / count)
-
-
 def _variance(ws: WindowSet) -> np.ndarray:
-    v = ws.v
-    size = len(ws)
-    mean, c_mean, aux, c_aux = (np.zeros(size) for _ in range(4))
-    for k, m, idx in ws.lockstep():
-        f = v[idx]
-        count = float(k + 1)
-        delta = f - (mean[:m] + c_mean[:m])
-        mean[:m], c_mean[:m] = kahan_inc(delta / count, mean[:m], c_mean[:m])
-        aux[:m], c_aux[:m] = kahan_inc(delta * (f - (mean[:m] + c_mean[:m])), aux[:m], c_aux[:m])
-    return (aux + c_aux) / ws.count
+    return kernels.window_variance(ws.lo, ws.count, ws.v)
 
 
-def _compare(ws: WindowSet, better, want_time: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Prometheus' ``compareOverTime``: keep the sample for which ``better(cur, best)`` or best is NaN;
-    returns its value or (``want_time``) its timestamp in seconds."""
-    v, t = ws.v, ws.t
-    best = ws.first_values().copy()
-    best_t = t[ws.lo].copy()
-    for _, m, idx in ws.lockstep():
-        cur = v[idx]
-        take = better(cur, best[:m]) | np.isnan(best[:m])
-        best[:m] = np.where(take, cur, best[:m])
-        best_t[:m] = np.where(take, t[idx], best_t[:m])
-    return best_t / 1000 if want_time else best
+def _extreme(ws: WindowSet, want_max: bool) -> np.ndarray:
+    return kernels.window_extreme(ws.lo, ws.count, ws.v, want_max)
+
+
+def _ts_of_extreme(ws: WindowSet, want_max: bool) -> np.ndarray:
+    return kernels.window_ts_of_extreme(ws.lo, ws.count, ws.t, ws.v, want_max)
 
 
 def quantiles_sorted(ws: WindowSet, q: np.ndarray, transform=None) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -196,35 +139,21 @@ def _absent_over_time(call: FuncCall) -> InstantVectors:
                          drop_name=True)
 
 
-def _extreme(ws: WindowSet, pick) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """max/min_over_time: Prometheus replaces a NaN running value and ignores later NaNs, which is
-    exactly ``fmax``/``fmin``."""
-    best = ws.first_values().copy()
-    v = ws.v
-    for _, m, idx in ws.lockstep(start=1):
-        best[:m] = pick(best[:m], v[idx])
-    return best
-
-
-def _lockstep(compute):  # type: ignore[no-untyped-def]
-    return lambda call: _simple(call, compute, ordered=True)
-
-
 FUNCTIONS = {
-    "sum_over_time": _lockstep(_sum),
-    "avg_over_time": _lockstep(_avg),
+    "sum_over_time": lambda call: _simple(call, lambda ws: kernels.window_sum(ws.lo, ws.count, ws.v)),
+    "avg_over_time": lambda call: _simple(call, lambda ws: kernels.window_avg(ws.lo, ws.count, ws.v)),
     "count_over_time": lambda call: _simple(call, lambda ws: ws.count.astype(np.float64)),
     "present_over_time": lambda call: _simple(call, lambda ws: np.ones(len(ws))),
     "last_over_time": lambda call: _simple(call, lambda ws: ws.last_values(), keep_name=True),
     "first_over_time": lambda call: _simple(call, lambda ws: ws.first_values(), keep_name=True),
     "ts_of_last_over_time": lambda call: _simple(call, lambda ws: ws.t[ws.last] / 1000),
     "ts_of_first_over_time": lambda call: _simple(call, lambda ws: ws.t[ws.lo] / 1000),
-    "max_over_time": _lockstep(lambda ws: _extreme(ws, np.fmax)),
-    "min_over_time": _lockstep(lambda ws: _extreme(ws, np.fmin)),
-    "ts_of_max_over_time": _lockstep(lambda ws: _compare(ws, np.greater_equal, True)),
-    "ts_of_min_over_time": _lockstep(lambda ws: _compare(ws, np.less_equal, True)),
-    "stdvar_over_time": _lockstep(_variance),
-    "stddev_over_time": _lockstep(lambda ws: np.sqrt(_variance(ws))),
+    "max_over_time": lambda call: _simple(call, lambda ws: _extreme(ws, True)),
+    "min_over_time": lambda call: _simple(call, lambda ws: _extreme(ws, False)),
+    "ts_of_max_over_time": lambda call: _simple(call, lambda ws: _ts_of_extreme(ws, True)),
+    "ts_of_min_over_time": lambda call: _simple(call, lambda ws: _ts_of_extreme(ws, False)),
+    "stdvar_over_time": lambda call: _simple(call, _variance),
+    "stddev_over_time": lambda call: _simple(call, lambda ws: np.sqrt(_variance(ws))),
     "quantile_over_time": _quantile_over_time,
     "mad_over_time": _mad_over_time,
     "absent_over_time": _absent_over_time,

@@ -14,8 +14,9 @@ import numpy as np
 
 from .. import ast
 from ..values import InstantVectors, RangeWindows
+from . import kernels
 from .base import FuncCall, go_quote, range_result, unwrap_expr
-from .windows import WindowSet, kahan_inc
+from .windows import WindowSet
 
 __all__ = ["FUNCTIONS"]
 
@@ -50,22 +51,11 @@ def _reset_flags(rw: RangeWindows) -> np.ndarray:
 
 def _counter_correction(ws: WindowSet, rw: RangeWindows) -> np.ndarray:
     """Per window, the sum of the values before each counter reset, added in Prometheus' order."""
-    flag = _reset_flags(rw)
-    counts = _pair_flags(flag)
-    n_resets = counts[ws.lo + ws.count] - counts[ws.lo + 1]
+    counts = _pair_flags(_reset_flags(rw))
+    has = (counts[ws.lo + ws.count] - counts[ws.lo + 1]) > 0
     correction = np.zeros(len(ws))
-    has = n_resets > 0
-    if not has.any():
-        return correction
-    # Lockstep over the windows with resets only, adding in Prometheus' order.
-    positions = np.flatnonzero(has)
-    positions = positions[np.argsort(-ws.count[positions], kind="stable")]
-    sub = ws.take(positions, ordered=True)
-    acc = np.zeros(len(sub))
-    v = rw.v
-    for _, m, idx in sub.lockstep(start=1):
-        acc[:m] += np.where(flag[idx], v[idx - 1], 0.0)
-    correction[positions] = acc
+    if has.any():
+        correction[has] = kernels.window_counter_correction(ws.lo[has], ws.count[has], rw.v)
     return correction
 
 
@@ -127,7 +117,7 @@ def _extended_rate(call: FuncCall, rw: RangeWindows, smoothed: bool, is_counter:
         if is_counter:
             from_i = np.where(t[first] <= start, first + 1, first)
             to_i = np.where(t[last] >= end, last - 1, last)
-            result = result + _boundary_correction(v, left, right, from_i, to_i)
+            result = result + kernels.window_boundary_correction(v, left, right, from_i, to_i)
         if is_rate:
             result = result / (rw.range_ms / 1000)
     values, present = ws.scatter(result, ok)
@@ -148,21 +138,6 @@ def _count_where(t: np.ndarray, lo: np.ndarray, n: np.ndarray, bound: np.ndarray
         a = np.where(active & cond, mid + 1, a)
         b = np.where(active & ~cond, mid, b)
     return a
-
-
-def _boundary_correction(v: np.ndarray, left: np.ndarray, right: np.ndarray, from_i: np.ndarray,
-                         to_i: np.ndarray) -> np.ndarray:
-    """``correctForCounterResets``: resets from ``left`` through samples from_i..to_i to ``right``."""
-    correction = np.zeros(left.shape[0])
-    prev = left.copy()
-    length = np.maximum(0, to_i - from_i + 1)
-    for k in range(int(length.max()) if length.size else 0):
-        active = length > k
-        cur = v[np.where(active, from_i + k, 0)]
-        reset = active & (cur < prev)
-        correction += np.where(reset, prev, 0.0)
-        prev = np.where(active, cur, prev)
-    return correction + np.where(right < prev, prev, 0.0)
 
 
 def _extrapolated_rate(call: FuncCall, is_counter: bool, is_rate: bool) -> InstantVectors:
@@ -239,40 +214,10 @@ def _idelta(call: FuncCall) -> InstantVectors:
     return _instant_value(call, False)
 
 
-def _linear_regression(ws: WindowSet, intercept_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Prometheus' ``linearRegression`` (Kahan sums) for every window; returns (slope, intercept)."""
-    t, v = ws.t, ws.v
-    size = len(ws)
-    n = np.zeros(size)
-    sx, cx, sy, cy, sxy, cxy, sx2, cx2 = (np.zeros(size) for _ in range(8))
-    init_y = v[ws.lo]
-    const_y = np.ones(size, dtype=bool)
-    with np.errstate(all="ignore"):
-        for k, m, idx in ws.lockstep():
-            y = v[idx]
-            if k > 0:
-                const_y[:m] &= ~(y != init_y[:m])
-            n[:m] += 1.0
-            x = (t[idx] - intercept_t[:m]) / 1e3
-            sx[:m], cx[:m] = kahan_inc(x, sx[:m], cx[:m])
-            sy[:m], cy[:m] = kahan_inc(y, sy[:m], cy[:m])
-            sxy[:m], cxy[:m] = kahan_inc(x * y, sxy[:m], cxy[:m])
-            sx2[:m], cx2[:m] = kahan_inc(x * x, sx2[:m], cx2[:m])
-        sx, sy, sxy, sx2 = sx + cx, sy + cy, sxy + cxy, sx2 + cx2
-        cov_xy = sxy - sx * sy / n
-        var_x = sx2 - sx * sx / n
-        slope = cov_xy / var_x
-        intercept = sy / n - slope * sx / n
-    inf_y = np.isinf(init_y)
-    slope = np.where(const_y, np.where(inf_y, np.nan, 0.0), slope)
-    intercept = np.where(const_y, np.where(inf_y, np.nan, init_y), intercept)
-    return slope, intercept
-
-
 def _deriv(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
-    ws = WindowSet(rw, min_count=2, ordered=True)
-    slope, _ = _linear_regression(ws, rw.t[ws.lo])
+    ws = WindowSet(rw, min_count=2)
+    slope, _ = kernels.window_regression(ws.lo, ws.count, rw.t, rw.v, rw.t[ws.lo])
     values, present = ws.scatter(slope)
     return range_result(rw, values, present)
 
@@ -280,8 +225,9 @@ def _deriv(call: FuncCall) -> InstantVectors:
 def _predict_linear(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
     duration = call.scalar(1)
-    ws = WindowSet(rw, min_count=2, ordered=True)
-    slope, intercept = _linear_regression(ws, call.eval_ts.astype(np.int64)[ws.step])
+    ws = WindowSet(rw, min_count=2)
+    slope, intercept = kernels.window_regression(ws.lo, ws.count, rw.t, rw.v,
+                                                 call.eval_ts.astype(np.int64)[ws.step])
     with np.errstate(all="ignore"):
         result = slope * duration[ws.step] + intercept
     values, present = ws.scatter(result)

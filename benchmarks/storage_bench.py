@@ -185,7 +185,7 @@ def bench_head(n_series: int, scrapes: int) -> dict:
     """Head memory per series and append throughput with ``n_series`` active series."""
     rng = np.random.default_rng(2)
     labels = [
-        Labels({"__name__": f"metric_{i % 500}", "instance": f"host{i // 500}:9100", "job": "node", "n": str(i)})
+        Labels({"__name__": f"metric_{i % 500}", "instance": f"host{i // 500}:9100", "n": str(i)})
         for i in range(n_series)
     ]
     gc.collect()
@@ -221,16 +221,44 @@ def bench_head(n_series: int, scrapes: int) -> dict:
     return out
 
 
+def bench_wal(n_series: int, scrapes: int) -> dict:
+    """WAL bytes per sample and replay speed (open of a data dir with only a WAL)."""
+    labels = [Labels({"__name__": f"metric_{i % 500}", "n": str(i)}) for i in range(n_series)]
+    ids = np.arange(n_series)
+    values = np.round(np.random.default_rng(3).random(n_series) * 1000, 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = TSDB(tmp, wal_fsync="never")
+        t0 = time.perf_counter()
+        for k in range(scrapes):
+            db.append(SampleBatch(labels, ids, np.full(n_series, k * SCRAPE_MS), values + k))
+        append_s = time.perf_counter() - t0
+        db.close()
+        wal_bytes = sum(p.stat().st_size for p in (Path(tmp) / "wal").iterdir())
+        t0 = time.perf_counter()
+        db = TSDB(tmp)
+        replay_s = time.perf_counter() - t0
+        db.close()
+    n = n_series * scrapes
+    return {
+        "wal_series": n_series,
+        "wal_append_samples_per_s": n / append_s,
+        "wal_bytes_per_sample": wal_bytes / n,
+        "wal_replay_samples_per_s": n / replay_s,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", type=int, default=10, help="scrape targets of ~210 series each")
     ap.add_argument("--hours", type=float, default=24.0, help="size of the compacted block to measure")
     ap.add_argument("--head-series", type=int, default=100_000)
     ap.add_argument("--head-scrapes", type=int, default=240, help="scrapes held in the head (240 = 1 h)")
+    ap.add_argument("--wal-series", type=int, default=20_000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     res = bench_bytes_per_sample(args.targets, args.hours)
     res.update(bench_head(args.head_series, args.head_scrapes))
+    res.update(bench_wal(args.wal_series, args.head_scrapes))
     if args.json:
         json.dump(res, sys.stdout, indent=1)
         print()

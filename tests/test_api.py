@@ -115,7 +115,8 @@ def test_range_query_matrix_by_get_and_form_post(api) -> None:  # type: ignore[n
     ("/api/v1/query", {"query": "sum(", "time": "1"}, 400, "bad_data",
      'invalid parameter "query": 1:5: parse'),
     ("/api/v1/query", {"query": "up", "time": "yesterday"}, 400, "bad_data",
-     'invalid parameter "time": Invalid time value for \'time\': cannot parse "yesterday" to a valid timestamp'),
+     'invalid parameter "time": Invalid time value for \'time\': '
+     'cannot parse "yesterday" to a valid timestamp'),
     ("/api/v1/query_range", {"query": "up", "end": "10", "step": "1"}, 400, "bad_data",
      'invalid parameter "start": cannot parse "" to a valid timestamp'),
     ("/api/v1/query_range", {"query": "up", "start": "10", "end": "5", "step": "1"}, 400, "bad_data",

@@ -13,6 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from watchkeeper.agent.collectors import (
+    ArpCollector,
+    ConntrackCollector,
     CpuCollector,
     DiskstatsCollector,
     FilesystemCollector,
@@ -23,10 +25,13 @@ from watchkeeper.agent.collectors import (
     NetstatCollector,
     PressureCollector,
     SockstatCollector,
+    SoftnetCollector,
     StatCollector,
+    UdpQueuesCollector,
     VmstatCollector,
 )
 from watchkeeper.agent.registry import HostCollector, render_host_metrics
+from watchkeeper.scrape.textparse import parse_text
 
 Series = tuple[str, frozenset[tuple[str, str]]]
 
@@ -174,6 +179,35 @@ def test_filesystem_exclusions_and_escapes(tmp_path: Path) -> None:
     assert len(one(fams, "node_filesystem_size_bytes")) == 2
 
 
+def test_network_stack_hex_tables(tmp_path: Path) -> None:
+    udp_head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    paths = write(
+        tmp_path,
+        {
+            "proc/net/softnet_stat": "0000000a 00000002 00000001 0\n000000ff 00000000 00000000 0\n",
+            "proc/net/udp": udp_head
+            + "   0: 00000000:0044 00000000:0000 07 00000010:00000200 00:00000000 00000000     0\n"
+            + "   1: 00000000:0045 00000000:0000 07 00000001:00000000 00:00000000 00000000     0\n",
+            "proc/net/arp": "IP address HW type Flags HW address Mask Device\n"
+            "10.0.0.1 0x1 0x2 aa:bb * eth0\n10.0.0.2 0x1 0x2 aa:cc * eth0\n10.0.1.1 0x1 0x2 aa:dd * eth1\n",
+            "proc/sys/net/netfilter/nf_conntrack_count": "7\n",
+            "proc/sys/net/netfilter/nf_conntrack_max": "100\n",
+            "proc/net/stat/nf_conntrack": "entries found invalid drop\n00000007 00000001 0000000a 00000000\n"
+            "00000007 00000002 00000001 00000003\n",
+        },
+    )
+    softnet = SoftnetCollector().collect(paths)
+    assert one(softnet, "node_softnet_processed_total") == [({"cpu": "0"}, 10.0), ({"cpu": "1"}, 255.0)]
+    udp = one(UdpQueuesCollector().collect(paths), "node_udp_queues")
+    assert udp == [({"ip": "v4", "queue": "tx"}, 17.0), ({"ip": "v4", "queue": "rx"}, 512.0)]
+    arp = {lb["device"]: v for lb, v in one(ArpCollector().collect(paths), "node_arp_entries")}
+    assert arp == {"eth0": 2.0, "eth1": 1.0}
+    ct = {f.name: f.samples[0][1] for f in ConntrackCollector().collect(paths)}
+    assert ct["node_nf_conntrack_entries"] == 7 and ct["node_nf_conntrack_entries_limit"] == 100
+    assert ct["node_nf_conntrack_stat_found"] == 3 and ct["node_nf_conntrack_stat_invalid"] == 11
+    assert ct["node_nf_conntrack_stat_drop"] == 3
+
+
 # ---- isolation and rendering ---------------------------------------------------------------
 
 
@@ -194,7 +228,10 @@ def test_failing_collector_is_reported_and_rest_render() -> None:
 
 
 def test_render_host_metrics_parses() -> None:
-    values, types = parse(render_host_metrics().decode())
+    text = render_host_metrics().decode()
+    scraped = parse_text(text)  # what the server's own scrape of this output will see
+    assert len(scraped) == sum(1 for line in text.splitlines() if not line.startswith("#"))
+    values, types = parse(text)
     names = {n for n, _ in values}
     assert {"node_cpu_seconds_total", "node_memory_MemTotal_bytes", "node_load1", "node_uname_info"} <= names
     failed = [dict(lb) for (n, lb), v in values.items() if n == "node_scrape_collector_success" and v == 0]
@@ -315,3 +352,27 @@ def test_side_by_side_with_node_exporter() -> None:
     print("not provided:", sorted(their_names - our_names))
     assert not problems, "\n".join(problems)
     assert coverage > 0.6
+
+
+def test_textfile_collector(tmp_path: Path) -> None:
+    (tmp_path / "good.prom").write_text(
+        "# HELP backup_last_success_seconds Last backup.\n"
+        "# TYPE backup_last_success_seconds gauge\n"
+        'backup_last_success_seconds{job="db"} 1.7e9\n'
+        "# TYPE job_duration_seconds histogram\n"
+        'job_duration_seconds_bucket{le="1"} 2\n'
+        'job_duration_seconds_bucket{le="+Inf"} 3\n'
+        "job_duration_seconds_sum 4.5\n"
+        "job_duration_seconds_count 3\n"
+    )
+    (tmp_path / "stamped.prom").write_text("late_metric 1 1700000000000\n")
+    (tmp_path / "other.txt").write_text("ignored 1\n")
+    text = render_host_metrics(paths=HostPaths(), textfile_directory=str(tmp_path)).decode()
+    values, types = parse(text)
+    assert values[("backup_last_success_seconds", frozenset({("job", "db")}))] == 1.7e9
+    assert values[("job_duration_seconds_bucket", frozenset({("le", "+Inf")}))] == 3
+    assert types["job_duration_seconds_count"] == "histogram"
+    assert values[("node_textfile_scrape_error", frozenset())] == 1  # the timestamped file
+    assert ("node_textfile_mtime_seconds", frozenset({("file", "good.prom")})) in values
+    assert not any(n == "late_metric" for n, _ in values)
+    assert "# HELP backup_last_success_seconds Last backup.\n" in text

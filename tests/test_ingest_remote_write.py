@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import socket
@@ -9,6 +10,8 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import cramjam
@@ -230,6 +233,13 @@ def test_empty_label_values_are_dropped_and_series_deduplicated() -> None:
     assert batch.series.tolist() == [0, 0]
 
 
+def test_series_without_samples_are_not_returned() -> None:
+    series = [([("__name__", "a")], []), ([("__name__", "b")], [(1, 2.0)]), ([("__name__", "c")], [])]
+    batch = decode_remote_write(snappy(encode_v1(series, exemplars=True)))
+    assert [str(lb) for lb in batch.labels] == ["b"] and batch.series.tolist() == [0]
+    assert decode_remote_write(snappy(encode_v1(series[:1]))).labels == []
+
+
 def test_decoder_cache_gives_same_result() -> None:
     dec = RemoteWriteDecoder(series_cache_size=5)
     series = make_series(20, 2)
@@ -269,6 +279,14 @@ def test_roundtrip_property(raw_series) -> None:
         series.append((pairs, samples))
     check_roundtrip(series, encode_v1(series))
     check_roundtrip(series, encode_v2(series), content_type=f"application/x-protobuf;proto={PROTO_V2}")
+    # A warm decoder takes the inline path for series whose labels it has cached.
+    warm = RemoteWriteDecoder()
+    body = snappy(encode_v1(series))
+    first = as_dict(warm.decode(body))
+    second = as_dict(warm.decode(body))
+    assert set(first) == set(second) == set(expected(series))
+    for k, samples in expected(series).items():
+        assert same_samples(second[k], samples)
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -363,11 +381,16 @@ _VALID = encode_v1(make_series(4, 6, zero_every=2), exemplars=True, metadata=Tru
 _VALID_V2 = encode_v2(make_series(4, 6, zero_every=2))
 
 
+_WARM = RemoteWriteDecoder()
+_WARM.decode(snappy(_VALID))
+
+
 def _only_ingest_errors(body: bytes, **kw) -> None:
-    try:
-        decode_remote_write(body, **kw)
-    except IngestError as err:
-        assert err.status in (400, 413, 415)
+    for decode in (decode_remote_write, _WARM.decode):
+        try:
+            decode(body, **kw)
+        except IngestError as err:
+            assert err.status in (400, 413, 415)
 
 
 @given(st.binary(max_size=300))
@@ -513,6 +536,10 @@ remote_write:
             if {"up", "prometheus_build_info", "scrape_duration_seconds"} <= names:
                 break
             time.sleep(0.5)
+        # What Prometheus stored itself, to compare the received samples with.
+        query = urllib.parse.urlencode({"query": "scrape_duration_seconds[10m]"})
+        with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/query?{query}", timeout=10) as r:
+            stored = json.load(r)["data"]["result"][0]["values"]
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -524,6 +551,7 @@ remote_write:
     assert headers["X-Prometheus-Remote-Write-Version"].startswith("0.1")
     total = 0
     ups = []
+    got: list[tuple[Labels, int, float]] = []
     for headers, body in received:
         batch = decode_remote_write(
             body, content_type=headers.get("Content-Type"), content_encoding=headers.get("Content-Encoding")
@@ -533,7 +561,15 @@ remote_write:
             lb = batch.labels[int(batch.series[i])]
             assert lb.get("job") == "self" and lb.get("instance") == f"127.0.0.1:{prom_port}"
             assert abs(int(batch.t[i]) - time.time() * 1000) < 120_000
+            got.append((lb, int(batch.t[i]), float(batch.v[i])))
             if lb.name == "up":
                 ups.append(float(batch.v[i]))
     assert total > 100
     assert ups and all(u == 1.0 for u in ups)
+    # Every received scrape_duration_seconds sample is bit-for-bit what Prometheus stored.
+    stored_by_ts = {round(float(ts) * 1000): float(v) for ts, v in stored}
+    durations = [(t, v) for lb, t, v in got if lb.name == "scrape_duration_seconds"]
+    assert durations
+    common = [(t, v) for t, v in durations if t in stored_by_ts]
+    assert len(common) >= len(durations) - 1  # the newest may postdate the query
+    assert all(stored_by_ts[t] == v for t, v in common)

@@ -491,3 +491,60 @@ def test_sum_avg_stdvar_replay_prometheus_order_exactly(seed: int) -> None:
                     want = _prom_sum_avg(members)[k]
                     got = out.values[r, j]
                     assert got == want or (math.isnan(got) and math.isnan(want)), (op, lbl, j)
+
+
+@pytest.mark.parametrize("seed,balanced", [(s, b) for s in range(6) for b in (True, False)])
+@pytest.mark.parametrize("op", ["topk", "bottomk", "limitk"])
+def test_select_k_matches_brute_force(seed: int, balanced: bool, op: str) -> None:
+    from watchkeeper.promql.aggregations import aggregate
+    from watchkeeper.promql.values import Annotations, InstantVectors
+
+    rng = np.random.default_rng(seed)
+    n, steps = 120, 3
+    gid = rng.integers(0, 4, n) if balanced else np.where(np.arange(n) < 60, 0, np.arange(n))
+    vals = rng.integers(0, 5, (n, steps)).astype(np.float64)  # many ties
+    vals[rng.random((n, steps)) < 0.1] = math.nan
+    present = rng.random((n, steps)) < 0.8
+    labels = [L("x", g=str(g), i=f"{i:03d}") for i, g in enumerate(gid)]
+    k = np.array([2.0, 3.0, 1.0])
+    out = aggregate(op, InstantVectors(labels, vals, present), ["g"], False, k, Annotations())
+    got = {(lbl, j) for r, lbl in enumerate(out.labels) for j in range(steps) if out.present[r, j]}
+    want = set()
+    for g in set(gid.tolist()):
+        for j in range(steps):
+            members = [i for i in range(n) if gid[i] == g and present[i, j]]
+            if op == "topk":
+                members.sort(key=lambda i: (math.isnan(vals[i, j]), -np.nan_to_num(vals[i, j])))
+            elif op == "bottomk":
+                members.sort(key=lambda i: (math.isnan(vals[i, j]), np.nan_to_num(vals[i, j])))
+            want |= {(labels[i], j) for i in members[:int(k[j])]}
+    assert got == want
+
+
+def _range_call(func: str, name: str, range_ms: int, **mods: bool) -> ast.Call:
+    vs = sel(name)
+    vs.anchored = mods.get("anchored", False)
+    vs.smoothed = mods.get("smoothed", False)
+    return ast.Call(func, [ast.MatrixSelector(vs, range_ms)])
+
+
+def test_anchored_increase_measures_from_last_sample_before_window() -> None:
+    db = MemQuerier({L("x"): [(0, 1.0), (30_000, 2.0), (60_000, 4.0), (90_000, 5.0)]})
+    assert vector(q(db, _range_call("increase", "x", M, anchored=True), 90_000)) == {L(): 3.0}
+    assert vector(q(db, _range_call("changes", "x", M, anchored=True), 90_000)) == {L(): 2.0}
+    with pytest.raises(ExecutionError, match="anchored modifier can only be used with: changes, delta, "
+                                             "increase, rate, resets - not with deriv"):
+        q(db, _range_call("deriv", "x", M, anchored=True), 90_000)
+
+
+def test_smoothed_interpolates_at_window_edges() -> None:
+    db = MemQuerier({L("x"): [(t * 10_000, 1.0 + t) for t in range(11)]})
+    smooth = sel("x")
+    smooth.smoothed = True
+    assert vector(q(db, smooth, 15_000)) == {L("x"): 2.5}
+    # Window (5s, 25s]: interpolated 1.5 at 5s and 3.5 at 25s.
+    assert vector(q(db, _range_call("increase", "x", 20_000, smoothed=True), 25_000)) == {L(): 2.0}
+    # Across a counter reset the counter restarts from zero.
+    reset = MemQuerier({L("x"): [(0, 100.0), (15_000, 10.0)]})
+    res = vector(q(reset, _range_call("rate", "x", 10_000, smoothed=True), 12_000))
+    assert res == {L(): pytest.approx(2 / 3)}

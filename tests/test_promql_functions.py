@@ -512,3 +512,29 @@ def test_info_uses_the_selector_reference_time() -> None:
     pinned = ast.VectorSelector("metric", [], timestamp_ms=120_000)
     out = _info_call(base, [480_000, 540_000], q, base_expr=pinned)
     assert [lbl.get("version") for lbl in out.labels] == ["old"]
+
+
+def test_histogram_quantiles_and_bad_bucket_label() -> None:
+    vec = _buckets({"0.1": 50, "0.2": 70, "+Inf": 100}, ',job="a"')
+    out, _ = call("histogram_quantiles", [vec, String("q"), Scalar(np.array([0.0])), Scalar(np.array([1.0]))],
+                  [0])
+    got = sorted(str(lbl.without_name()) for lbl in out.labels)
+    assert got == ['{job="a", q="0.0"}', '{job="a", q="1.0"}']
+    bad = vectors({'req_bucket{le="x"}': [1.0]})
+    exprs = [ast.NumberLiteral(0.5), ast.VectorSelector("req_bucket", [], pos=(24, 34))]
+    out, annos = call("histogram_quantile", [Scalar(np.array([0.5])), bad], [0], exprs=exprs)
+    assert not out.labels
+    assert annos.warnings == ['PromQL warning: bucket label "le" is missing or has a malformed value of "x" '
+                              'for metric name "req_bucket" (1:25)']
+
+
+def test_changes_and_resets_anchored() -> None:
+    # extended_vectors.test style: the window also holds the last sample at or before the range start.
+    values = [1, 2, 0, 0, 5]
+    rw = _widened(values, 15_000, [65_000], 30_000, smoothed=False)
+    sel = ast.VectorSelector("metric", [], anchored=True)
+    out, _ = call("changes", [rw], [65_000], exprs=[ast.MatrixSelector(sel, 30_000)])
+    # Anchor: the sample at 30s (0); then 45s (0) and 60s (5): one change.
+    assert out.values[0, 0] == 1
+    out, _ = call("resets", [rw], [65_000], exprs=[ast.MatrixSelector(sel, 30_000)])
+    assert out.values[0, 0] == 0

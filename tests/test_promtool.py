@@ -160,3 +160,28 @@ def test_grafana_style_calls_agree(pair) -> None:  # type: ignore[no-untyped-def
             assert answers[0][1]["error"].endswith(answers[1][1]["error"])
         else:
             _same_json(answers[0][1], answers[1][1])
+
+
+CHECK_CONFIGS = [
+    "global: {scrape_interval: 15s}\nscrape_configs:\n  - job_name: a\n"
+    "    static_configs: [{targets: [x:1]}]\n",
+    "global:\n  scrape_interval: 5s\n  scrape_timeout: 10s\n",
+    "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
+    "scrape_configs:\n  - job_name: a\n    scrape_interval: 1x\n",
+    "scrape_configs:\n  - job_name: a\n    unknown_field: 1\n",
+    "remote_write:\n  - url: http://x:9201/write\n    queue_config: {capacity: 100}\n",
+    "remote_write:\n  - name: missing-url\n",
+    "alerting:\n  alertmanagers:\n    - static_configs: [{targets: ['a:9093']}]\n",
+    "global:\n  external_labels: {'0x': y}\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", CHECK_CONFIGS)
+def test_check_config_agrees_with_promtool(promtool: str, tmp_path: Path, text: str) -> None:
+    from watchkeeper.cli.main import main
+
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text(text)
+    theirs = subprocess.run([promtool, "check", "config", str(cfg)], capture_output=True, timeout=60)
+    assert main(["check", "config", str(cfg)]) == theirs.returncode

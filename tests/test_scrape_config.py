@@ -86,6 +86,11 @@ def test_defaults_from_global() -> None:
     # A job interval shorter than the global timeout caps the inherited timeout.
     c = load({"job_name": "x", "scrape_interval": "5s"}).resolve(GlobalScrapeDefaults())
     assert c.scrape_timeout == 5_000
+    assert GlobalScrapeDefaults.model_validate({"scrape_interval": "5s"}).scrape_timeout == 5_000
+    with pytest.raises(ValidationError, match="global scrape timeout greater than scrape interval"):
+        GlobalScrapeDefaults.model_validate({"scrape_interval": "5s", "scrape_timeout": "6s"})
+    g = GlobalScrapeDefaults.from_global({"scrape_interval": "30s", "evaluation_interval": "1m"})
+    assert (g.scrape_interval, g.scrape_timeout) == (30_000, 10_000)
     g = GlobalScrapeDefaults.model_validate(
         {"scrape_interval": "30s", "scrape_timeout": "20s", "sample_limit": 9}
     )
@@ -118,6 +123,7 @@ def test_defaults_from_global() -> None:
         ({"job_name": "x", "relabel_configs": [None]}, "empty or null relabeling rule"),
         ({"job_name": "x", "file_sd_configs": [{"files": ["/a/b.txt"]}]}, "is not valid for file discovery"),
         ({"job_name": "x", "http_sd_configs": [{"url": "ftp://x"}]}, "URL scheme must be 'http' or 'https'"),
+        ({"job_name": "x", "kubernetes_sd_configs": [{"role": "pod"}]}, "kubernetes_sd_configs is not"),
     ],
 )
 def test_validation(cfg: dict[str, Any], message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import math
 import shutil
 import socket
 import subprocess
@@ -101,6 +102,15 @@ def test_scrape_node_exporter_and_python_app(exporters: tuple[int, int]) -> None
         ),
         ScrapeConfig.model_validate(
             {
+                "job_name": "nodepb",
+                "scrape_interval": "500ms",
+                "scrape_timeout": "500ms",
+                "scrape_protocols": ["PrometheusProto"],
+                "static_configs": [{"targets": [f"127.0.0.1:{ne_port}"]}],
+            }
+        ),
+        ScrapeConfig.model_validate(
+            {
                 "job_name": "app",
                 "scrape_interval": "500ms",
                 "scrape_timeout": "500ms",
@@ -118,7 +128,7 @@ def test_scrape_node_exporter_and_python_app(exporters: tuple[int, int]) -> None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             ups = db.select([Matcher.eq("__name__", "up")], 0, 2**62)
-            if len(ups) == 2 and all(len(ups.series(i)[1]) >= 2 for i in range(2)):
+            if len(ups) == 3 and all(len(ups.series(i)[1]) >= 2 for i in range(3)):
                 break
             await asyncio.sleep(0.1)
         targets = m.targets()
@@ -128,12 +138,19 @@ def test_scrape_node_exporter_and_python_app(exporters: tuple[int, int]) -> None
     targets = asyncio.run(main())
     assert {t["health"] for t in targets["activeTargets"]} == {"up"}, targets
     ups = db.select([Matcher.eq("__name__", "up")], 0, 2**62)
-    assert sorted(lb.get("job") for lb in ups.labels) == ["app", "node"]
-    assert all(np.all(ups.series(i)[2] == 1) for i in range(2))
+    assert sorted(lb.get("job") for lb in ups.labels) == ["app", "node", "nodepb"]
+    assert all(np.all(ups.series(i)[2] == 1) for i in range(3))
 
     cpu = db.select([Matcher.eq("__name__", "node_cpu_seconds_total")], 0, 2**62)
-    assert len(cpu) > 0 and cpu.labels[0].get("job") == "node"
+    by_job: dict[str, set[Any]] = {}
+    for lb in cpu.labels:
+        by_job.setdefault(lb.get("job"), set()).add(lb.without("job"))
+    assert by_job["node"] and by_job["node"] == by_job["nodepb"]  # protobuf and text agree
     assert cpu.labels[0].get("instance") == f"127.0.0.1:{ne_port}"
+
+    # Prometheus 3 writes summary quantiles in OpenMetrics float form.
+    gc = db.select([Matcher.eq("__name__", "go_gc_duration_seconds"), Matcher.eq("job", "node")], 0, 2**62)
+    assert {lb.get("quantile") for lb in gc.labels} >= {"0.0", "1.0", "0.5"}
 
     # prometheus_client answers in OpenMetrics (negotiated by the Accept header).
     req = db.select([Matcher.eq("__name__", "app_requests_total")], 0, 2**62)
@@ -252,3 +269,130 @@ def test_http_headers_auth_gzip_and_errors(server: tuple[str, type[_Handler]]) -
     assert req["User-Agent"].startswith("Prometheus/")
     big = next(h for h in handler.seen if h["path"] == "/metrics" and h["Accept-Encoding"] == "identity")
     assert big
+
+
+@pytest.fixture
+def tls_server(tmp_path: Any) -> Iterator[tuple[str, str]]:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=example.org",
+            "-addext",
+            "subjectAltName=DNS:example.org",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    import ssl
+
+    handler = type("H", (_Handler,), {"seen": []})
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        yield f"127.0.0.1:{srv.server_address[1]}", str(cert)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        th.join(timeout=5)
+
+
+def test_https_with_ca_server_name_and_skip_verify(tls_server: tuple[str, str]) -> None:
+    addr, ca = tls_server
+    base = {
+        "scheme": "https",
+        "scrape_interval": "2s",
+        "scrape_timeout": "1s",
+        "static_configs": [{"targets": [addr]}],
+    }
+    res = _scrape_all(
+        [
+            {**base, "job_name": "named", "tls_config": {"ca_file": ca, "server_name": "example.org"}},
+            {**base, "job_name": "mismatch", "tls_config": {"ca_file": ca}},
+            {**base, "job_name": "skip", "tls_config": {"insecure_skip_verify": True}},
+        ]
+    )
+    assert res["named"]["health"] == "up", res["named"]["lastError"]
+    assert res["skip"]["health"] == "up", res["skip"]["lastError"]
+    assert res["mismatch"]["health"] == "down" and "certificate" in res["mismatch"]["lastError"].lower()
+
+
+@pytest.mark.peer
+def test_protobuf_matches_text_from_node_exporter(procs: Any) -> None:
+    from watchkeeper.scrape.protoparse import parse_protobuf
+    from watchkeeper.scrape.textparse import normalize_float_labels, parse_series_key, parse_text
+
+    ne = procs.node_exporter()
+    proto_accept = (
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+    )
+    r = httpx.get(ne.url + "/metrics", headers={"Accept": proto_accept})
+    assert r.headers["Content-Type"].startswith("application/vnd.google.protobuf")
+    pb = parse_protobuf(r.content)
+    txt = parse_text(httpx.get(ne.url + "/metrics", headers={"Accept": "text/plain;version=0.0.4"}).text)
+
+    def series(p: Any) -> dict[tuple[tuple[str, str], ...], float]:
+        return {
+            tuple(sorted(normalize_float_labels(parse_series_key(k), p.metadata))): float(v)
+            for k, v in zip(p.keys, p.values, strict=True)
+        }
+
+    a, b = series(pb), series(txt)
+    assert len(a) > 200
+    # Self-metrics of the exporter (request counters, memory) may differ between the two requests.
+    drop = (
+        "promhttp_",
+        "go_",
+        "process_",
+        "node_scrape_collector_duration",
+        "node_cpu",
+        "node_time",
+        "node_memory",
+        "node_disk",
+        "node_network",
+        "node_intr",
+        "node_context",
+        "node_forks",
+        "node_procs",
+        "node_load",
+        "node_schedstat",
+        "node_softnet",
+        "node_pressure",
+        "node_vmstat",
+        "node_netstat",
+        "node_sockstat",
+        "node_filefd",
+        "node_entropy",
+        "node_timex",
+        "node_filesystem",
+        "node_nf_conntrack",
+        "node_udp",
+        "node_arp",
+        "node_boot",
+    )
+    assert set(a) == set(b)
+    stable = {k for k in a if not dict(k)["__name__"].startswith(drop)}
+    assert stable and all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in stable)
+    assert {m: pb.metadata[m].type for m in ("go_gc_duration_seconds", "node_cpu_seconds_total")} == {
+        "go_gc_duration_seconds": "summary",
+        "node_cpu_seconds_total": "counter",
+    }
+    assert pb.metadata["go_gc_duration_seconds"].help == txt.metadata["go_gc_duration_seconds"].help

@@ -60,7 +60,7 @@ def make_loop(**cfg: Any) -> tuple[ScrapeLoop, FakeAppender, FakeFetch]:
     return ScrapeLoop(Target(labels, disc, c), c, app, fetch), app, fetch
 
 
-def scrape(lp: ScrapeLoop, fetch: FakeFetch, body: str | Exception, ts: int) -> None:
+def scrape(lp: ScrapeLoop, fetch: FakeFetch, body: str | bytes | Exception, ts: int) -> None:
     fetch.body = body.encode() if isinstance(body, str) else body
     asyncio.run(lp.scrape_once(ts))
 
@@ -252,3 +252,22 @@ def test_series_churn_keeps_cache_bounded_and_staleness_right() -> None:
             assert all(f'r="{round_ - 1}"' in s for s in stale)
         assert len(lp._cache) <= 2 * 101 + 64 and len(lp._slots) <= 2 * 101 + 64 + 101
     assert app.samples()[f'keep{{env="prod", {T}}}'] == (6000, 1.0)
+
+
+def test_exposed_nan_never_becomes_a_staleness_marker() -> None:
+    import struct
+
+    from watchkeeper.model.batch import STALE_NAN
+
+    # A protobuf gauge whose value carries the staleness-marker bit pattern.
+    gauge = b"\x09" + struct.pack("<d", STALE_NAN)
+    metric = b"\x12" + bytes([len(gauge)]) + gauge
+    fam = b"\x0a\x01g" + b"\x18\x01" + b"\x22" + bytes([len(metric)]) + metric
+    lp, app, f = make_loop()
+    f.ctype = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+    scrape(lp, f, bytes([len(fam)]) + fam, 1000)
+    assert lp.target.health == "up", lp.target.last_error
+    b = app.batches[-1]
+    v = b.v[[str(lb) for lb in b.labels].index(f'g{{env="prod", {T}}}')]
+    assert np.isnan(v) and not is_stale(np.array([v]))[0]
+    assert app.stale() == set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import os
 import threading
@@ -156,6 +157,15 @@ def test_dropped_targets_and_target_limit() -> None:
         errs = {t["lastError"] for t in data["activeTargets"]}
         assert errs == {"target_limit exceeded (number of targets: 2, limit: 1)"}
         assert m.targets(state="dropped").keys() == {"droppedTargets", "droppedTargetCounts"}
+        keep1 = job(
+            "k",
+            ["skip:1", "skip:2"],
+            keep_dropped_targets=1,
+            relabel_configs=[{"source_labels": ["__address__"], "regex": "skip.*", "action": "drop"}],
+        )
+        await m.apply_config([cfg, keep1], GlobalScrapeDefaults())
+        data = m.targets(scrape_pool="k")
+        assert len(data["droppedTargets"]) == 1 and data["droppedTargetCounts"] == {"k": 2}
         assert m.targets(state="active").keys() == {"activeTargets"}
         await m.stop()
 
@@ -293,3 +303,83 @@ def test_http_sd_keeps_last_good(sd_server: tuple[str, type[_SDHandler]]) -> Non
     asyncio.run(main())
     assert handler.seen_headers[0]["Authorization"] == "Bearer tok"
     assert handler.seen_headers[0]["X-Prometheus-Refresh-Interval-Seconds"] == "60"
+
+
+class FakeClock:
+    """Discrete-event clock: ``sleep`` waits until ``advance`` moves time past its wake-up."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, d: float) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._waiters, (self.t + d, self._seq, fut))
+        await fut
+
+    async def advance(self, until: float) -> None:
+        while True:
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if not self._waiters or self._waiters[0][0] > until:
+                break
+            when, _, fut = heapq.heappop(self._waiters)
+            self.t = max(self.t, when)
+            if not fut.done():
+                fut.set_result(None)
+        self.t = until
+
+
+def test_scrape_schedule_offset_and_end_of_run_staleness() -> None:
+    async def main() -> None:
+        clock = FakeClock(1_700_000_000.0)
+        app = Collect()
+        m = ScrapeManager(app, fetch=fetch, now=clock.now, sleep=clock.sleep, hostname="h", offload=False)
+        cfg = ScrapeConfig.model_validate(
+            {"job_name": "a", "scrape_interval": "10s", "static_configs": [{"targets": ["t:1"]}]}
+        )
+        await m.apply_config([cfg], GlobalScrapeDefaults())
+        loop = next(iter(m.pools["a"].active.values())).loop
+        await clock.advance(1_700_000_035.0)
+
+        def up_times() -> list[int]:
+            out = []
+            for b in app.batches:
+                for s, t in zip(b.series, b.t, strict=True):
+                    if b.labels[s].name == "up":
+                        out.append(int(t))
+            return out
+
+        times = up_times()
+        assert len(times) in (3, 4)
+        assert all(b - a == 10_000 for a, b in zip(times, times[1:], strict=False))
+        # Slots are pinned to absolute time by the target's hash: the same phase every interval.
+        phase = times[0] % 10_000
+        target = loop.target
+        assert (
+            phase
+            == (1_700_000_000_000 + target.offset_ms(10_000, 1_700_000_000_000, loop.offset_seed)) % 10_000
+        )
+        last = times[-1]
+        await m.apply_config([], GlobalScrapeDefaults())
+        assert app.stale_series() == set()  # written only once the next scrape would have happened
+        await clock.advance(clock.t + 25)
+        await m.wait_background()
+        stale_t = {int(t) for b in app.batches for t, v in zip(b.t, b.v, strict=True) if is_stale(v[None])[0]}
+        assert stale_t == {last + 10_000}
+        assert app.stale_series() == {
+            'm{instance="t:1", job="a"}',
+            'up{instance="t:1", job="a"}',
+            'scrape_duration_seconds{instance="t:1", job="a"}',
+            'scrape_samples_scraped{instance="t:1", job="a"}',
+            'scrape_samples_post_metric_relabeling{instance="t:1", job="a"}',
+            'scrape_series_added{instance="t:1", job="a"}',
+        }
+        await m.stop()
+
+    asyncio.run(main())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watchkeeper.scrape.protoparse import parse_protobuf
 from watchkeeper.scrape.textparse import (
     NO_TIMESTAMP,
     OPENMETRICS_FORMAT,
@@ -263,3 +265,92 @@ def test_le_and_quantile_normalised_by_family_type() -> None:
     assert got[0][1] == ("le", "1.0") and got[1][1] == ("le", "+Inf")
     assert got[2][1] == ("quantile", "0.0")
     assert got[3][1] == ("le", "1")  # untyped: left as written
+
+
+# -- protobuf ---------------------------------------------------------------------------------
+
+
+def _pb_varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _pb_len(num: int, payload: bytes) -> bytes:
+    return _pb_varint(num << 3 | 2) + _pb_varint(len(payload)) + payload
+
+
+def _pb_double(num: int, v: float) -> bytes:
+    return _pb_varint(num << 3 | 1) + struct.pack("<d", v)
+
+
+def _pb_int(num: int, v: int) -> bytes:
+    return _pb_varint(num << 3) + _pb_varint(v)
+
+
+def _pb_family(name: str, typ: int, metrics: list[bytes], help_: str = "") -> bytes:
+    msg = _pb_len(1, name.encode()) + _pb_len(2, help_.encode()) + _pb_int(3, typ)
+    msg += b"".join(_pb_len(4, m) for m in metrics)
+    return _pb_varint(len(msg)) + msg
+
+
+def _pb_label(k: str, v: str) -> bytes:
+    return _pb_len(1, _pb_len(1, k.encode()) + _pb_len(2, v.encode()))
+
+
+def test_protobuf_families() -> None:
+    body = (
+        _pb_family(
+            "c_total", 0, [_pb_label("a", 'x"y') + _pb_len(3, _pb_double(1, 5.0)) + _pb_int(6, 1234)], "C."
+        )
+        + _pb_family("g", 1, [_pb_len(2, _pb_double(1, -2.5))])
+        + _pb_family(
+            "h",
+            4,
+            [_pb_len(7, _pb_int(1, 3) + _pb_double(2, 1.5) + _pb_len(3, _pb_int(1, 1) + _pb_double(2, 1.0)))],
+        )
+        + _pb_family(
+            "s",
+            2,
+            [
+                _pb_len(
+                    4,
+                    _pb_int(1, 2) + _pb_double(2, 4.0) + _pb_len(3, _pb_double(1, 0.5) + _pb_double(2, 1.0)),
+                )
+            ],
+        )
+        + _pb_family("my.dotted", 3, [_pb_label("x.y", "1") + _pb_len(5, _pb_double(1, 7.0))])
+    )
+    r = parse_protobuf(body)
+    got = {k: (v, t) for k, v, t in zip(r.keys, r.values.tolist(), r.timestamps.tolist(), strict=True)}
+    nt = int(NO_TIMESTAMP)
+    assert got == {
+        'c_total{a="x\\"y"}': (5.0, 1234),
+        "g": (-2.5, nt),
+        'h_bucket{le="1.0"}': (1.0, nt),
+        'h_bucket{le="+Inf"}': (3.0, nt),
+        "h_sum": (1.5, nt),
+        "h_count": (3.0, nt),
+        's{quantile="0.5"}': (1.0, nt),
+        "s_sum": (4.0, nt),
+        "s_count": (2.0, nt),
+        '{"my.dotted","x.y"="1"}': (7.0, nt),
+    }
+    assert parse_series_key('c_total{a="x\\"y"}') == [("__name__", "c_total"), ("a", 'x"y')]
+    assert r.metadata["c_total"].type == "counter" and r.metadata["c_total"].help == "C."
+    assert r.metadata["my.dotted"].type == "unknown"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_fuzz_protobuf_only_parse_errors(data: bytes) -> None:
+    try:
+        r = parse_protobuf(data)
+        for k in r.keys:
+            parse_series_key(k)
+    except ParseError:
+        pass

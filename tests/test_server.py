@@ -107,3 +107,49 @@ def test_signals_stop_the_server_cleanly(procs: Processes, sig: int) -> None:
     wk.signal(sig)
     assert wk.proc.wait(20) == 0
     assert "storage closed" in wk.log()
+
+
+def test_otlp_exporter_pushes_metrics(procs: Processes, tmp_path: Path) -> None:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+
+    cfg = tmp_path / "empty.yml"
+    cfg.write_text("scrape_configs: []\n")
+    wk = procs.watchkeeper(config=cfg)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=wk.url + "/v1/metrics"),
+                                           export_interval_millis=3_600_000)
+    provider = MeterProvider(resource=Resource.create({"service.name": "shop"}), metric_readers=[reader])
+    counter = provider.get_meter("test").create_counter("orders", unit="1")
+    counter.add(7, {"region": "eu"})
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    got = _wait_for(lambda: _query(wk.url, '{__name__=~"orders.*", job="shop"}'), 10, "OTLP samples")
+    assert got[0]["value"][1] == "7"
+
+
+def test_bad_push_bodies_leave_the_server_and_its_data_intact(procs: Processes, tmp_path: Path) -> None:
+    cfg = tmp_path / "empty.yml"
+    cfg.write_text("scrape_configs: []\n")
+    wk = procs.watchkeeper(config=cfg)
+    now = int(time.time() * 1000)
+    good = encode_write_request([({"__name__": "safe"}, [(now - 1000, 42.0)])])
+    assert httpx.post(wk.url + "/api/v1/write", content=good, headers=REMOTE_WRITE_HEADERS).status_code == 204
+    bad = [
+        ("/api/v1/write", b"\x00\xff garbage", REMOTE_WRITE_HEADERS, 400),
+        ("/api/v1/write", good[: len(good) // 2], REMOTE_WRITE_HEADERS, 400),
+        ("/api/v1/write", good, {**REMOTE_WRITE_HEADERS, "Content-Type": "application/json"}, 415),
+        ("/api/v1/write", b"x" * (40 << 20), REMOTE_WRITE_HEADERS, 413),
+        ("/api/v1/import/prometheus", b"metric{ 1\n", {}, 400),
+        ("/v1/metrics", b"\x0a\xff\xff\xff", {"Content-Type": "application/x-protobuf"}, 400),
+        ("/v1/metrics", b"{}", {"Content-Type": "text/csv"}, 415),
+    ]
+    for path, body, headers, status in bad:
+        r = httpx.post(wk.url + path, content=body, headers=headers, timeout=30)
+        assert r.status_code == status, (path, r.status_code, r.text)
+        assert r.text.strip(), path
+    assert httpx.get(wk.url + "/-/healthy").status_code == 200
+    assert _query(wk.url, "safe")[0]["value"][1] == "42"
+    assert 'watchkeeper_ingest_rejected_requests_total{code="413",endpoint="remote_write"} 1' in \
+        httpx.get(wk.url + "/metrics").text

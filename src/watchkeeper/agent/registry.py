@@ -67,6 +67,7 @@ class HostCollector:
         return render_families(self.collect()).encode("utf-8")
 
 
-def render_host_metrics(*, paths: HostPaths | None = None) -> bytes:
+def render_host_metrics(*, paths: HostPaths | None = None, textfile_directory: str | None = None) -> bytes:
     """Collect this host's metrics once with the default collectors and render them."""
-    return HostCollector(paths=paths).render()
+    collectors = default_collectors(textfile_directory=textfile_directory)
+    return HostCollector(collectors=collectors, paths=paths).render()

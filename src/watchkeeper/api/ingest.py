@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import zlib
 from collections.abc import Callable
 
+from google.protobuf.json_format import MessageToJson
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -79,22 +80,6 @@ class RemoteWriteEndpoint:
         return response
 
 
-def _gunzip(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo ``Content-Encoding: gzip`` without letting a small bomb expand past ``limit``."""
-    if not encoding or encoding.strip().lower() in ("", "identity"):
-        return body
-    if encoding.strip().lower() != "gzip":
-        raise IngestError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
-    d = zlib.decompressobj(wbits=31)
-    try:
-        out = d.decompress(body, limit + 1)
-    except zlib.error as e:
-        raise IngestError(400, f"invalid gzip body: {e}") from None
-    if len(out) > limit:
-        raise IngestError(413, f"decompressed body larger than {limit} bytes")
-    return out
-
-
 async def import_text(ctx: ApiContext, request: Request) -> Response:
     """``POST /api/v1/import/prometheus``: text exposition format with optional timestamps.
 
@@ -113,17 +98,25 @@ async def import_text(ctx: ApiContext, request: Request) -> Response:
 
 
 async def otlp_metrics(ctx: ApiContext, request: Request) -> Response:
-    """``POST /v1/metrics`` (OTLP/HTTP, protobuf or JSON); answers an empty export response."""
+    """``POST /v1/metrics`` (OTLP/HTTP, protobuf or JSON).
+
+    Data points Prometheus would not ingest are skipped and reported back in the
+    response's ``partial_success`` as OTLP specifies.
+    """
     ctype = request.headers.get("content-type") or ""
     cenc = request.headers.get("content-encoding")
-    limit = ctx.max_body_bytes * 4
+    warnings: list[str] = []
 
     def decode(body: bytes) -> SampleBatch:
-        return decode_otlp_metrics(_gunzip(body, cenc, limit), ctype)
+        return decode_otlp_metrics(body, ctype, content_encoding=cenc,
+                                   max_decoded_bytes=ctx.max_body_bytes * 4, warnings=warnings)
 
     response, _ = await _ingest(ctx, request, "otlp", decode, 200)
     if response.status_code != 200:
         return response
+    reply = ExportMetricsServiceResponse()
+    if warnings:
+        reply.partial_success.error_message = "; ".join(warnings)
     if "json" in ctype:
-        return Response(b"{}", media_type="application/json")
-    return Response(b"", media_type="application/x-protobuf")
+        return Response(MessageToJson(reply).encode(), media_type="application/json")
+    return Response(reply.SerializeToString(), media_type="application/x-protobuf")

@@ -10,6 +10,7 @@ lower layer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,6 +24,11 @@ from .labels_check import check_label_pairs
 __all__ = ["decode_import"]
 
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
+# The usual label set (classic names, values without escapes) is checked and split by regexes
+# at C speed; anything else goes through the character-level parser below.
+_SIMPLE_SET = re.compile(r'(?:\s*[a-zA-Z_][a-zA-Z0-9_]*\s*=\s*"[^"\\]*"\s*,)*'
+                         r'(?:\s*[a-zA-Z_][a-zA-Z0-9_]*\s*=\s*"[^"\\]*"\s*)?')
+_SIMPLE_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"\\]*)"')
 
 
 def _quoted(s: str, i: int, lineno: int) -> tuple[str, int]:
@@ -171,7 +177,11 @@ def _series_index(
         if not key.endswith("}"):
             raise IngestError(400, f"line {lineno}: malformed label set in {key[:120]!r}")
         name = key[:brace].strip()
-        qname, pairs = _parse_labels(key[brace + 1 : -1], lineno)
+        inner = key[brace + 1 : -1]
+        if _SIMPLE_SET.fullmatch(inner):
+            qname, pairs = None, _SIMPLE_PAIR.findall(inner)
+        else:
+            qname, pairs = _parse_labels(inner, lineno)
         if qname is not None:
             if name:
                 raise IngestError(400, f"line {lineno}: metric name given twice")

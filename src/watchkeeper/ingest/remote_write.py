@@ -12,9 +12,16 @@ and, where needed, to a plain per-sample decoder, so every valid encoding is acc
 
 Label sets are cached across requests by their encoded bytes (``RemoteWriteDecoder``), as a
 remote-write sender sends the same series again and again.
+
+Measured (2 cores, shared, CPU seconds): 2,000 series x 500 samples per body decode at
+3.7-5 M samples/s; Prometheus-shaped bodies (500 series x 1 sample) at ~0.23 M samples/s
+with a warm label cache. Prometheus 2.42's own receiver (decode plus TSDB append) took
+0.96 M and 0.18 M samples per CPU second on the same bodies.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import cramjam
 import numpy as np
@@ -37,8 +44,9 @@ PROTO_V1 = "prometheus.WriteRequest"
 PROTO_V2 = "io.prometheus.write.v2.Request"
 
 DEFAULT_MAX_DECODED_BYTES = 256 << 20
+# Walks one TimeSeries (buf, start, end, ordinal, request, explicit) into the request.
+_SeriesFn = Callable[[bytes, int, int, int, "_Request", bool], None]
 _PAD = 16  # zero bytes after the body so vectorized gathers never index past the end
-_OFF8 = np.arange(8, dtype=np.int64)
 _INT64_WRAP = 1 << 64
 _INT64_SIGN = 1 << 63
 
@@ -243,7 +251,7 @@ class RemoteWriteDecoder:
         *,
         max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
         legacy_names: bool = False,
-        series_cache_size: int = 200_000,
+        series_cache_size: int = 100_000,
     ) -> None:
         self.max_decoded_bytes = max_decoded_bytes
         self.legacy_names = legacy_names
@@ -504,7 +512,7 @@ class RemoteWriteDecoder:
             del cache[next(iter(cache))]  # drop the oldest entry
         cache[key] = labels
 
-    def _finish(self, buf: bytes, arr: np.ndarray, req: _Request, series_fn) -> SampleBatch:
+    def _finish(self, buf: bytes, arr: np.ndarray, req: _Request, series_fn: _SeriesFn) -> SampleBatch:
         """Locate and verify run samples, re-walk series whose run guess was wrong, decode all."""
         parts_q: list[np.ndarray] = []
         parts_len: list[np.ndarray] = []
@@ -566,7 +574,16 @@ class RemoteWriteDecoder:
             # Keep each series' samples in the order they were sent.
             order = np.argsort(q, kind="stable")
             series, t, v = series[order], t[order], v[order]
-        return SampleBatch(req.labels, series, t, v)
+        labels = req.labels
+        if series.shape[0] and len(labels) > 0:
+            used = np.bincount(series, minlength=len(labels)) > 0
+            if not used.all():  # series sent without samples (e.g. only exemplars): drop them
+                remap = np.cumsum(used) - 1
+                labels = [lb for lb, u in zip(labels, used.tolist(), strict=True) if u]
+                series = remap[series]
+        elif not series.shape[0]:
+            labels = []
+        return SampleBatch(labels, series, t, v)
 
 
 def _utf8(raw: bytes, what: str) -> str:

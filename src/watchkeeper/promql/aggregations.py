@@ -158,29 +158,6 @@ def _extreme(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: in
     return ufunc.reduceat(v, starts, axis=0)
 
 
-def _cell_sort(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, value_key: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Present entries sorted by (group, step), then NaN-ness, then ``value_key``, then row.
-
-    Returns (rows, cols, cell, rank) where rank is the position within the (group, step) cell.
-    """
-    steps = vals.shape[1]
-    rows, cols = np.nonzero(present)  # row-major: rows ascend within every cell
-    v = vals[present]
-    cell = gid[rows] * steps + cols
-    nan = np.isnan(v)
-    # lexsort is stable, so equal keys keep ascending row order.
-    order = np.lexsort((np.where(nan, 0.0, value_key[present]), cell * 2 + nan))
-    rows, cols, cell = rows[order], cols[order], cell[order]
-    if cell.size:
-        first = np.concatenate([[True], cell[1:] != cell[:-1]])
-        starts = np.flatnonzero(first)
-        rank = np.arange(cell.size) - np.repeat(starts, np.diff(np.append(starts, cell.size)))
-    else:
-        rank = np.zeros(0, dtype=np.int64)
-    return rows, cols, cell, rank
-
-
 def _quantile(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, q: np.ndarray
               ) -> np.ndarray:
     steps = vals.shape[1]
@@ -222,7 +199,51 @@ def _check_k(param: np.ndarray) -> None:
         raise ExecutionError(f"Scalar value {format_float(hi)} overflows int64")
 
 
-def _select_k(op: str, vec: InstantVectors, gid: np.ndarray, param: np.ndarray) -> InstantVectors:
+def _member_ranks(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int) -> np.ndarray:
+    """Rank (0 = chosen first) of every present sample within its (group, step) cell.
+
+    topk ranks by value descending, bottomk ascending, NaN after every number, ties and
+    limitk in input order. Uses a dense (group, member, step) cube when groups are
+    balanced enough for it to stay small, else one group at a time.
+    """
+    n, steps = vec.values.shape
+    order, starts, sizes = _sorted_groups(gid, ngroups)
+    present = vec.present[order]
+    rank = np.full((n, steps), np.iinfo(np.int64).max, dtype=np.int64)
+    if op == "limitk":
+        counts = np.cumsum(present, axis=0)
+        before = np.concatenate([np.zeros((1, steps), dtype=counts.dtype), counts])[starts]
+        rank[order] = counts - np.repeat(before, sizes, axis=0) - 1
+        return rank
+    key = np.where(present, -vec.values[order] if op == "topk" else vec.values[order], np.nan)
+    maxsize = int(sizes.max())
+    if ngroups * maxsize <= 2 * n + 64:
+        # (group, step, member) so that the sort runs along contiguous memory.
+        member = np.arange(n) - np.repeat(starts, sizes)
+        gsorted = gid[order]
+        cube = np.full((ngroups, steps, maxsize), np.nan)
+        cube_present = np.zeros((ngroups, steps, maxsize), dtype=bool)
+        cube[gsorted, :, member] = key
+        cube_present[gsorted, :, member] = present
+        idx = np.argsort(cube, axis=2, kind="stable")  # NaN (and absent) last, ties in input order
+        sorted_rank = np.cumsum(np.take_along_axis(cube_present, idx, axis=2), axis=2) - 1
+        cube_rank = np.empty_like(sorted_rank)
+        np.put_along_axis(cube_rank, idx, sorted_rank, axis=2)
+        rank[order] = cube_rank[gsorted, :, member]
+    else:
+        for g in np.flatnonzero(sizes):
+            lo, hi = starts[g], starts[g] + sizes[g]
+            block_key = np.ascontiguousarray(key[lo:hi].T)
+            idx = np.argsort(block_key, axis=1, kind="stable")
+            sorted_rank = np.cumsum(np.take_along_axis(present[lo:hi].T, idx, axis=1), axis=1) - 1
+            block = np.empty_like(sorted_rank)
+            np.put_along_axis(block, idx, sorted_rank, axis=1)
+            rank[order[lo:hi]] = block.T
+    return rank
+
+
+def _select_k(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int, param: np.ndarray
+              ) -> InstantVectors:
     n, steps = vec.values.shape
     if float(param.max()) < 1:  # NaN compares false and goes on to the NaN error, as upstream
         return _empty_like(vec, steps)
@@ -230,28 +251,10 @@ def _select_k(op: str, vec: InstantVectors, gid: np.ndarray, param: np.ndarray) 
     if n == 0:
         return _empty_like(vec, steps)
     k = np.minimum(np.trunc(param), n)
-    if op == "topk":
-        key = -vec.values
-    elif op == "bottomk":
-        key = vec.values
-    else:  # limitk: first k in input order
-        key = np.zeros_like(vec.values)
-    if op == "limitk":
-        rows, cols = np.nonzero(vec.present)
-        cell = gid[rows] * steps + cols
-        order = np.lexsort((rows, cell))
-        rows, cols, cell = rows[order], cols[order], cell[order]
-        first = np.concatenate([[True], cell[1:] != cell[:-1]]) if cell.size else np.zeros(0, bool)
-        starts = np.flatnonzero(first)
-        rank = np.arange(cell.size) - np.repeat(starts, np.diff(np.append(starts, cell.size)))
-    else:
-        rows, cols, _, rank = _cell_sort(vec.values, vec.present, gid, key)
-    keep = rank < k[cols]
-    present = np.zeros_like(vec.present)
-    present[rows[keep], cols[keep]] = True
+    rank = _member_ranks(op, vec, gid, ngroups)
+    present = vec.present & (rank < k[None, :])
     # Output order (what an instant query shows): groups in order of first appearance, then rank.
-    best = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(best, rows[keep], rank[keep])
+    best = np.where(present, rank, np.iinfo(np.int64).max).min(axis=1)
     used = np.flatnonzero(present.any(axis=1))
     used = used[np.lexsort((used, best[used], gid[used]))]
     return InstantVectors(labels=[vec.labels[i] for i in used], values=vec.values[used],
@@ -300,7 +303,7 @@ def aggregate(op: str, vec: InstantVectors, grouping: list[str], without: bool,
     ngroups = len(glabels)
     if op in ("topk", "bottomk", "limitk"):
         assert isinstance(param, np.ndarray)
-        return _select_k(op, vec, gid, param)
+        return _select_k(op, vec, gid, ngroups, param)
     if ngroups == 0:
         return _empty_like(vec, steps)
     present = vec.present

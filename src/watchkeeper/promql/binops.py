@@ -250,8 +250,8 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
         pair_out[k] = out_ids.setdefault(lbl, len(out_ids))
     out_row = pair_out[inverse.ravel()]
     n_out = len(out_ids)
-    if matching.card != "one-to-one" and _has_duplicates((out_row * nsig + sig_a) * steps + col_a,
-                                                          n_out * nsig * steps):
+    if (matching.card != "one-to-one" and _has_duplicates(out_row * steps + col_a, n_out * steps)
+            and _has_duplicates((out_row * nsig + sig_a) * steps + col_a, n_out * nsig * steps)):
         raise ExecutionError("multiple matches for labels: grouping labels must ensure unique matches")
     values = np.zeros((n_out, steps), dtype=np.float64)
     present = np.zeros((n_out, steps), dtype=bool)
@@ -269,7 +269,8 @@ def _has_duplicates(keys: np.ndarray, space: int) -> bool:
         return False
     if space <= 4 * keys.size + 1024:
         return bool(np.bincount(keys, minlength=1).max() > 1)
-    return np.unique(keys).size != keys.size
+    ordered = np.sort(keys)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -283,8 +284,13 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray,
             index = np.full(partner.size, -1, dtype=np.int64)
             index[used] = np.arange(used.size)
             return used * width + partner[used], index[a]
-    uniq, inverse = np.unique(a * width + b, return_inverse=True)
-    return uniq, inverse.ravel()
+    keys = a * width + b
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]]) if keys.size else np.zeros(0, dtype=bool)
+    inverse = np.empty(keys.size, dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
 
 
 def _result_labels(many: Labels, one: Labels, op: str, matching: ast.VectorMatching,

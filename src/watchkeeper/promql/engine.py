@@ -24,9 +24,18 @@ from .aggregations import aggregate
 from .binops import ARITHMETIC, COMPARISON, scalar_binop, vector_binop, vector_scalar_binop
 from .durations import resolve_duration_exprs
 from .errors import ExecutionError, QueryCanceledError, QueryTimeoutError, TooManySamplesError
+from .extended import EXTENDED_COUNT_FUNCTIONS, EXTENDED_RATE_FUNCTIONS, anchored_count, extended_rate
 from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, finalize_names
 from .limits import limit_ratio
-from .selectors import concat_ranges, instant_select, range_select, vectors_to_series, windows_over
+from .parser import parse
+from .selectors import (
+    concat_ranges,
+    instant_select,
+    range_select,
+    smoothed_select,
+    vectors_to_series,
+    windows_over,
+)
 from .values import Annotations, InstantVectors, RangeWindows, Scalar, String, Value
 
 __all__ = ["Engine", "QueryResult", "position_suffix"]
@@ -83,8 +92,6 @@ class Engine:
     def _parse(self, query: str | ast.Expr) -> tuple[ast.Expr, str]:
         if isinstance(query, ast.Expr):
             return query, ""
-        from .parser import parse  # the parser is a sibling module written separately
-
         return parse(query, enable_experimental=self.enable_experimental), query
 
     def _run(self, querier: Querier, query: str | ast.Expr, start: int, end: int, step: int,
@@ -181,13 +188,20 @@ class _Evaluator:
 
     def vector_selector(self, node: ast.VectorSelector, ts: np.ndarray) -> InstantVectors:
         ref = self.ref_times(ts, node.timestamp_ms, node.start_or_end, node.offset_ms)
-        ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1, int(ref.max()))
-        vec = instant_select(ss, ref, self.lookback)
+        if node.smoothed:
+            ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1,
+                                     int(ref.max()) + self.lookback)
+            vec = smoothed_select(ss, ref, self.lookback)
+        else:
+            _reject_extended(node)
+            ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1, int(ref.max()))
+            vec = instant_select(ss, ref, self.lookback)
         self.count_samples(int(vec.present.sum()))
         return vec
 
     def matrix_selector(self, node: ast.MatrixSelector, ts: np.ndarray) -> RangeWindows:
         vs = node.vector_selector
+        _reject_extended(vs)
         ref = self.ref_times(ts, vs.timestamp_ms, vs.start_or_end, vs.offset_ms)
         ss = self.querier.select(vs.matchers, int(ref.min()) - node.range_ms + 1, int(ref.max()))
         win = range_select(ss, ref, node.range_ms)
@@ -281,18 +295,46 @@ class _Evaluator:
         fn = FUNCTIONS.get(node.func)
         if fn is None:
             raise ExecutionError(f"unknown function with name {node.func!r}")
+        for arg in node.args:
+            if isinstance(arg, ast.MatrixSelector):
+                _check_extended_use(node.func, arg.vector_selector)
+                vs = arg.vector_selector
+                if node.func in EXTENDED_RATE_FUNCTIONS and (vs.anchored or vs.smoothed):
+                    return self.finish_vectors(self.extended_rate(node.func, arg, ts))
+                if node.func in EXTENDED_COUNT_FUNCTIONS and vs.anchored:
+                    return self.finish_vectors(self.anchored_count(node.func, arg, ts))
         args = [self.eval(arg, ts) for arg in node.args]
         out = fn(FuncCall(name=node.func, args=args, exprs=list(node.args), eval_ts=ts,
                           annotations=self.annotations, querier=self.querier, lookback_ms=self.lookback,
                           pos=node.pos, query=self.text, query_range=self.query_range))
         if isinstance(out, InstantVectors):
-            if not self.delayed and out.drop_name is not None and out.drop_name.any():
-                labels = [drop_metadata(lbl) if d else lbl
-                          for lbl, d in zip(out.labels, out.drop_name, strict=True)]
-                out = InstantVectors(labels, out.values, out.present, None, out.timestamps)
-            out = collapse_same_labels(out)
-            self.count_samples(int(out.present.sum()))
+            out = self.finish_vectors(out)
         return out
+
+    def finish_vectors(self, out: InstantVectors) -> InstantVectors:
+        """A function's output: names dropped now unless removal is delayed; equal label sets merged."""
+        if not self.delayed and out.drop_name is not None and out.drop_name.any():
+            labels = [drop_metadata(lbl) if d else lbl
+                      for lbl, d in zip(out.labels, out.drop_name, strict=True)]
+            out = InstantVectors(labels, out.values, out.present, None, out.timestamps)
+        out = collapse_same_labels(out)
+        self.count_samples(int(out.present.sum()))
+        return out
+
+    def extended_rate(self, func: str, node: ast.MatrixSelector, ts: np.ndarray) -> InstantVectors:
+        vs = node.vector_selector
+        ref = self.ref_times(ts, vs.timestamp_ms, vs.start_or_end, vs.offset_ms)
+        after = self.lookback if vs.smoothed else 0
+        ss = self.querier.select(vs.matchers, int(ref.min()) - node.range_ms - self.lookback + 1,
+                                 int(ref.max()) + after)
+        return extended_rate(func, ss, ref, node.range_ms, self.lookback, vs.smoothed)
+
+    def anchored_count(self, func: str, node: ast.MatrixSelector, ts: np.ndarray) -> InstantVectors:
+        vs = node.vector_selector
+        ref = self.ref_times(ts, vs.timestamp_ms, vs.start_or_end, vs.offset_ms)
+        mint = int(ref.min()) - node.range_ms - self.lookback + 1
+        ss = self.querier.select(vs.matchers, mint, int(ref.max()))
+        return anchored_count(func, ss, ref, node.range_ms, self.lookback)
 
     # -- results -------------------------------------------------------------------------------
 
@@ -321,6 +363,27 @@ class _Evaluator:
         rows = rows[order]
         sub = InstantVectors([vec.labels[i] for i in rows], vec.values[rows], vec.present[rows])
         return QueryResult("matrix", series=vectors_to_series(sub, ts), annotations=self.annotations)
+
+
+_ANCHORED_SAFE = ("changes", "delta", "increase", "rate", "resets")
+_SMOOTHED_SAFE = ("delta", "increase", "rate")
+
+
+def _check_extended_use(func: str, vs: ast.VectorSelector) -> None:
+    """Prometheus' check that ``anchored`` / ``smoothed`` ranges feed only functions defined for them."""
+    if vs.anchored and func not in _ANCHORED_SAFE:
+        raise ExecutionError(f"anchored modifier can only be used with: {', '.join(_ANCHORED_SAFE)} "
+                             f"- not with {func}")
+    if vs.smoothed and func not in _SMOOTHED_SAFE:
+        raise ExecutionError(f"smoothed modifier can only be used with: {', '.join(_SMOOTHED_SAFE)} "
+                             f"- not with {func}")
+
+
+def _reject_extended(vs: ast.VectorSelector) -> None:
+    # The experimental boundary-extending selectors need matching function support; rather
+    # than answer wrongly, say so.
+    if vs.anchored or vs.smoothed:
+        raise ExecutionError("the experimental anchored and smoothed modifiers are not supported")
 
 
 def _windows_result(win: RangeWindows) -> SeriesSet:

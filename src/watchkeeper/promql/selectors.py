@@ -13,8 +13,8 @@ import numpy as np
 from ..model.batch import SeriesSet, is_stale
 from .values import InstantVectors, RangeWindows
 
-__all__ = ["segment_search", "instant_select", "range_select", "windows_over", "drop_stale",
-           "vectors_to_series", "concat_ranges"]
+__all__ = ["segment_search", "instant_select", "smoothed_select", "range_select", "windows_over",
+           "drop_stale", "vectors_to_series", "concat_ranges"]
 
 _MAX_KEY = 1 << 62
 
@@ -103,6 +103,37 @@ def instant_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> InstantV
     else:
         labels = list(ss.labels)
     return InstantVectors(labels=labels, values=vs, present=valid, timestamps=ts)
+
+
+def smoothed_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> InstantVectors:
+    """``x smoothed``: the value at exactly ``ref``, interpolated between the neighbouring samples.
+
+    Looks at samples in ``(ref - lookback, ref + lookback]`` (staleness markers dropped):
+    a sample at ``ref`` is taken as is, otherwise the two around ``ref`` are interpolated
+    linearly, and without a later one the earlier value is carried forward.
+    """
+    ref = np.asarray(ref, dtype=np.int64)
+    ss = drop_stale(ss)
+    if len(ss.labels) == 0 or ss.t.size == 0:
+        return _empty_vectors(ref.shape[0])
+    offsets = np.asarray(ss.offsets, dtype=np.int64)
+    lo = segment_search(offsets, ss.t, ref - lookback_ms, "right")
+    hi = segment_search(offsets, ss.t, ref + lookback_ms, "right")
+    i = np.clip(segment_search(offsets, ss.t, ref, "left"), lo, hi)  # first sample at or after ref
+    last = max(ss.t.size - 1, 0)
+    t_i, v_i = ss.t[np.minimum(i, last)], ss.v[np.minimum(i, last)]
+    t_p, v_p = ss.t[np.maximum(i - 1, 0)], ss.v[np.maximum(i - 1, 0)]
+    exact = (i < hi) & (t_i == ref[None, :])
+    between = ~exact & (i > lo) & (i < hi)
+    carried = ~exact & ~between & (i > lo)
+    with np.errstate(all="ignore"):
+        dt = (ref[None, :] - t_p).astype(np.float64)
+        interpolated = v_p + (v_i - v_p) * dt / (t_i - t_p).astype(np.float64)
+    values = np.where(exact, v_i, np.where(between, interpolated, v_p))
+    present = exact | between | carried
+    keep = present.any(axis=1)
+    rows = np.flatnonzero(keep)
+    return InstantVectors(labels=[ss.labels[r] for r in rows], values=values[rows], present=present[rows])
 
 
 def _empty_vectors(steps: int) -> InstantVectors:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os.path
 import re
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -40,6 +41,7 @@ __all__ = [
     "GlobalScrapeDefaults",
     "ScrapeConfig",
     "parse_byte_size",
+    "check_unique_jobs",
 ]
 
 
@@ -267,6 +269,11 @@ class HTTPSDConfig(HTTPClientConfig):
 class GlobalScrapeDefaults(_Strict):
     """The parts of ``global:`` that scrape configs inherit (Prometheus' GlobalConfig)."""
 
+    @classmethod
+    def from_global(cls, data: Mapping[str, Any]) -> GlobalScrapeDefaults:
+        """Build from a whole ``global:`` mapping, ignoring keys that are not about scraping."""
+        return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields})
+
     scrape_interval: Duration = 60_000
     scrape_timeout: Duration = 10_000
     scrape_protocols: list[str] = Field(default_factory=lambda: list(DEFAULT_SCRAPE_PROTOCOLS))
@@ -278,6 +285,15 @@ class GlobalScrapeDefaults(_Strict):
     label_name_length_limit: int = 0
     label_value_length_limit: int = 0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_timeout(cls, data: Any) -> Any:
+        # An unset global timeout is 10s, or the global interval when that is shorter.
+        if isinstance(data, dict) and data.get("scrape_timeout") in (None, 0, "0"):
+            interval = _duration(data.get("scrape_interval", 60_000))
+            data = {**data, "scrape_timeout": min(10_000, interval)}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> GlobalScrapeDefaults:
         for p in self.scrape_protocols:
@@ -285,6 +301,9 @@ class GlobalScrapeDefaults(_Strict):
         if self.scrape_timeout > self.scrape_interval:
             raise ValueError("global scrape timeout greater than scrape interval")
         return self
+
+
+_SUPPORTED_SD = {"static_configs", "file_sd_configs", "http_sd_configs"}
 
 
 class ScrapeConfig(HTTPClientConfig):
@@ -309,11 +328,32 @@ class ScrapeConfig(HTTPClientConfig):
     label_name_length_limit: int | None = None
     label_value_length_limit: int | None = None
     keep_dropped_targets: int = 0
+    # Accepted for compatibility; watchkeeper stores float samples only, so these change nothing.
+    scrape_classic_histograms: bool = False
+    always_scrape_classic_histograms: bool = False
+    convert_classic_histograms_to_nhcb: bool = False
+    native_histogram_bucket_limit: int = 0
+    native_histogram_min_bucket_factor: float = 0.0
+    metric_name_validation_scheme: str = ""
+    metric_name_escaping_scheme: str = ""
+    scrape_failure_log_file: str = ""
     static_configs: list[StaticConfig] = Field(default_factory=list)
     file_sd_configs: list[FileSDConfig] = Field(default_factory=list)
     http_sd_configs: list[HTTPSDConfig] = Field(default_factory=list)
     relabel_configs: list[RelabelConfig] = Field(default_factory=list)
     metric_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unsupported_sd(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if isinstance(key, str) and key.endswith("_sd_configs") and key not in _SUPPORTED_SD:
+                    raise ValueError(
+                        f"{key} is not supported by watchkeeper "
+                        "(use static_configs, file_sd_configs or http_sd_configs)"
+                    )
+        return data
 
     @field_validator("job_name")
     @classmethod
@@ -400,3 +440,12 @@ class ScrapeConfig(HTTPClientConfig):
     @property
     def timeout_ms(self) -> int:
         return int(self.scrape_timeout or 0)
+
+
+def check_unique_jobs(configs: Iterable[ScrapeConfig]) -> None:
+    """Reject two scrape configs with one job name, with Prometheus' message."""
+    seen: set[str] = set()
+    for c in configs:
+        if c.job_name in seen:
+            raise ValueError(f'found multiple scrape configs with job name "{c.job_name}"')
+        seen.add(c.job_name)

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +31,12 @@ from ..model.labels import Labels
 from ..storage.api import Appender, StorageError
 from .config import SCRAPE_PROTOCOL_HEADERS, ScrapeConfig
 from .httpclient import ScrapeError
+from .protoparse import parse_protobuf
 from .relabel import relabel
 from .target import Target
 from .textparse import (
     NO_TIMESTAMP,
+    PROTOBUF_FORMAT,
     MetricMeta,
     ParsedScrape,
     ParseError,
@@ -61,6 +65,7 @@ REPORT_METRICS = (
 _TOLERANCE_MS = 2
 
 _NO_SLOTS = np.zeros(0, dtype=np.int64)
+_NORMAL_NAN = np.array([0x7FF8000000000001], dtype=np.uint64).view(np.float64)[0]  # Prometheus' NormalNaN
 
 
 @dataclass
@@ -144,8 +149,11 @@ class ScrapeLoop:
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         offset_seed: int = 0,
+        offload: bool = True,
     ) -> None:
         self.target = target
+        self.offload = offload
+        self._lock = threading.RLock()
         self.cfg = cfg
         self.appender = appender
         self.fetch = fetch
@@ -166,6 +174,10 @@ class ScrapeLoop:
 
     def inherit(self, old: ScrapeLoop) -> None:
         """Take over a reloaded loop's staleness set and health (and ref cache if labeling is unchanged)."""
+        with old._lock:  # the old loop's last parse may still be finishing in its worker thread
+            self._take_over(old)
+
+    def _take_over(self, old: ScrapeLoop) -> None:
         self.last_ts_ms = old.last_ts_ms
         self.metadata = old.metadata
         same = (
@@ -224,17 +236,29 @@ class ScrapeLoop:
         try:
             body, ctype = await self.fetch(t)
         except ScrapeError as e:
-            self.record_failure(str(e), ts_ms, time.perf_counter() - start)
+            await self._run(self.record_failure, str(e), ts_ms, time.perf_counter() - start)
             return
-        self.process(body, ctype, ts_ms, start)
+        await self._run(self.process, body, ctype, ts_ms, start)
+
+    async def _run(self, fn: Callable[..., None], *args: Any) -> None:
+        # Parsing and appending are CPU and disk work: a worker thread keeps the event loop
+        # (API, other loops) responsive; the loop's lock serialises it with stale_all().
+        if self.offload:
+            await asyncio.to_thread(fn, *args)
+        else:
+            fn(*args)
 
     # -- processing -------------------------------------------------------------------------
 
     def process(self, body: bytes, content_type: str, ts_ms: int, start: float) -> None:
         """Parse and append a fetched body (sync: parsing is CPU work)."""
+        with self._lock:
+            self._process(body, content_type, ts_ms, start)
+
+    def _process(self, body: bytes, content_type: str, ts_ms: int, start: float) -> None:
         try:
             fmt, _warning = format_for_content_type(content_type, self._fallback)
-            parsed = parse(body, fmt)
+            parsed = parse_protobuf(body) if fmt == PROTOBUF_FORMAT else parse(body, fmt)
             batch, stats, cur = self._build(parsed, ts_ms)
         except ParseError as e:
             self.record_failure(str(e), ts_ms, time.perf_counter() - start)
@@ -254,26 +278,25 @@ class ScrapeLoop:
 
     def record_failure(self, err: str, ts_ms: int, duration: float, stats: ScrapeStats | None = None) -> None:
         """A failed scrape: report up=0 and stale every series of the last scrape."""
-        stale = self._labels_of(self._prev)
-        self._prev = _NO_SLOTS
-        self._append(None, stale, ts_ms, duration, stats or ScrapeStats(), up=0.0)
-        t = self.target
-        t.health, t.last_error = "down", err
-        t.last_scrape, t.last_scrape_duration = ts_ms / 1000, duration
-        self.last_ts_ms = ts_ms
+        with self._lock:
+            stale = self._labels_of(self._prev)
+            self._prev = _NO_SLOTS
+            self._append(None, stale, ts_ms, duration, stats or ScrapeStats(), up=0.0)
+            t = self.target
+            t.health, t.last_error = "down", err
+            t.last_scrape, t.last_scrape_duration = ts_ms / 1000, duration
+            self.last_ts_ms = ts_ms
 
     def stale_all(self, ts_ms: int) -> None:
         """End of run: stale markers for every series of the last scrape and the report series."""
-        stale = self._labels_of(self._prev) + list(self._report_labels.values())
-        self._prev = _NO_SLOTS
-        if self.last_ts_ms is None:
-            return
-        n = len(stale)
-        self._commit(
-            SampleBatch(
-                stale, np.arange(n, dtype=np.int64), np.full(n, ts_ms, np.int64), np.full(n, STALE_NAN)
-            )
-        )
+        with self._lock:
+            stale = self._labels_of(self._prev) + list(self._report_labels.values())
+            self._prev = _NO_SLOTS
+            if self.last_ts_ms is None:
+                return
+            n = len(stale)
+            ts, nan = np.full(n, ts_ms, np.int64), np.full(n, STALE_NAN)
+            self._commit(SampleBatch(stale, np.arange(n, dtype=np.int64), ts, nan))
 
     def _labels_of(self, slots: np.ndarray) -> list[Labels]:
         table = self._slots
@@ -324,6 +347,9 @@ class ScrapeLoop:
             raise _AppendError("sample limit exceeded", ScrapeStats(n, len(sel), 0))
         sel_slots = slots[sel]
         v = parsed.values[sel]
+        nan = np.isnan(v)
+        if nan.any():  # one canonical NaN, so no exposed value can pass for a staleness marker
+            v[nan] = _NORMAL_NAN
         ts = parsed.timestamps[sel]
         explicit = ts != NO_TIMESTAMP
         if cfg.honor_timestamps:

@@ -25,7 +25,7 @@ from ..model.labels import Labels
 from ..model.matchers import Matcher
 from ..promql.durations import format_duration
 from ..storage.api import Appender
-from .config import GlobalScrapeDefaults, ScrapeConfig
+from .config import GlobalScrapeDefaults, ScrapeConfig, check_unique_jobs
 from .discovery import Provider
 from .discovery.file_sd import FileSDProvider
 from .discovery.http_sd import HTTPSDProvider
@@ -91,8 +91,10 @@ class ScrapePool:
         fetch: Fetch | None,
         background: set[asyncio.Task[None]],
         inherit: dict[tuple[Labels, str], ScrapeLoop] | None = None,
+        offload: bool = True,
     ) -> None:
         self.cfg = cfg
+        self.offload = offload
         self.appender = appender
         self.now = now
         self.sleep = sleep
@@ -103,7 +105,8 @@ class ScrapePool:
         self._background = background
         self._inherit = inherit or {}
         self.active: dict[tuple[Labels, str], _Active] = {}
-        self.dropped: list[dict[str, str]] = []
+        self.dropped: list[dict[str, str]] = []  # at most keep_dropped_targets of them (0: all)
+        self.dropped_count = 0
         self.target_errors: list[str] = []
         self._groups: dict[int, list[TargetGroup]] = {}
         self._disc_tasks: list[asyncio.Task[None]] = []
@@ -155,11 +158,6 @@ class ScrapePool:
             server_name=self.cfg.tls_config.server_name,
         )
 
-    def set_groups(self, groups: list[TargetGroup]) -> None:
-        """Replace all discovered groups at once (tests and callers without providers)."""
-        self._groups = {0: list(groups)}
-        self.sync()
-
     def sync(self) -> None:
         """Turn the current target groups into running loops; stop loops of vanished targets."""
         wanted: dict[tuple[Labels, str], Target] = {}
@@ -176,7 +174,9 @@ class ScrapePool:
                     else:
                         t = Target(labels, disc, self.cfg)
                         wanted.setdefault(t.key, t)
-        self.dropped = dropped
+        self.dropped_count = len(dropped)
+        keep = self.cfg.keep_dropped_targets
+        self.dropped = dropped[:keep] if keep else dropped
         self.target_errors = errors
         for key in [k for k in self.active if k not in wanted]:
             self._stop_loop(self.active.pop(key), stale=True)
@@ -192,6 +192,7 @@ class ScrapePool:
                 now=self.now,
                 sleep=self.sleep,
                 offset_seed=self.offset_seed,
+                offload=self.offload,
             )
             old = self._inherit.pop(key, None)
             if old is not None:
@@ -229,7 +230,10 @@ class ScrapePool:
             delay = (stale_ts + interval) / 1000 - self.now()
             if delay > 0:
                 await self.sleep(delay)
-            a.loop.stale_all(stale_ts)
+            if self.offload:
+                await asyncio.to_thread(a.loop.stale_all, stale_ts)
+            else:
+                a.loop.stale_all(stale_ts)
 
         task = asyncio.create_task(later())
         self._background.add(task)
@@ -263,12 +267,16 @@ class ScrapeManager:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         hostname: str | None = None,
         fetch: Fetch | None = None,
+        offload: bool = True,
     ) -> None:
+        """``fetch`` replaces HTTP scraping (tests); ``offload=False`` parses on the event loop
+        instead of a worker thread (deterministic, for fake-clock tests)."""
         self.appender = appender
         self.now = now
         self.sleep = sleep
         self.hostname = hostname or socket.gethostname()
         self._fetch = fetch
+        self._offload = offload
         self.pools: dict[str, ScrapePool] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -276,11 +284,11 @@ class ScrapeManager:
         self, configs: Sequence[ScrapeConfig], global_defaults: GlobalScrapeDefaults
     ) -> None:
         """Start, restart or stop pools so that they match ``configs``. Raises ConfigError/ValueError."""
-        resolved: dict[str, ScrapeConfig] = {}
-        for c in configs:
-            if c.job_name in resolved:
-                raise ConfigError(f'found multiple scrape configs with job name "{c.job_name}"')
-            resolved[c.job_name] = c.resolve(global_defaults)
+        try:
+            check_unique_jobs(configs)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        resolved = {c.job_name: c.resolve(global_defaults) for c in configs}
         seed_src = self.hostname + "".join(
             f"\xff{k}\xff{v}" for k, v in sorted(global_defaults.external_labels.items())
         )
@@ -301,6 +309,7 @@ class ScrapeManager:
                 fetch=self._fetch,
                 background=self._background,
                 inherit=inherit,
+                offload=self._offload,
             )
             self.pools[job] = pool
             pool.start()
@@ -332,7 +341,7 @@ class ScrapeManager:
             if scrape_pool and job != scrape_pool:
                 continue
             pool = self.pools[job]
-            counts[job] = len(pool.dropped)
+            counts[job] = pool.dropped_count
             if state in ("any", "active"):
                 for a in sorted(pool.active.values(), key=lambda a: a.target.labels):
                     active.append(self._target_json(a.target))

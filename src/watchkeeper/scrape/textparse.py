@@ -26,6 +26,7 @@ __all__ = [
     "ParsedScrape",
     "TEXT_FORMAT",
     "OPENMETRICS_FORMAT",
+    "PROTOBUF_FORMAT",
     "parse",
     "parse_text",
     "parse_openmetrics",
@@ -38,6 +39,7 @@ __all__ = [
 NO_TIMESTAMP = np.iinfo(np.int64).min
 TEXT_FORMAT = "text/plain"
 OPENMETRICS_FORMAT = "application/openmetrics-text"
+PROTOBUF_FORMAT = "application/vnd.google.protobuf"  # parsed by protoparse
 
 _TEXT_TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 _OM_TYPES = {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"}
@@ -550,7 +552,7 @@ def format_for_content_type(content_type: str, fallback: str = "") -> tuple[str,
             fallback,
             f'non-compliant scrape target sending blank Content-Type, using fallback "{fallback}"',
         )
-    if media in (TEXT_FORMAT, OPENMETRICS_FORMAT):
+    if media in (TEXT_FORMAT, OPENMETRICS_FORMAT, PROTOBUF_FORMAT):
         return media, ""
     if not fallback:
         raise ParseError(

@@ -43,9 +43,15 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _LABELS_TYPE = pa.map_(pa.string(), pa.string())
 
 
-def new_block_id() -> str:
-    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32 (sorts by creation)."""
+def new_block_id(after: str = "") -> str:
+    """A ULID (48-bit ms time + 80 random bits, Crockford base32) greater than ``after``.
+
+    Block ULIDs order writes: on equal timestamps the block with the larger ULID wins,
+    so a block must sort after every block that existed when its data was taken.
+    """
     n = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    if after:
+        n = max(n, sum(_CROCKFORD.index(c) << (5 * i) for i, c in enumerate(reversed(after))) + 1)
     return "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in range(25, -1, -1))
 
 
@@ -126,9 +132,13 @@ def write_block(
     out_of_order: bool = False,
     compression_level: int = 6,
     row_group_rows: int = 1 << 17,
+    after: str = "",
 ) -> BlockMeta:
-    """Write a block of CSR samples (``labels`` sorted, every series non-empty) atomically."""
-    ulid = new_block_id()
+    """Write a block of CSR samples (``labels`` sorted, every series non-empty) atomically.
+
+    The block's ULID sorts after ``after`` (the newest existing block).
+    """
+    ulid = new_block_id(after)
     tmp = parent / (ulid + ".tmp")
     tmp.mkdir(parents=True)
     n = len(labels)
@@ -335,6 +345,21 @@ class Block:
         np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
         kept, offsets = drop_empty(offsets)
         return SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, t, v)
+
+    def series_in_range(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
+        """Matching series with a sample in [mint, maxt], from timestamps alone (values unread).
+
+        Tombstones are not consulted, as for Prometheus' label and series APIs.
+        """
+        if mint >= self.meta.max_time or maxt < self.meta.min_time:
+            return []
+        ids = self.index.select(matchers)
+        if ids.size and not (mint <= self.meta.min_time and maxt >= self.meta.max_time - 1):
+            goffs, gts = self._timestamps()
+            inside = ((gts >= mint) & (gts <= maxt)).astype(np.int32)
+            group_hit = np.add.reduceat(inside, goffs[:-1]) > 0  # every group has a timestamp
+            ids = ids[group_hit[self.groups[ids]]]
+        return [self.index.labels[i] for i in ids]
 
     def all_samples(self) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
         """Every live sample as CSR over the block's (sorted) series."""

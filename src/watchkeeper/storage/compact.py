@@ -59,7 +59,9 @@ def plan_compaction(metas: Sequence[BlockMeta], ranges: Sequence[int]) -> list[B
     return []
 
 
-def compact_blocks(parent: Path, blocks: Sequence[Block], *, compression_level: int = 6) -> BlockMeta | None:
+def compact_blocks(
+    parent: Path, blocks: Sequence[Block], *, compression_level: int = 6, after: str = ""
+) -> BlockMeta | None:
     """Write one block holding every live sample of ``blocks`` (later ULIDs win on equal timestamps).
 
     Returns None when nothing is left (everything was deleted by tombstones).
@@ -84,6 +86,7 @@ def compact_blocks(parent: Path, blocks: Sequence[Block], *, compression_level: 
         level=max(b.meta.level for b in blocks) + 1,
         sources=sources,
         compression_level=compression_level,
+        after=after,
     )
 
 

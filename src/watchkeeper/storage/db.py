@@ -12,7 +12,7 @@ import heapq
 import logging
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from .api import StorageError
 from .block import Block, BlockMeta, RowGroupCache, write_block
 from .compact import compact_blocks, covered_blocks, plan_compaction
 from .csr import combine, drop_empty, expand_ranks
-from .head import Head, HeadSnapshot, Run, merge_runs
+from .head import Head, HeadSnapshot, Run
 from .merge import merge_series_sets, sorted_series_set
 from .retention import expired_blocks
 from .wal import (
@@ -92,6 +92,7 @@ class TSDB:
         self._unlogged: list[int] = []  # series created while the WAL write failed
         self._wal: WAL | None = None
         self.replay_dropped_samples = 0
+        self.gc_series_removed = 0
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._open_blocks()
@@ -227,8 +228,17 @@ class TSDB:
         return merge_series_sets(parts)
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
-        """Label sets of matching series with at least one sample in [mint, maxt]."""
-        return self.select(matchers, mint, maxt).labels
+        """Sorted label sets of matching series with at least one sample in [mint, maxt].
+
+        Reads timestamps only, never values, so it is much cheaper than ``select``.
+        """
+        blocks, ids, snap, labels = self._snapshot(matchers, mint, maxt)
+        found: set[Labels] = set()
+        for b in blocks:
+            found.update(b.series_in_range(matchers, mint, maxt))
+        if ids.size:
+            found.update(labels[i] for i in ids[snap.has_samples(ids, mint, maxt)])
+        return sorted(found)
 
     def label_names(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[str]:
         if matchers:
@@ -273,7 +283,7 @@ class TSDB:
         The server runs this periodically as the compactor component; appends and queries
         continue meanwhile (the head is only locked to take a snapshot and to swap results in).
         """
-        if self.path is None:
+        if self.path is None or self._closed:
             return {"blocks_written": 0, "compactions": 0, "blocks_deleted": 0}
         with self._maint_lock:
             self._empty_graveyard()
@@ -308,14 +318,13 @@ class TSDB:
             labels = head.index.labels[:n]
             seq = self._wal.open_segment() if self._wal is not None else 0
         try:
-            merged = merge_runs(runs, n, 0)
-            sid = expand_ranks(merged.offsets)
-            mt = merged.t
-            old = mt < boundary
-            metas = self._write_cut_blocks(labels, sid[old], mt[old], merged.v[old])
-            keep = Run.build(sid[~old], mt[~old], merged.v[~old], n, 0)
-            if self._wal is not None:
-                self._wal.write_checkpoint(seq, _checkpoint_records(labels, keep))
+            keep, old = head.split_runs(runs, boundary)
+            metas = self._write_cut_blocks(
+                labels,
+                np.concatenate([p[0] for p in old]),
+                np.concatenate([p[1] for p in old]),
+                np.concatenate([p[2] for p in old]),
+            )
         except BaseException:
             with self._lock:
                 head.frozen = 0
@@ -324,6 +333,12 @@ class TSDB:
             head.replace_runs(count, keep)
             self._blocks.extend(Block(self.path / m.ulid, self._cache) for m in metas)  # type: ignore[operator]
             self._blocks.sort(key=lambda b: b.ulid)
+            self.gc_series_removed += head.gc_series()
+            registered = head.index.labels[: len(head.index)]
+        if self._wal is not None:
+            # Segments >= seq hold everything appended since the snapshot; series registered
+            # since then are in the checkpoint too, which is harmless (same id, same labels).
+            self._wal.write_checkpoint(seq, _checkpoint_records(registered, keep))
         return metas
 
     def _write_cut_blocks(
@@ -332,8 +347,9 @@ class TSDB:
         assert self.path is not None
         r = self.block_range_ms
         existing = [(b.meta.min_time, b.meta.max_time) for b in self._blocks]
+        newest = self._blocks[-1].ulid if self._blocks else ""
         window = t // r
-        metas = []
+        metas: list[BlockMeta] = []
         for w in np.unique(window).tolist():
             sel = window == w
             offsets, tt, vv = combine(sid[sel], t[sel], v[sel], len(labels))
@@ -351,13 +367,18 @@ class TSDB:
                     max_time=hi,
                     out_of_order=any(a < hi and b > lo for a, b in existing),
                     compression_level=self.block_compression_level,
+                    after=metas[-1].ulid if metas else newest,
                 )
             )
         return metas
 
     def _compact(self, blocks: list[Block]) -> None:
         assert self.path is not None
-        meta = compact_blocks(self.path, blocks, compression_level=self.block_compression_level)
+        with self._lock:
+            newest = self._blocks[-1].ulid
+        meta = compact_blocks(
+            self.path, blocks, compression_level=self.block_compression_level, after=newest
+        )
         gone = {b.ulid for b in blocks}
         with self._lock:
             self._blocks = [b for b in self._blocks if b.ulid not in gone]
@@ -409,7 +430,7 @@ class TSDB:
                 memory[n] = memory.get(n, 0) + len(v) * c
             return {
                 "headStats": {
-                    "numSeries": len(index),
+                    "numSeries": index.num_series,
                     "numLabelPairs": len(pairs),
                     "chunkCount": len(head.runs),
                     "minTime": head.mint if head.mint is not None else 0,
@@ -447,12 +468,17 @@ class TSDB:
         self.close()
 
 
-def _checkpoint_records(labels: list[Labels], keep: Run):
-    """WAL records restoring ``labels`` (ids 0..n-1) and the samples of ``keep``."""
+def _checkpoint_records(
+    labels: list[Labels | None], runs: list[Run]
+) -> Iterator[tuple[int, bytes]]:
+    """WAL records restoring the registered series of ``labels`` and the samples of ``runs``."""
     for a in range(0, len(labels), _CHECKPOINT_SERIES):
-        chunk = [(i, labels[i]) for i in range(a, min(a + _CHECKPOINT_SERIES, len(labels)))]
-        yield REC_SERIES, encode_series(chunk)
-    sid = expand_ranks(keep.offsets)
-    for a in range(0, keep.size, _CHECKPOINT_SAMPLES):
-        b = a + _CHECKPOINT_SAMPLES
-        yield REC_SAMPLES, encode_samples(sid[a:b], keep.times(slice(a, b)), keep.v[a:b], compress=True)
+        end = min(a + _CHECKPOINT_SERIES, len(labels))
+        chunk = [(i, lb) for i in range(a, end) if (lb := labels[i]) is not None]
+        if chunk:
+            yield REC_SERIES, encode_series(chunk)
+    for run in runs:  # oldest first, as replay resolves duplicates by order
+        sid = expand_ranks(run.offsets)
+        for a in range(0, run.size, _CHECKPOINT_SAMPLES):
+            b = a + _CHECKPOINT_SAMPLES
+            yield REC_SAMPLES, encode_samples(sid[a:b], run.times(slice(a, b)), run.v[a:b], compress=True)

@@ -38,8 +38,12 @@ def decode(m: np.ndarray, e: np.ndarray | int) -> np.ndarray:
     if np.ndim(e) == 0:
         return mf / 10.0**e if e >= 0 else mf * 10.0 ** (-e)
     e = np.asarray(e)
+    neg = e < 0
     p = _POW10[np.abs(e)]
-    return np.where(e >= 0, mf / p, mf * p)
+    out = mf / p
+    if neg.any():
+        out[neg] = mf[neg] * p[neg]
+    return out
 
 
 def _fits(v: np.ndarray, e: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:

@@ -121,6 +121,23 @@ class HeadSnapshot:
         return combine(np.concatenate(ranks), np.concatenate(ts), np.concatenate(vs), ids.shape[0])
 
 
+    def has_samples(self, ids: np.ndarray, mint: int, maxt: int) -> np.ndarray:
+        """Mask over ``ids``: does the series have a sample in [mint, maxt]? (Values are not read.)"""
+        found = np.zeros(ids.shape[0], bool)
+        for run in self.runs:
+            if run.size == 0 or run.mint > maxt or run.maxt < mint:
+                continue
+            rank, rows = gather(run.offsets, ids)
+            t = run.times(rows)
+            found[rank[(t >= mint) & (t <= maxt)]] = True
+        if self.t.size:
+            rank_of = np.full(self.n_series, -1, np.int64)
+            rank_of[ids] = np.arange(ids.shape[0], dtype=np.int64)
+            r = rank_of[self.sid]
+            found[r[(r >= 0) & (self.t >= mint) & (self.t <= maxt)]] = True
+        return found
+
+
 class Head:
     """Mutable head state. Not thread-safe by itself: the TSDB serialises calls."""
 
@@ -178,32 +195,73 @@ class Head:
             tuple(self.runs), self._sid.view(), self._t.view(), self._v.view(), len(self.index)
         )
 
-    def compacted(self) -> Run:
-        """Seal and merge everything into a single run (used by block cuts and deletes)."""
-        self.seal()
-        n = len(self.index)
-        if len(self.runs) != 1 or self.runs[0].offsets.shape[0] != n + 1:
-            self.runs = [merge_runs(self.runs, n, 0)] if self.runs else [Run.build(*_empty3(), n, 0)]
-        return self.runs[0]
+    def split_runs(self, runs: list[Run], boundary: int) -> tuple[list[Run], list[tuple]]:
+        """Runs holding only samples at or after ``boundary``, and the (sid, t, v) parts before it.
 
-    def replace_runs(self, count: int, keep: Run) -> None:
+        Works run by run, so the part that stays is never merged or copied as a whole.
+        """
+        n = len(self.index)
+        keep: list[Run] = []
+        old: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for run in runs:
+            if run.mint >= boundary:
+                keep.append(run)
+                continue
+            sid, t, v = run.triples()
+            before = t < boundary
+            old.append((sid[before], t[before], v[before]))
+            if not before.all():
+                after = ~before
+                keep.append(Run.build(sid[after], t[after], v[after], n, run.level))
+        return keep, old
+
+    def replace_runs(self, count: int, keep: list[Run]) -> None:
         """Swap the oldest ``count`` runs for ``keep`` (after a block cut took the rest away)."""
-        self.runs[:count] = [keep] if keep.size else []
+        self.runs[:count] = keep
         self.frozen = 0
         self._recompute_bounds()
 
+    def gc_series(self) -> int:
+        """Forget series without samples in the head; returns how many.
+
+        Their ids are not reused; if such a series comes back it gets a new id (and a new
+        WAL series record).
+        """
+        n = len(self.index)
+        live = np.zeros(n, bool)
+        for run in self.runs:
+            counts = np.diff(run.offsets)
+            live[: counts.shape[0]] |= counts > 0
+        live[self._sid.view()] = True
+        return self.index.remove(np.flatnonzero(~live))
+
     def delete(self, ids: np.ndarray, mint: int, maxt: int) -> int:
-        """Remove samples of series ``ids`` within [mint, maxt]; returns how many were removed."""
-        run = self.compacted()
-        member = np.zeros(len(self.index), bool)
+        """Remove samples of series ``ids`` within [mint, maxt]; returns how many were removed.
+
+        Rewrites only the runs that hold such samples, keeping their level.
+        """
+        self.seal()
+        n = len(self.index)
+        member = np.zeros(n, bool)
         member[ids] = True
-        sid = expand_ranks(run.offsets)
-        t = run.t
-        drop = member[sid] & (t >= mint) & (t <= maxt)
-        removed = int(drop.sum())
-        if removed:
+        removed = 0
+        runs = []
+        for run in self.runs:
+            if run.mint > maxt or run.maxt < mint:
+                runs.append(run)
+                continue
+            sid, t, v = run.triples()
+            drop = member[sid] & (t >= mint) & (t <= maxt)
+            hit = int(drop.sum())
+            if hit == 0:
+                runs.append(run)
+                continue
+            removed += hit
             keep = ~drop
-            self.runs = [Run.build(sid[keep], t[keep], run.v[keep], len(self.index), 0)]
+            if keep.any():
+                runs.append(Run.build(sid[keep], t[keep], v[keep], n, run.level))
+        if removed:
+            self.runs = runs
             self._recompute_bounds()
         return removed
 
@@ -219,6 +277,3 @@ class Head:
         self.mint = min(lo) if lo else None
         self.maxt = max(hi) if hi else None
 
-
-def _empty3() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)

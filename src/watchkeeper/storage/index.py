@@ -79,11 +79,18 @@ class SeriesIndex:
 
     def __init__(self) -> None:
         self._ids: dict[Labels, int] = {}
-        self.labels: list[Labels] = []
+        # id -> labels; None for removed series. Replaced (not mutated) on removal, so
+        # readers holding the old list keep valid entries.
+        self.labels: list[Labels | None] = []
         self._postings: dict[str, dict[str, GrowArray]] = {}
 
     def __len__(self) -> int:
+        """The id space size (live and removed series)."""
         return len(self.labels)
+
+    @property
+    def num_series(self) -> int:
+        return len(self._ids)
 
     def get(self, labels: Labels) -> int | None:
         return self._ids.get(labels)
@@ -116,6 +123,35 @@ class SeriesIndex:
                         created.append(sid)
                     ids[i] = sid
         return np.fromiter(ids, np.int64, len(ids)), created
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Drop series ``ids`` from the registry and postings; returns how many were registered."""
+        labels = self.labels
+        gone = [int(i) for i in ids if labels[i] is not None]
+        if not gone:
+            return 0
+        touched: set[tuple[str, str]] = set()
+        new_labels = list(labels)
+        for i in gone:
+            lb = labels[i]
+            assert lb is not None
+            del self._ids[lb]
+            touched.update(lb.items)
+            new_labels[i] = None
+        dead = np.asarray(gone, np.int64)
+        for name, value in touched:
+            values = self._postings[name]
+            rest = np.setdiff1d(values[value].view(), dead, assume_unique=True)
+            if rest.size:
+                plist = GrowArray(np.int64, rest.shape[0])
+                plist.extend(rest)
+                values[value] = plist
+            else:
+                del values[value]
+                if not values:
+                    del self._postings[name]
+        self.labels = new_labels
+        return len(gone)
 
     def postings(self, name: str, value: str) -> np.ndarray:
         plist = self._postings.get(name, {}).get(value)
@@ -158,7 +194,8 @@ class SeriesIndex:
             for other in include[1:]:
                 ids = np.intersect1d(ids, other, assume_unique=True)
         else:
-            ids = np.arange(len(self.labels), dtype=np.int64)
+            ids = np.fromiter(self._ids.values(), np.int64, len(self._ids))
+            ids.sort()
         if exclude and ids.size:
             ids = np.setdiff1d(ids, _union(exclude), assume_unique=True)
         return ids

@@ -21,6 +21,7 @@ from .system import (
     TimeCollector,
     UnameCollector,
 )
+from .textfile import TextfileCollector
 from .timex import TimexCollector
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "SockstatCollector",
     "SoftnetCollector",
     "StatCollector",
+    "TextfileCollector",
     "TimeCollector",
     "TimexCollector",
     "UdpQueuesCollector",
@@ -55,8 +57,12 @@ __all__ = [
 ]
 
 
-def default_collectors() -> list[Collector]:
-    """The collectors node_exporter enables by default that are implemented here."""
+def default_collectors(*, textfile_directory: str | None = None) -> list[Collector]:
+    """node_exporter's default Linux collectors that are implemented here.
+
+    Not implemented: those for specific hardware or services (hwmon, cpufreq, thermal_zone,
+    powersupplyclass, edac, bcache, btrfs, xfs, zfs, nfs, mdadm, infiniband, ...).
+    """
     return [
         ArpCollector(),
         ConntrackCollector(),
@@ -76,6 +82,7 @@ def default_collectors() -> list[Collector]:
         SockstatCollector(),
         SoftnetCollector(),
         StatCollector(),
+        TextfileCollector(directory=textfile_directory),
         TimeCollector(),
         TimexCollector(),
         UdpQueuesCollector(),

@@ -22,7 +22,11 @@ class HostPaths:
 
 @dataclass
 class MetricFamily:
-    """One metric name with its HELP/TYPE and samples (label dict, value)."""
+    """One metric family with its HELP/TYPE and samples (label dict, value).
+
+    A sample whose labels hold ``__name__`` is rendered under that name (histogram and
+    summary families have ``_bucket``/``_sum``/``_count`` samples).
+    """
 
     name: str
     help: str
@@ -68,9 +72,12 @@ def render_families(families: Iterable[MetricFamily]) -> str:
         help_text = fam.help.replace("\\", "\\\\").replace("\n", "\\n")
         out.append(f"# HELP {fam.name} {help_text}\n# TYPE {fam.name} {fam.type}\n")
         for labels, value in sorted(fam.samples, key=lambda s: sorted(s[0].items())):
-            if labels:
-                inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-                out.append(f"{fam.name}{{{inner}}} {format_value(value)}\n")
+            # A ``__name__`` label names a sample of the family (``x_bucket`` of histogram ``x``).
+            name = labels.get("__name__", fam.name)
+            pairs = sorted((k, v) for k, v in labels.items() if k != "__name__")
+            if pairs:
+                inner = ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
+                out.append(f"{name}{{{inner}}} {format_value(value)}\n")
             else:
-                out.append(f"{fam.name} {format_value(value)}\n")
+                out.append(f"{name} {format_value(value)}\n")
     return "".join(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 from .base import HostPaths, MetricFamily
 
@@ -50,7 +49,9 @@ class TimexCollector:
     name = "timex"
 
     def collect(self, paths: HostPaths) -> list[MetricFamily]:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        # dlopen(NULL): the running interpreter's symbols, libc's adjtimex among them (no
+        # ctypes.util.find_library, which would run ldconfig on every scrape).
+        libc = ctypes.CDLL(None, use_errno=True)
         tx = _Timex()  # modes = 0: read only
         state = libc.adjtimex(ctypes.byref(tx))
         if state < 0:

@@ -1,5 +1,5 @@
 """Calendar functions (UTC): minute, hour, day_of_week, day_of_month, day_of_year,
-days_in_month, month, year; and timestamp().
+days_in_month, month, year; timestamp() and start_timestamp().
 
 Dates are computed with integer civil-calendar arithmetic on whole arrays
 (days since the epoch to proleptic Gregorian year/month/day), so there is no
@@ -14,7 +14,7 @@ import numpy as np
 
 from ...model.labels import Labels
 from ..values import InstantVectors
-from .base import FuncCall, single_series
+from .base import FuncCall, empty_vectors, single_series
 from .elementwise import map_values
 
 __all__ = ["FUNCTIONS", "civil_from_seconds"]
@@ -81,6 +81,14 @@ def _timestamp(call: FuncCall) -> InstantVectors:
     return map_values(vec, values)
 
 
+def _start_timestamp(call: FuncCall) -> InstantVectors:
+    """start_timestamp(): samples' start (created) timestamps. Storage keeps none, and Prometheus
+    returns nothing for samples without one."""
+    call.vector(0)
+    return empty_vectors(call.num_steps)
+
+
 FUNCTIONS = {name: _date_function(name) for name in (
     "year", "month", "day_of_month", "day_of_year", "day_of_week", "days_in_month", "hour", "minute")}
 FUNCTIONS["timestamp"] = _timestamp
+FUNCTIONS["start_timestamp"] = _start_timestamp

@@ -281,12 +281,14 @@ def _histogram_quantiles(call: FuncCall) -> InstantVectors:
     for arg in range(2, len(call.args)):
         q = call.scalar(arg)
         _warn_quantiles(call, q, arg)
-        # One label value per query: Prometheus formats the quantile argument once.
-        extra = {label: _format_openmetrics_float(float(q[0]))}
-        lb, va, pr = _quantile_groups(call, vec, q, 0, extra)
-        labels += lb
-        values += va
-        present += pr
+        # The quantile becomes a label value, so steps with different quantiles are different series.
+        for value in np.unique(q):
+            steps = np.isnan(q) if math.isnan(value) else q == value
+            extra = {label: _format_openmetrics_float(float(value))}
+            lb, va, pr = _quantile_groups(call, vec, q, 0, extra)
+            labels += lb
+            values += va
+            present += [p & steps for p in pr]
     return _vectors(labels, values, present, call.num_steps)
 
 

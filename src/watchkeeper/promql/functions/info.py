@@ -123,64 +123,95 @@ def _signature(name: str, lbls: Labels) -> tuple[str, ...]:
     return (name, *(lbls.get(n) for n in IDENTIFYING_LABELS))
 
 
+def _newest_per_signature(info_labels: list[Labels], info_t: np.ndarray, info_present: np.ndarray,
+                          signatures: dict[tuple[str, ...], int]) -> np.ndarray:
+    """(G, S) index of the info series with the newest sample per signature and step, or -1."""
+    steps = info_present.shape[1]
+    best = np.full((len(signatures), steps), -1, dtype=np.int64)
+    best_t = np.zeros((len(signatures), steps), dtype=np.int64)
+    for k, lbls in enumerate(info_labels):
+        g = signatures[_signature(lbls.name, lbls)]
+        here = info_present[k]
+        taken = best[g] >= 0
+        clash = here & taken & (best_t[g] == info_t[k])
+        if clash.any():
+            j = int(np.flatnonzero(clash)[0])
+            other = int(best[g, j])
+            raise ExecutionError(
+                f"found duplicate series for info metric: existing {info_labels[other]} @ "
+                f"{info_t[other, j]}, new {lbls} @ {info_t[k, j]}")
+        newer = here & (~taken | (best_t[g] < info_t[k]))
+        best[g] = np.where(newer, k, best[g])
+        best_t[g] = np.where(newer, info_t[k], best_t[g])
+    return best
+
+
+def _enrichment(lbls: Labels, chosen: list[int], info_labels: list[Labels],
+                data_matchers: dict[str, list[Matcher]]) -> dict[str, str]:
+    """The data labels the chosen info series add to ``lbls``."""
+    extra: dict[str, str] = {}
+    for k in chosen:
+        for lname, lvalue in info_labels[k]:
+            if lname == METRIC_NAME or (data_matchers and lname not in data_matchers):
+                continue
+            if extra.get(lname, lvalue) != lvalue:
+                raise ExecutionError(f"conflicting label: {lname}")
+            if not lbls.has(lname):
+                extra[lname] = lvalue
+    return extra
+
+
 def _combine(base: InstantVectors, ignore: np.ndarray, info_labels: list[Labels], info_t: np.ndarray,
              info_present: np.ndarray, data_matchers: dict[str, list[Matcher]]) -> InstantVectors:
     steps = base.values.shape[1]
+    signatures: dict[tuple[str, ...], int] = {}
+    for lbls in info_labels:
+        signatures.setdefault(_signature(lbls.name, lbls), len(signatures))
+    newest = _newest_per_signature(info_labels, info_t, info_present, signatures)
     info_names = sorted({lbl.name for lbl in info_labels})
-    info_sigs = [_signature(lbl.name, lbl) for lbl in info_labels]
     needs_info = any(not m.matches_empty for ms in data_matchers.values() for m in ms)
-    out: dict[Labels, int] = {}
-    rows_labels: list[Labels] = []
-    values: list[np.ndarray] = []
-    present: list[np.ndarray] = []
+    rows: dict[Labels, int] = {}
+    out_values: list[np.ndarray] = []
+    out_present: list[np.ndarray] = []
     drops: list[bool] = []
     base_drop = base.drop_name_mask()
-    for j in range(steps):
-        newest: dict[tuple[str, ...], int] = {}
-        for k in np.flatnonzero(info_present[:, j]):
-            sig = info_sigs[k]
-            other = newest.get(sig)
-            if other is None or info_t[other, j] < info_t[k, j]:
-                newest[sig] = int(k)
-            elif info_t[other, j] == info_t[k, j]:
-                raise ExecutionError(
-                    f"found duplicate series for info metric: existing {info_labels[other]} @ "
-                    f"{info_t[other, j]}, new {info_labels[k]} @ {info_t[k, j]}")
-        for i in np.flatnonzero(base.present[:, j]):
-            lbls = base.labels[i]
-            if not ignore[i]:
-                extra: dict[str, str] = {}
-                matched = False
-                for name in info_names:
-                    k = newest.get(_signature(name, lbls))
-                    if k is None:
-                        continue
-                    matched = True
-                    for lname, lvalue in info_labels[k]:
-                        if lname == METRIC_NAME or (data_matchers and lname not in data_matchers):
-                            continue
-                        if extra.get(lname, lvalue) != lvalue:
-                            raise ExecutionError(f"conflicting label: {lname}")
-                        if not lbls.has(lname):
-                            extra[lname] = lvalue
-                if not matched and needs_info:
-                    continue
-                if extra:
-                    lbls = lbls.merge(extra)
-            row = out.get(lbls)
-            if row is None:
-                row = out[lbls] = len(rows_labels)
-                rows_labels.append(lbls)
-                values.append(np.full(steps, np.nan))
-                present.append(np.zeros(steps, dtype=bool))
-                drops.append(bool(base_drop[i]))
-            elif present[row][j]:
-                raise ExecutionError("vector cannot contain metrics with the same labelset")
-            values[row][j] = base.values[i, j]
-            present[row][j] = True
-    if not rows_labels:
+
+    def emit(lbls: Labels, i: int, steps_mask: np.ndarray) -> None:
+        row = rows.get(lbls)
+        if row is None:
+            row = rows[lbls] = len(out_values)
+            out_values.append(np.full(steps, np.nan))
+            out_present.append(np.zeros(steps, dtype=bool))
+            drops.append(bool(base_drop[i]))
+        elif (out_present[row] & steps_mask).any():
+            raise ExecutionError("vector cannot contain metrics with the same labelset")
+        out_values[row][steps_mask] = base.values[i, steps_mask]
+        out_present[row] |= steps_mask
+
+    for i, lbls in enumerate(base.labels):
+        if not base.present[i].any():
+            continue
+        if ignore[i]:
+            emit(lbls, i, base.present[i])
+            continue
+        groups = [signatures.get(_signature(name, lbls)) for name in info_names]
+        chosen = np.array([newest[g] if g is not None else np.full(steps, -1) for g in groups],
+                          dtype=np.int64).reshape(len(groups), steps)
+        # Steps with the same chosen info series give the same output labels.
+        patterns, inverse = np.unique(chosen, axis=1, return_inverse=True)
+        inverse = inverse.ravel()
+        for p in range(patterns.shape[1]):
+            mask = base.present[i] & (inverse == p)
+            if not mask.any():
+                continue
+            picked = [int(k) for k in patterns[:, p] if k >= 0]
+            if not picked and needs_info:
+                continue
+            extra = _enrichment(lbls, picked, info_labels, data_matchers)
+            emit(lbls.merge(extra) if extra else lbls, i, mask)
+    if not out_values:
         return empty_vectors(steps)
-    return InstantVectors(rows_labels, np.vstack(values), np.vstack(present), np.array(drops))
+    return InstantVectors(list(rows), np.vstack(out_values), np.vstack(out_present), np.array(drops))
 
 
 FUNCTIONS = {"info": _info}

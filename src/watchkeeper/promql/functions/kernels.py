@@ -215,3 +215,105 @@ def window_double_exponential_smoothing(lo: np.ndarray, count: np.ndarray, v: np
             s1 = x + y
         out[w] = s1
     return out
+
+
+@njit(cache=True, inline="always")
+def _quantile_sorted(q: float, values: np.ndarray, n_nan: int) -> float:
+    """Prometheus' ``quantile`` of ``n_nan`` NaNs (sorted first) followed by sorted ``values``."""
+    n = values.shape[0] + n_nan
+    if n == 0 or math.isnan(q):
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    rank = q * (n - 1)
+    lower = max(0.0, math.floor(rank))
+    upper = min(n - 1.0, lower + 1)
+    weight = rank - math.floor(rank)
+    lo_i = int(lower)
+    up_i = int(upper)
+    lo_v = math.nan if lo_i < n_nan else values[lo_i - n_nan]
+    up_v = math.nan if up_i < n_nan else values[up_i - n_nan]
+    return lo_v * (1 - weight) + up_v * weight
+
+
+@njit(cache=True, inline="always")
+def _sorted_without_nan(v: np.ndarray, start: int, count: int, buf: np.ndarray) -> tuple[np.ndarray, int]:
+    """The window's non-NaN values sorted (a view of ``buf``) and its number of NaNs."""
+    k = 0
+    for i in range(start, start + count):
+        if not math.isnan(v[i]):
+            buf[k] = v[i]
+            k += 1
+    values = buf[:k]
+    values.sort()
+    return values, count - k
+
+
+@njit(cache=True)
+def window_quantile(lo: np.ndarray, count: np.ndarray, v: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """quantile_over_time: Prometheus sorts NaNs before all numbers, then interpolates linearly."""
+    out = np.empty(lo.shape[0])
+    buf = np.empty(count.max() if count.shape[0] else 0)
+    for w in range(lo.shape[0]):
+        values, n_nan = _sorted_without_nan(v, lo[w], count[w], buf)
+        out[w] = _quantile_sorted(q[w], values, n_nan)
+    return out
+
+
+@njit(cache=True)
+def window_mad(lo: np.ndarray, count: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """mad_over_time: median absolute deviation from the median; NaN if any sample is NaN."""
+    out = np.empty(lo.shape[0])
+    buf = np.empty(count.max() if count.shape[0] else 0)
+    for w in range(lo.shape[0]):
+        values, n_nan = _sorted_without_nan(v, lo[w], count[w], buf)
+        if n_nan:
+            out[w] = math.nan
+            continue
+        median = _quantile_sorted(0.5, values, 0)
+        for i in range(values.shape[0]):
+            values[i] = abs(values[i] - median)
+        values.sort()
+        out[w] = _quantile_sorted(0.5, values, 0)
+    return out
+
+
+@njit(cache=True)
+def window_extrapolated_rate(lo: np.ndarray, count: np.ndarray, t: np.ndarray, v: np.ndarray,
+                             range_end: np.ndarray, range_ms: int, is_counter: bool,
+                             is_rate: bool) -> np.ndarray:
+    """Prometheus' ``extrapolatedRate`` for windows of at least two samples."""
+    out = np.empty(lo.shape[0])
+    for w in range(lo.shape[0]):
+        first = lo[w]
+        last = first + count[w] - 1
+        result = v[last] - v[first]
+        if is_counter:
+            for i in range(first + 1, last + 1):
+                if v[i] < v[i - 1]:
+                    result += v[i - 1]
+        range_start = range_end[w] - range_ms
+        to_start = (t[first] - range_start) / 1000
+        to_end = (range_end[w] - t[last]) / 1000
+        sampled = (t[last] - t[first]) / 1000
+        average = sampled / (count[w] - 1)
+        threshold = average * 1.1
+        if to_start >= threshold:
+            to_start = average / 2
+        if is_counter:
+            to_zero = to_start
+            if result > 0 and v[first] >= 0:
+                to_zero = sampled * (v[first] / result)
+            if to_zero < to_start:
+                to_start = to_zero
+        if to_end >= threshold:
+            to_end = average / 2
+        factor = 1.0
+        if sampled != 0:
+            factor = (sampled + to_start + to_end) / sampled
+        if is_rate:
+            factor /= range_ms / 1000
+        out[w] = result * factor
+    return out

@@ -159,17 +159,19 @@ def _sort_warning(call: FuncCall) -> bool:
     return True
 
 
-def _reorder(vec: InstantVectors, order: list[int]) -> InstantVectors:
+def _reorder(vec: InstantVectors, order: list[int] | None = None) -> InstantVectors:
+    """``vec``'s series in ``order``; sample timestamps are not passed on (they are the step's now)."""
+    if order is None:
+        return InstantVectors(vec.labels, vec.values, vec.present, vec.drop_name)
     idx = np.array(order, dtype=np.int64)
     drop = vec.drop_name[idx] if vec.drop_name is not None else None
-    ts = vec.timestamps[idx] if vec.timestamps is not None else None
-    return InstantVectors([vec.labels[i] for i in order], vec.values[idx], vec.present[idx], drop, ts)
+    return InstantVectors([vec.labels[i] for i in order], vec.values[idx], vec.present[idx], drop)
 
 
 def _sort_by_value(call: FuncCall, descending: bool) -> InstantVectors:
     vec = call.vector(0)
     if not _sort_warning(call) or not len(vec.labels):
-        return vec
+        return _reorder(vec)
     rows = [i for i in range(len(vec.labels)) if vec.present[i, 0]]
     vals = vec.values[:, 0]
     numbers = [i for i in rows if not math.isnan(vals[i])]
@@ -183,7 +185,7 @@ def _sort_by_label(call: FuncCall, descending: bool) -> InstantVectors:
     vec = call.vector(0)
     names = [call.string(i) for i in range(1, len(call.args))]
     if not _sort_warning(call) or not len(vec.labels):
-        return vec
+        return _reorder(vec)
     sign = -1 if descending else 1
 
     def compare(i: int, j: int) -> int:

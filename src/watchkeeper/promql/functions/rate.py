@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...model.labels import Labels
 from .. import ast
 from ..values import InstantVectors, RangeWindows
 from . import kernels
@@ -49,22 +50,10 @@ def _reset_flags(rw: RangeWindows) -> np.ndarray:
     return flag
 
 
-def _counter_correction(ws: WindowSet, rw: RangeWindows) -> np.ndarray:
-    """Per window, the sum of the values before each counter reset, added in Prometheus' order."""
-    counts = _pair_flags(_reset_flags(rw))
-    has = (counts[ws.lo + ws.count] - counts[ws.lo + 1]) > 0
-    correction = np.zeros(len(ws))
-    if has.any():
-        correction[has] = kernels.window_counter_correction(ws.lo[has], ws.count[has], rw.v)
-    return correction
-
-
-def _possible_non_counter(call: FuncCall, rw: RangeWindows, rows_with_result: np.ndarray,
-                          labels: list | None = None) -> None:  # type: ignore[type-arg]
-    """Prometheus' info when rate()/increase() is applied to a name that doesn't look like a counter."""
-    series = rw.labels if labels is None else labels
-    for i in np.flatnonzero(rows_with_result):
-        name = series[i].name
+def _possible_non_counter(call: FuncCall, labels: list[Labels]) -> None:
+    """Prometheus' info when rate()/increase() gives results for a name that doesn't look like a counter."""
+    for lbls in labels:
+        name = lbls.name
         if name and not name.endswith(_COUNTER_SUFFIXES):
             call.info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
                       + go_quote(name), call.exprs[0].pos)
@@ -145,38 +134,16 @@ def _extrapolated_rate(call: FuncCall, is_counter: bool, is_rate: bool) -> Insta
     mode = _extended_mode(call)
     if mode is not None:
         out = _extended_rate(call, rw, mode == "smoothed", is_counter, is_rate)
-        if call.name in ("rate", "increase"):
-            _possible_non_counter(call, rw, np.array([True] * len(out.labels)), out.labels)
-        return out
-    ws = WindowSet(rw, min_count=2)
-    t, v = rw.t, rw.v
-    first_t, last_t = t[ws.lo], t[ws.last]
-    first_v, last_v = v[ws.lo], v[ws.last]
-    range_end = rw.eval_t[ws.step]
-    range_start = range_end - rw.range_ms
-    with np.errstate(all="ignore"):
-        result = last_v - first_v
-        if is_counter:
-            result = result + _counter_correction(ws, rw)
-        to_start = (first_t - range_start) / 1000
-        to_end = (range_end - last_t) / 1000
-        sampled = (last_t - first_t) / 1000
-        avg = sampled / (ws.count - 1)
-        threshold = avg * 1.1
-        to_start = np.where(to_start >= threshold, avg / 2, to_start)
-        if is_counter:
-            use_zero = (result > 0) & (first_v >= 0)
-            to_zero = np.where(use_zero, sampled * (first_v / result), to_start)
-            to_start = np.where(to_zero < to_start, to_zero, to_start)
-        to_end = np.where(to_end >= threshold, avg / 2, to_end)
-        factor = np.where(sampled != 0, (sampled + to_start + to_end) / sampled, 1.0)
-        if is_rate:
-            factor = factor / (rw.range_ms / 1000)
-        result = result * factor
-    values, present = ws.scatter(result)
+    else:
+        ws = WindowSet(rw, min_count=2)
+        with np.errstate(all="ignore"):
+            result = kernels.window_extrapolated_rate(ws.lo, ws.count, rw.t, rw.v, rw.eval_t[ws.step],
+                                                      rw.range_ms, is_counter, is_rate)
+        values, present = ws.scatter(result)
+        out = range_result(rw, values, present)
     if call.name in ("rate", "increase"):
-        _possible_non_counter(call, rw, present.any(axis=1))
-    return range_result(rw, values, present)
+        _possible_non_counter(call, out.labels)
+    return out
 
 
 def _rate(call: FuncCall) -> InstantVectors:

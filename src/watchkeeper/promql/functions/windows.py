@@ -19,11 +19,10 @@ class WindowSet:
     """The windows of a ``RangeWindows`` with at least ``min_count`` samples.
 
     ``flat`` are the selected windows' flat indices into the (N, S) grid;
-    ``lo``/``last``/``count``/``step`` follow the same order, which is by
-    descending sample count when ``ordered`` (used to pad windows into blocks).
+    ``lo``/``last``/``count``/``step`` follow the same order.
     """
 
-    def __init__(self, rw: RangeWindows, min_count: int = 1, ordered: bool = False) -> None:
+    def __init__(self, rw: RangeWindows, min_count: int = 1) -> None:
         counts = (rw.hi - rw.lo).astype(np.int64, copy=False).ravel()
         self.shape: tuple[int, int] = (int(rw.hi.shape[0]), int(rw.hi.shape[1]))
         selected = counts >= min_count
@@ -33,9 +32,6 @@ class WindowSet:
         else:
             flat = np.flatnonzero(selected)
             c = counts[flat]
-        if ordered:
-            order = np.argsort(-c, kind="stable")
-            flat, c = flat[order], c[order]
         self.flat = flat
         self.count = c
         self.lo = rw.lo.ravel()[flat].astype(np.int64, copy=False)

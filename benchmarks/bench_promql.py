@@ -151,10 +151,10 @@ def run(work: Path, *, instances: int, hours: float, runs: int) -> list[Row]:
                 ms = {k: statistics.median(v) * 1000 for k, v in times.items()}
                 note = f"{_describe(q)}: {q.expr}; {len(want)} series out"
                 rows.append(Row("promql", f"{q.name} http", "ms", ms["http"], ms["prom"], check_http, note))
-                rows.append(Row("promql", f"{q.name} in-process", "ms", ms["local"], ms["prom"], check_local,
-                                "Engine on TSDB directly vs Prometheus over HTTP"))
-                progress(f"promql {q.name}: prometheus {ms['prom']:.1f} ms, watchkeeper http {ms['http']:.1f} ms "
-                         f"({check_http}), in-process {ms['local']:.1f} ms ({check_local})")
+                rows.append(Row("promql", f"{q.name} in-process", "ms", ms["local"], ms["prom"], check_local))
+                progress(f"promql {q.name}: prometheus {ms['prom']:.1f} ms, watchkeeper http "
+                         f"{ms['http']:.1f} ms ({check_http}), in-process {ms['local']:.1f} ms "
+                         f"({check_local})")
     finally:
         db.close()
     return rows

@@ -60,8 +60,8 @@ def node_fleet(instances: int, hours: float, *, cpus: int = 4, seed: int = 7, t0
         inc = rng.gamma(4.0, rates / 4.0 * SCRAPE_MS / 1000, (steps, rates.shape[0]))
         cpu = np.round(rng.uniform(1e4, 1e6, rates.shape[0]) + np.cumsum(inc, axis=0), 2)
         for j, (c, m) in enumerate((c, m) for c in range(cpus) for m in CPU_MODES):
-            out.append(Series(Labels({"__name__": "node_cpu_seconds_total", **node, "cpu": str(c), "mode": m}),
-                              t, cpu[:, j].copy()))
+            labels = Labels({"__name__": "node_cpu_seconds_total", **node, "cpu": str(c), "mode": m})
+            out.append(Series(labels, t, cpu[:, j].copy()))
         walk = np.cumsum(rng.normal(0, 4096 * 200, steps) * (rng.random(steps) < 0.3))
         mem = np.maximum(np.round((rng.uniform(2e9, 3e10) + walk) / 4096) * 4096, 0)
         out.append(Series(Labels({"__name__": "node_memory_MemAvailable_bytes", **node}), t, mem))
@@ -109,7 +109,7 @@ def _label_text(labels: Labels) -> str:
 
 
 def _lines(s: Series) -> pa.Buffer:
-    """One ``name{labels} value secs.mmm`` line per sample, formatted by Arrow (shortest round-trip floats)."""
+    """One ``name{labels} value secs.mmm`` line per sample; Arrow formats floats (shortest round trip)."""
     if not np.isfinite(s.v).all():
         raise ValueError("the OpenMetrics writer only handles finite values")
     secs, ms = np.divmod(s.t, 1000)
@@ -176,6 +176,13 @@ def encode_samples(t: np.ndarray, v: np.ndarray) -> bytes:
 def encode_write_request(items: Iterable[tuple[bytes, np.ndarray, np.ndarray]]) -> bytes:
     """A snappy-compressed ``prometheus.WriteRequest`` from (encoded labels, t, v) per series."""
     raw = b"".join(_field(0x0A, lab + encode_samples(t, v)) for lab, t, v in items)
+    return bytes(cramjam.snappy.compress_raw(raw))
+
+
+def encode_one_sample_each(labels: list[bytes], t: int, v: np.ndarray) -> bytes:
+    """A snappy-compressed ``WriteRequest`` with one sample at ``t`` for each encoded label set."""
+    samples = encode_samples(np.full(len(labels), t, np.int64), v)
+    raw = b"".join(_field(0x0A, lab + samples[18 * i:18 * i + 18]) for i, lab in enumerate(labels))
     return bytes(cramjam.snappy.compress_raw(raw))
 
 

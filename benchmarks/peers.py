@@ -7,6 +7,7 @@ so only the benchmark's own traffic costs it CPU.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -81,7 +82,8 @@ class Peer:
     def __enter__(self) -> Peer:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.stop()
 
 
@@ -121,6 +123,11 @@ def promtool_blocks(openmetrics: Path, out: Path, max_block: str = "24h") -> Non
     subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q",
                     f"--max-block-duration={max_block}", str(openmetrics), str(out)],
                    check=True, capture_output=True, timeout=1800)
+
+
+def block_samples(block: Path) -> int:
+    """``stats.numSamples`` from a Prometheus block's meta.json."""
+    return int(json.loads((block / "meta.json").read_text())["stats"]["numSamples"])
 
 
 def dir_bytes(path: Path) -> int:

@@ -79,7 +79,7 @@ def print_table(rows: list[Row]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small data sets (checks the suite, figures are rough)")
+    ap.add_argument("--quick", action="store_true", help="small data sets: checks the suite, rough figures")
     ap.add_argument("--only", default="", help="comma-separated benchmarks to run (default: all)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per figure; the median is reported")
     ap.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")

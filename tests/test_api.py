@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -284,3 +287,44 @@ def test_import_text_format(api) -> None:  # type: ignore[no-untyped-def]
     bad = client.post("/api/v1/import/prometheus", content=b"imported{a=\"1\" 3\n")
     assert bad.status_code == 400 and "line 1" in bad.text
     assert ctx.ingest.samples["import"] == 2
+
+
+def test_exemplar_queries_are_checked_and_empty(api) -> None:  # type: ignore[no-untyped-def]
+    client, _, _ = api
+    assert _ok(client.get("/api/v1/query_exemplars", params={"query": "up", "start": "0", "end": "10"}))[
+        "data"] == []
+    assert client.get("/api/v1/query_exemplars", params={"query": "up{"}).status_code == 400
+
+
+def test_client_disconnect_cancels_the_query() -> None:
+    """The worker's cancel event is set as soon as the client goes away."""
+    from starlette.requests import Request
+
+    from watchkeeper.api.errors import ApiError
+    from watchkeeper.api.query import _run
+
+    async def scenario() -> bool:
+        messages = [{"type": "http.request", "body": b"", "more_body": False}, {"type": "http.disconnect"}]
+
+        async def receive() -> dict:
+            if messages:
+                return messages.pop(0)
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        request = Request({"type": "http", "method": "GET", "path": "/api/v1/query", "headers": [],
+                           "query_string": b""}, receive)
+        seen = threading.Event()
+
+        def work(cancel: threading.Event) -> bytes:
+            if cancel.wait(5):
+                seen.set()
+            raise ApiError("canceled", "query was canceled in expression evaluation")
+
+        with ThreadPoolExecutor(1) as pool:
+            ctx = SimpleNamespace(executor=pool)
+            with pytest.raises(ApiError, match="canceled"):
+                await _run(ctx, request, work)  # type: ignore[arg-type]
+        return seen.is_set()
+
+    assert asyncio.run(scenario())

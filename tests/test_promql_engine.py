@@ -548,3 +548,27 @@ def test_smoothed_interpolates_at_window_edges() -> None:
     reset = MemQuerier({L("x"): [(0, 100.0), (15_000, 10.0)]})
     res = vector(q(reset, _range_call("rate", "x", 10_000, smoothed=True), 12_000))
     assert res == {L(): pytest.approx(2 / 3)}
+
+
+def test_concurrency_cap_queues_and_times_out() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    class BlockingQuerier(MemQuerier):
+        def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
+            entered.set()
+            release.wait(5)
+            return super().select(matchers, mint, maxt)
+
+    db = BlockingQuerier({L("x"): [(0, 1.0)]})
+    eng = Engine(max_concurrent=1, timeout_s=0.2)
+    results: list[QueryResult] = []
+    worker = threading.Thread(target=lambda: results.append(eng.instant_query(db, sel("x"), 0)))
+    worker.start()
+    try:
+        assert entered.wait(5)
+        with pytest.raises(QueryTimeoutError, match="query timed out in query queue"):
+            eng.instant_query(db, sel("x"), 0)
+    finally:
+        release.set()
+        worker.join(5)
+    assert vector(results[0]) == {L("x"): 1.0}

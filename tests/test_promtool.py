@@ -23,9 +23,18 @@ STEP_MS = 15_000
 N = 40
 
 
-@pytest.fixture
-def pair(procs: Processes, tmp_path: Path) -> Iterator[tuple[Proc, Proc, int]]:
-    """(watchkeeper, prometheus, end time in ms) holding the same data."""
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proc, Proc, int]]:
+    """(watchkeeper, prometheus, end time in ms) holding the same data; shared by this module's tests."""
+    tmp_path = tmp_path_factory.mktemp("pair")
+    procs = Processes(tmp_path)
+    try:
+        yield _start_pair(procs, tmp_path)
+    finally:
+        procs.stop_all()
+
+
+def _start_pair(procs: Processes, tmp_path: Path) -> tuple[Proc, Proc, int]:
     cfg = tmp_path / "empty.yml"
     cfg.write_text("scrape_configs: []\n")
     wk = procs.watchkeeper(config=cfg)
@@ -47,7 +56,7 @@ def pair(procs: Processes, tmp_path: Path) -> Iterator[tuple[Proc, Proc, int]]:
     for p in (wk, prom):
         r = httpx.post(p.url + "/api/v1/write", content=body, headers=REMOTE_WRITE_HEADERS, timeout=10)
         assert r.status_code in (200, 204), r.text
-    yield wk, prom, end
+    return wk, prom, end
 
 
 def _promtool(tool: str, *args: str) -> str:

@@ -253,6 +253,7 @@ def test_http_headers_auth_gzip_and_errors(server: tuple[str, type[_Handler]]) -
             {**base, "job_name": "slow", "metrics_path": "/slow"},
             {**base, "job_name": "big", "body_size_limit": "1KB", "enable_compression": False},
             {**base, "job_name": "limit", "sample_limit": 10},
+            {**base, "job_name": "refused", "static_configs": [{"targets": [f"127.0.0.1:{free_port()}"]}]},
         ]
     )
     assert res["ok"]["health"] == "up" and res["ok"]["scrapeUrl"] == f"http://{addr}/metrics?x=1"
@@ -260,8 +261,12 @@ def test_http_headers_auth_gzip_and_errors(server: tuple[str, type[_Handler]]) -
     assert res["noauth"]["lastError"] == "server returned HTTP status 401 Unauthorized"
     assert res["missing"]["lastError"] == "server returned HTTP status 404 Not Found"
     assert res["slow"]["lastError"] == f'Get "http://{addr}/slow": context deadline exceeded'
-    assert res["big"]["lastError"] == "body size limit exceeded (limit: 1024 bytes)"
+    assert res["big"]["lastError"] == "body size limit exceeded"
     assert res["limit"]["lastError"] == "sample limit exceeded"
+    refused = res["refused"]
+    assert refused["lastError"] == (
+        f'Get "{refused["scrapeUrl"]}": dial tcp {refused["labels"]["instance"]}: connect: connection refused'
+    )
     req = next(h for h in handler.seen if h["path"] == "/metrics?x=1")
     assert req["Accept"].startswith("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,")
     assert req["Accept-Encoding"] == "gzip"

@@ -263,3 +263,23 @@ def test_series_and_label_apis_agree_with_select_across_blocks_and_head(tmp_path
                 assert db.series(ms, lo, hi) == want, (lo, hi, ms)
                 assert db.label_values("i", ms, lo, hi) == sorted({x.get("i") for x in want})
                 assert db.label_names(ms, lo, hi) == sorted({n for x in want for n in x.names()})
+
+
+def test_block_reads_across_row_groups_with_a_tiny_cache(tmp_path):
+    rng = np.random.default_rng(5)
+    labels = [Labels({"__name__": "x", "i": f"{i:02d}"}) for i in range(20)]
+    counts = rng.integers(1, 30, 20)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    t = np.concatenate([np.sort(rng.choice(1000, c, replace=False)) for c in counts]).astype(np.int64)
+    v = np.round(rng.normal(0, 1e3, offsets[-1]), 3)
+    meta = write_block(tmp_path, labels, offsets, t, v, min_time=0, max_time=1000, row_group_rows=7)
+    cache = RowGroupCache(max_bytes=200)
+    block = Block(tmp_path / meta.ulid, cache)
+    for ids in ([3], [0, 19], [5, 6, 7, 12]):
+        ss = block.select([Matcher(MatchType.REGEX, "i", "|".join(f"{i:02d}" for i in ids))], 0, 999)
+        assert [lb.get("i") for lb in ss.labels] == [f"{i:02d}" for i in ids]
+        for k, i in enumerate(ids):
+            _, tt, vv = ss.series(k)
+            assert tt.tolist() == t[offsets[i] : offsets[i + 1]].tolist()
+            assert bits(vv) == bits(v[offsets[i] : offsets[i + 1]])
+    assert 0 < cache.nbytes <= 200

@@ -168,3 +168,20 @@ def test_sigkill_at_random_points_loses_no_acknowledged_sample(tmp_path):
                 assert got.get(k) == expected_for(k), f"sample batch {k} of {acked} acknowledged"
             blocks = db.blocks()
     assert blocks, "the writer's maintenance should have cut blocks between kills"
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("always", 5), ("interval", 2), ("never", 0)])
+def test_fsync_policies(tmp_path, monkeypatch, policy, expected):
+    import watchkeeper.storage.wal as walmod
+
+    now = [0.0]
+    syncs: list[int] = []
+    monkeypatch.setattr(walmod.os, "fsync", lambda fd: syncs.append(fd))
+    wal = WAL(tmp_path, fsync=policy, fsync_interval_ms=1000, monotonic=lambda: now[0])
+    wal.open_segment()
+    syncs.clear()
+    for at in (0.1, 0.5, 1.2, 1.3, 2.5):  # with a 1 s interval: syncs at 1.2 and 2.5
+        now[0] = at
+        wal.log([(2, b"x")])
+    assert len(syncs) == expected
+    wal.close()

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -56,12 +57,13 @@ async def _reload(ctx: ApiContext, request: Request) -> Response:
 
 
 async def _own_metrics(ctx: ApiContext, request: Request) -> Response:
-    return Response(ctx.own_metrics(), media_type=CONTENT_TYPE)
+    # Collecting reads storage statistics and /proc: keep it off the event loop.
+    return Response(await run_in_threadpool(ctx.own_metrics), media_type=CONTENT_TYPE)
 
 
 async def _host_metrics(ctx: ApiContext, request: Request) -> Response:
     assert ctx.host_metrics is not None
-    return Response(ctx.host_metrics(), media_type=CONTENT_TYPE)
+    return Response(await run_in_threadpool(ctx.host_metrics), media_type=CONTENT_TYPE)
 
 
 def create_app(ctx: ApiContext) -> Starlette:
@@ -71,6 +73,7 @@ def create_app(ctx: ApiContext) -> Starlette:
     table: list[tuple[str, Handler, list[str]]] = [
         ("/api/v1/query", query.instant_query, get_post),
         ("/api/v1/query_range", query.range_query, get_post),
+        ("/api/v1/query_exemplars", query.query_exemplars, get_post),
         ("/api/v1/series", meta.series, get_post),
         ("/api/v1/labels", meta.label_names, get_post),
         ("/api/v1/label/{name}/values", meta.label_values, ["GET"]),

@@ -11,14 +11,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..promql.errors import ParseError, PromQLError
+from ..promql.parser import parse
 from ..storage.api import StorageError
 from .context import ApiContext
 from .errors import ApiError, bad_data, invalid_param
 from .jsonfmt import format_value, matrix_json, scalar_json, success_json, vector_json
-from .params import now_ms, parse_step_ms, parse_time_ms, time_param
+from .params import MAX_TIME_MS, MIN_TIME_MS, now_ms, parse_step_ms, parse_time_ms, time_param
 from .request import form_params
 
-__all__ = ["instant_query", "range_query", "MAX_POINTS"]
+__all__ = ["instant_query", "range_query", "query_exemplars", "MAX_POINTS"]
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +133,21 @@ async def range_query(ctx: ApiContext, request: Request) -> Response:
         return _evaluate(lambda: engine.range_query(storage, query, start, end, step, cancel=cancel))
 
     return await _run(ctx, request, work)
+
+
+async def query_exemplars(ctx: ApiContext, request: Request) -> Response:
+    """``/api/v1/query_exemplars``: the query is checked, and the answer is empty.
+
+    Exemplars are not stored (ingest drops them), so there are never any to
+    return; Grafana asks for them whenever its exemplar toggle is on.
+    """
+    params = await form_params(request)
+    start = time_param(params, "start", MIN_TIME_MS)
+    end = time_param(params, "end", MAX_TIME_MS)
+    if end < start:
+        raise invalid_param("end", "end timestamp must not be before start time")
+    try:
+        parse(params.get("query", ""))
+    except ParseError as e:
+        raise invalid_param("query", str(e)) from None
+    return Response(success_json("[]"), media_type="application/json")

@@ -359,7 +359,7 @@ class _Evaluator:
             offsets = np.arange(rows.size + 1, dtype=np.int64)
             series = SeriesSet(labels, offsets, np.full(rows.size, t0, dtype=np.int64), values)
             return QueryResult("vector", series=series, annotations=self.annotations)
-        order = sorted(range(len(labels)), key=labels.__getitem__)
+        order = sorted(range(len(labels)), key=lambda i: labels[i].items)  # tuple order = label order
         rows = rows[order]
         sub = InstantVectors([vec.labels[i] for i in rows], vec.values[rows], vec.present[rows])
         return QueryResult("matrix", series=vectors_to_series(sub, ts), annotations=self.annotations)
@@ -394,7 +394,7 @@ def _windows_result(win: RangeWindows) -> SeriesSet:
     labels = [drop_metadata(win.labels[i]) if drop[i] else win.labels[i] for i in keep]
     if len(set(labels)) != len(labels):
         raise ExecutionError(DUPLICATE_LABELSET)
-    order = sorted(range(len(labels)), key=labels.__getitem__)
+    order = sorted(range(len(labels)), key=lambda i: labels[i].items)
     keep = keep[order]
     labels = [labels[i] for i in order]
     counts = (hi - lo)[keep]

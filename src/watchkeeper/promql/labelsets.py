@@ -32,6 +32,9 @@ def go_labels(labels: Labels) -> str:
 
 def drop_metadata(labels: Labels) -> Labels:
     items = labels.items
+    # Usual case: ``__name__`` sorts first and no other ``__`` label follows it.
+    if items and items[0][0] == "__name__" and (len(items) == 1 or not items[1][0].startswith("__")):
+        return Labels.from_sorted(items[1:])
     kept = tuple(p for p in items if p[0] not in _METADATA_SET)
     return labels if len(kept) == len(items) else Labels.from_sorted(kept)
 

@@ -290,7 +290,10 @@ class GlobalScrapeDefaults(_Strict):
     def _default_timeout(cls, data: Any) -> Any:
         # An unset global timeout is 10s, or the global interval when that is shorter.
         if isinstance(data, dict) and data.get("scrape_timeout") in (None, 0, "0"):
-            interval = _duration(data.get("scrape_interval", 60_000))
+            try:
+                interval = _duration(data.get("scrape_interval", 60_000))
+            except ValueError:
+                return data  # the field validator reports the bad interval
             data = {**data, "scrape_timeout": min(10_000, interval)}
         return data
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import ssl
 from pathlib import Path
 
@@ -88,6 +89,18 @@ def accept_header(protocols: list[str]) -> str:
     return ",".join(vals)
 
 
+def _go_style(e: Exception, url: str) -> str:
+    """Describe a connection failure the way Go's net/http does where we can tell what happened."""
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return f"dial tcp {httpx.URL(url).netloc.decode()}: connect: connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"dial tcp: lookup {httpx.URL(url).host}: no such host"
+        cause = cause.__cause__ or cause.__context__
+    return str(e) or type(e).__name__
+
+
 def _format_seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
 
@@ -123,10 +136,10 @@ async def fetch_body(
             async for chunk in resp.aiter_bytes():
                 size += len(chunk)
                 if body_size_limit and size > body_size_limit:
-                    raise ScrapeError(f"body size limit exceeded (limit: {body_size_limit} bytes)")
+                    raise ScrapeError("body size limit exceeded")
                 chunks.append(chunk)
             return b"".join(chunks), resp.headers.get("Content-Type", "")
     except (httpx.TimeoutException, TimeoutError):
         raise ScrapeError(f'Get "{url}": context deadline exceeded') from None
     except httpx.HTTPError as e:
-        raise ScrapeError(f'Get "{url}": {e or type(e).__name__}') from None
+        raise ScrapeError(f'Get "{url}": {_go_style(e, url)}') from None

@@ -214,6 +214,11 @@ class RowGroupCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of decoded values currently held."""
+        return self._bytes
+
     def get(self, key: tuple[str, int]) -> np.ndarray | None:
         with self._lock:
             item = self._items.get(key)

@@ -48,6 +48,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 _CHECKPOINT_SERIES = 10_000
 _CHECKPOINT_SAMPLES = 1 << 20
+_MAX_COMPACTIONS_PER_RUN = 64  # the rest waits for the next maintain()
 
 
 class TSDB:
@@ -289,7 +290,7 @@ class TSDB:
             self._empty_graveyard()
             written = len(self._cut_head())
             compactions = 0
-            while True:
+            for _ in range(_MAX_COMPACTIONS_PER_RUN):
                 with self._lock:
                     blocks = list(self._blocks)
                 plan = plan_compaction([b.meta for b in blocks], self.compaction_ranges_ms)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..values import Annotations, InstantVectors, RangeWindows, Scalar, String, 
 
 __all__ = [
     "FuncCall", "FunctionImpl", "format_position", "go_format_g", "go_format_f", "go_quote",
-    "empty_vectors", "unwrap_expr", "single_series", "range_result", "compact",
+    "empty_vectors", "unwrap_expr", "single_series", "range_result", "compact", "compiled",
 ]
 
 
@@ -197,3 +198,11 @@ def compact(vec: InstantVectors) -> InstantVectors:
     drop = vec.drop_name[rows] if vec.drop_name is not None else None
     ts = vec.timestamps[rows] if vec.timestamps is not None else None
     return InstantVectors([vec.labels[i] for i in rows], vec.values[rows], vec.present[rows], drop, ts)
+
+
+def compiled() -> ModuleType:
+    """The numba kernels module; imported on first use so that loading numba only costs queries
+    that need it."""
+    from . import kernels
+
+    return kernels

@@ -13,8 +13,7 @@ from ...model.matchers import MatchType
 from .. import ast
 from ..errors import ExecutionError
 from ..values import InstantVectors, Scalar
-from . import kernels
-from .base import FuncCall, go_format_f, range_result, single_series
+from .base import FuncCall, compiled, empty_vectors, go_format_f, range_result, single_series
 from .windows import WindowSet
 
 __all__ = ["FUNCTIONS", "absent_labels", "natural_less"]
@@ -25,7 +24,7 @@ def absent_labels(expr: ast.Expr) -> Labels:
 
     A name used by several matchers is left out (Prometheus' historic behaviour).
     """
-    expr = unwrap_step_invariant(expr)
+    expr = _unwrap_step_invariant(expr)
     if isinstance(expr, ast.MatrixSelector):
         expr = expr.vector_selector
     if not isinstance(expr, ast.VectorSelector):
@@ -43,7 +42,7 @@ def absent_labels(expr: ast.Expr) -> Labels:
     return Labels(out)
 
 
-def unwrap_step_invariant(expr: ast.Expr) -> ast.Expr:
+def _unwrap_step_invariant(expr: ast.Expr) -> ast.Expr:
     while isinstance(expr, ast.StepInvariantExpr):
         expr = expr.expr
     return expr
@@ -53,7 +52,7 @@ def _absent(call: FuncCall) -> InstantVectors:
     vec = call.vector(0)
     absent = ~vec.present.any(axis=0) if len(vec.labels) else np.ones(call.num_steps, dtype=bool)
     if not absent.any():
-        return InstantVectors([], np.zeros((0, call.num_steps)), np.zeros((0, call.num_steps), dtype=bool))
+        return empty_vectors(call.num_steps)
     return single_series(absent_labels(call.exprs[0]), np.where(absent, 1.0, np.nan), absent)
 
 
@@ -230,7 +229,7 @@ def _double_exponential_smoothing(call: FuncCall) -> InstantVectors:
             raise ExecutionError(f"invalid {name} factor. Expected: 0 < {factor} < 1, got: {got}")
     ws = WindowSet(rw, min_count=2)
     with np.errstate(all="ignore"):
-        s1 = kernels.window_double_exponential_smoothing(ws.lo, ws.count, rw.v, sf_steps[ws.step],
+        s1 = compiled().window_double_exponential_smoothing(ws.lo, ws.count, rw.v, sf_steps[ws.step],
                                                          tf_steps[ws.step])
     values, present = ws.scatter(s1)
     return range_result(rw, values, present)

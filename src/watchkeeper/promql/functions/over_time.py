@@ -6,17 +6,20 @@ does (compiled loops in ``kernels``), so results match Prometheus' bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..values import InstantVectors
-from . import kernels
-from .base import FuncCall, go_format_g, range_result, single_series
+from .base import FuncCall, compiled, empty_vectors, go_format_g, range_result, single_series
 from .misc import absent_labels
 from .windows import WindowSet
 
 __all__ = ["FUNCTIONS"]
 
-def _simple(call: FuncCall, compute, keep_name: bool = False) -> InstantVectors:  # type: ignore[no-untyped-def]
+
+def _simple(call: FuncCall, compute: Callable[[WindowSet], np.ndarray], keep_name: bool = False
+            ) -> InstantVectors:
     """A range function computed per window by ``compute(WindowSet)``."""
     rw = call.windows(0)
     ws = WindowSet(rw)
@@ -27,15 +30,15 @@ def _simple(call: FuncCall, compute, keep_name: bool = False) -> InstantVectors:
 
 
 def _variance(ws: WindowSet) -> np.ndarray:
-    return kernels.window_variance(ws.lo, ws.count, ws.v)
+    return compiled().window_variance(ws.lo, ws.count, ws.v)
 
 
 def _extreme(ws: WindowSet, want_max: bool) -> np.ndarray:
-    return kernels.window_extreme(ws.lo, ws.count, ws.v, want_max)
+    return compiled().window_extreme(ws.lo, ws.count, ws.v, want_max)
 
 
 def _ts_of_extreme(ws: WindowSet, want_max: bool) -> np.ndarray:
-    return kernels.window_ts_of_extreme(ws.lo, ws.count, ws.t, ws.v, want_max)
+    return compiled().window_ts_of_extreme(ws.lo, ws.count, ws.t, ws.v, want_max)
 
 
 def _quantile_over_time(call: FuncCall) -> InstantVectors:
@@ -47,14 +50,14 @@ def _quantile_over_time(call: FuncCall) -> InstantVectors:
     for value in np.unique(q[bad]):
         call.warn(f"quantile value should be between 0 and 1, got {go_format_g(float(value))}",
                   call.exprs[0].pos)
-    values, present = ws.scatter(kernels.window_quantile(ws.lo, ws.count, ws.v, q))
+    values, present = ws.scatter(compiled().window_quantile(ws.lo, ws.count, ws.v, q))
     return range_result(rw, values, present)
 
 
 def _mad_over_time(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
     ws = WindowSet(rw)
-    values, present = ws.scatter(kernels.window_mad(ws.lo, ws.count, ws.v))
+    values, present = ws.scatter(compiled().window_mad(ws.lo, ws.count, ws.v))
     return range_result(rw, values, present)
 
 
@@ -63,14 +66,14 @@ def _absent_over_time(call: FuncCall) -> InstantVectors:
     any_sample = ((rw.hi - rw.lo) > 0).any(axis=0) if len(rw.labels) else np.zeros(call.num_steps, bool)
     absent = ~any_sample
     if not absent.any():
-        return InstantVectors([], np.zeros((0, call.num_steps)), np.zeros((0, call.num_steps), dtype=bool))
+        return empty_vectors(call.num_steps)
     return single_series(absent_labels(call.exprs[0]), np.where(absent, 1.0, np.nan), absent,
                          drop_name=True)
 
 
 FUNCTIONS = {
-    "sum_over_time": lambda call: _simple(call, lambda ws: kernels.window_sum(ws.lo, ws.count, ws.v)),
-    "avg_over_time": lambda call: _simple(call, lambda ws: kernels.window_avg(ws.lo, ws.count, ws.v)),
+    "sum_over_time": lambda call: _simple(call, lambda ws: compiled().window_sum(ws.lo, ws.count, ws.v)),
+    "avg_over_time": lambda call: _simple(call, lambda ws: compiled().window_avg(ws.lo, ws.count, ws.v)),
     "count_over_time": lambda call: _simple(call, lambda ws: ws.count.astype(np.float64)),
     "present_over_time": lambda call: _simple(call, lambda ws: np.ones(len(ws))),
     "last_over_time": lambda call: _simple(call, lambda ws: ws.last_values(), keep_name=True),

@@ -15,8 +15,7 @@ import numpy as np
 from ...model.labels import Labels
 from .. import ast
 from ..values import InstantVectors, RangeWindows
-from . import kernels
-from .base import FuncCall, go_quote, range_result, unwrap_expr
+from .base import FuncCall, compiled, go_quote, range_result, unwrap_expr
 from .windows import WindowSet
 
 __all__ = ["FUNCTIONS"]
@@ -106,7 +105,7 @@ def _extended_rate(call: FuncCall, rw: RangeWindows, smoothed: bool, is_counter:
         if is_counter:
             from_i = np.where(t[first] <= start, first + 1, first)
             to_i = np.where(t[last] >= end, last - 1, last)
-            result = result + kernels.window_boundary_correction(v, left, right, from_i, to_i)
+            result = result + compiled().window_boundary_correction(v, left, right, from_i, to_i)
         if is_rate:
             result = result / (rw.range_ms / 1000)
     values, present = ws.scatter(result, ok)
@@ -137,7 +136,7 @@ def _extrapolated_rate(call: FuncCall, is_counter: bool, is_rate: bool) -> Insta
     else:
         ws = WindowSet(rw, min_count=2)
         with np.errstate(all="ignore"):
-            result = kernels.window_extrapolated_rate(ws.lo, ws.count, rw.t, rw.v, rw.eval_t[ws.step],
+            result = compiled().window_extrapolated_rate(ws.lo, ws.count, rw.t, rw.v, rw.eval_t[ws.step],
                                                       rw.range_ms, is_counter, is_rate)
         values, present = ws.scatter(result)
         out = range_result(rw, values, present)
@@ -184,7 +183,7 @@ def _idelta(call: FuncCall) -> InstantVectors:
 def _deriv(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
     ws = WindowSet(rw, min_count=2)
-    slope, _ = kernels.window_regression(ws.lo, ws.count, rw.t, rw.v, rw.t[ws.lo])
+    slope, _ = compiled().window_regression(ws.lo, ws.count, rw.t, rw.v, rw.t[ws.lo])
     values, present = ws.scatter(slope)
     return range_result(rw, values, present)
 
@@ -193,7 +192,7 @@ def _predict_linear(call: FuncCall) -> InstantVectors:
     rw = call.windows(0)
     duration = call.scalar(1)
     ws = WindowSet(rw, min_count=2)
-    slope, intercept = kernels.window_regression(ws.lo, ws.count, rw.t, rw.v,
+    slope, intercept = compiled().window_regression(ws.lo, ws.count, rw.t, rw.v,
                                                  call.eval_ts.astype(np.int64)[ws.step])
     with np.errstate(all="ignore"):
         result = slope * duration[ws.step] + intercept

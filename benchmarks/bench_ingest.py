@@ -45,8 +45,8 @@ TEXT_CONTENT_TYPE = "text/plain; version=0.0.4"
 def _rw_rounds(series: int, rounds: int, seed: int = 3) -> tuple[list[list[bytes]], list[int]]:
     """Bodies for ``rounds`` scrapes of ``series`` series (one sample each), ending a minute ago."""
     rng = np.random.default_rng(seed)
-    labels = [datasets.encode_labels(Labels({"__name__": "bench_metric", "instance": f"host{i // 100:04d}:9100",
-                                             "job": "bench", "n": str(i % 100)}))
+    labels = [datasets.encode_labels(Labels({"__name__": "bench_metric", "job": "bench", "n": str(i % 100),
+                                             "instance": f"host{i // 100:04d}:9100"}))
               for i in range(series)]
     now = int(time.time() * 1000)
     out, times = [], []

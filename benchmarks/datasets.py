@@ -173,12 +173,6 @@ def encode_samples(t: np.ndarray, v: np.ndarray) -> bytes:
     return out.tobytes()
 
 
-def encode_write_request(items: Iterable[tuple[bytes, np.ndarray, np.ndarray]]) -> bytes:
-    """A snappy-compressed ``prometheus.WriteRequest`` from (encoded labels, t, v) per series."""
-    raw = b"".join(_field(0x0A, lab + encode_samples(t, v)) for lab, t, v in items)
-    return bytes(cramjam.snappy.compress_raw(raw))
-
-
 def encode_one_sample_each(labels: list[bytes], t: int, v: np.ndarray) -> bytes:
     """A snappy-compressed ``WriteRequest`` with one sample at ``t`` for each encoded label set."""
     samples = encode_samples(np.full(len(labels), t, np.int64), v)

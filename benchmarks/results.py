@@ -1,12 +1,10 @@
-"""Benchmark result rows, result comparison and timing helpers shared by the benchmarks."""
+"""Benchmark result rows and the comparison of query results, shared by the benchmarks."""
 
 from __future__ import annotations
 
 import math
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 REL_TOL = 1e-6
@@ -36,17 +34,6 @@ class Row:
 
 def progress(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def median_seconds(fn: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``runs`` calls of ``fn`` (after one untimed warm-up call)."""
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 # Query results as {labels as a sorted tuple: [(t ms, value), ...]}.

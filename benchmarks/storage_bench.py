@@ -19,11 +19,11 @@ import json
 import sys
 import tempfile
 import time
+import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 from watchkeeper.model.batch import SampleBatch
 from watchkeeper.model.labels import Labels
@@ -182,15 +182,12 @@ def bench_bytes_per_sample(targets: int, hours: float) -> dict:
 
 
 def bench_head(n_series: int, scrapes: int) -> dict:
-    """Head memory per series and append throughput with ``n_series`` active series."""
+    """Head memory per series (traced allocations, label sets included) and append throughput."""
     rng = np.random.default_rng(2)
     labels = [
         Labels({"__name__": f"metric_{i % 500}", "instance": f"host{i // 500}:9100", "n": str(i)})
         for i in range(n_series)
     ]
-    gc.collect()
-    proc = psutil.Process()
-    rss0 = proc.memory_info().rss
     db = TSDB(None)
     ids = np.arange(n_series)
     t0 = time.perf_counter()
@@ -204,14 +201,21 @@ def bench_head(n_series: int, scrapes: int) -> dict:
         db.append(batch)
         spent += time.perf_counter() - t0
     gc.collect()
-    rss = proc.memory_info().rss - rss0
+    tracemalloc.start()
+    index_bytes = _traced_bytes_of_index(n_series)
+    tracemalloc.stop()
+    head = db._head  # the benchmark may look inside; nothing else does
+    sample_bytes = sum(r.offsets.nbytes + r.tdelta.nbytes + r.v.nbytes for r in head.runs)
+    sample_bytes += sum(a.arr.nbytes for a in (head._sid, head._t, head._v))
     t0 = time.perf_counter()
     ss = db.select([Matcher.eq("__name__", "metric_7")], 0, scrapes * SCRAPE_MS)
     q_ms = (time.perf_counter() - t0) * 1000
     out = {
         "head_series": n_series,
         "head_samples_per_series": scrapes,
-        "head_bytes_per_series": rss / n_series,
+        "head_bytes_per_series": (index_bytes + sample_bytes) / n_series,
+        "head_index_bytes_per_series": index_bytes / n_series,
+        "head_sample_bytes_per_sample": sample_bytes / (n_series * scrapes),
         "head_series_create_per_s": first / create_s,
         "head_append_samples_per_s": n_series * (scrapes - 1) / spent,
         "head_select_200_series_ms": q_ms,
@@ -219,6 +223,25 @@ def bench_head(n_series: int, scrapes: int) -> dict:
     }
     db.close()
     return out
+
+
+def _traced_bytes_of_index(n_series: int) -> int:
+    """Traced bytes of label sets + series registry + postings for ``n_series`` series."""
+    before = tracemalloc.get_traced_memory()[0]
+    labels = [
+        Labels({"__name__": f"metric_{i % 500}", "instance": f"host{i // 500}:9100", "n": str(i)})
+        for i in range(n_series)
+    ]
+    db = TSDB(None)
+    db.append(SampleBatch(labels, np.arange(n_series), np.zeros(n_series, np.int64), np.zeros(n_series)))
+    del labels
+    gc.collect()
+    size = tracemalloc.get_traced_memory()[0] - before
+    head = db._head
+    size -= sum(a.arr.nbytes for a in (head._sid, head._t, head._v))
+    size -= sum(r.offsets.nbytes + r.tdelta.nbytes + r.v.nbytes for r in head.runs)
+    db.close()
+    return size
 
 
 def bench_wal(n_series: int, scrapes: int) -> dict:

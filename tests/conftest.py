@@ -123,6 +123,13 @@ class Proc:
         self._log.close()
 
 
+def _wait_ready(p: Proc, path: str = "/-/ready") -> None:
+    try:
+        wait_http_ok(p.url + path, p.proc)
+    except (RuntimeError, TimeoutError) as e:
+        raise RuntimeError(f"{e}\n--- log of {p.argv[0]} ---\n{p.log()[-3000:]}") from None
+
+
 class Processes:
     """Starts processes for one test and stops them all afterwards."""
 
@@ -143,7 +150,7 @@ class Processes:
                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.started.append(p)
         if wait:
-            wait_http_ok(p.url + "/-/ready", p.proc)
+            _wait_ready(p)
         return p
 
     def prometheus(self, config_text: str, *args: str) -> Proc:
@@ -158,7 +165,7 @@ class Processes:
                 f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *args]
         p = Proc(argv, f"http://127.0.0.1:{port}", d / "prometheus.log")
         self.started.append(p)
-        wait_http_ok(p.url + "/-/ready", p.proc)
+        _wait_ready(p)
         return p
 
     def node_exporter(self) -> Proc:
@@ -168,7 +175,7 @@ class Processes:
         argv = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
         p = Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"node-exporter-{port}.log")
         self.started.append(p)
-        wait_http_ok(p.url + "/metrics", p.proc)
+        _wait_ready(p, "/metrics")
         return p
 
     def stop_all(self) -> None:

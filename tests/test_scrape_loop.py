@@ -119,7 +119,7 @@ def test_parse_error_fails_scrape() -> None:
     scrape(lp, f, "a 1\n", 1000)
     scrape(lp, f, "a 1\nb{ 2\n", 2000)
     assert lp.target.health == "down"
-    assert "line 2" in lp.target.last_error
+    assert lp.target.last_error == 'expected label name, got "INVALID"'
     assert app.stale() == {f'a{{env="prod", {T}}}'}
     assert app.samples()[f'up{{env="prod", {T}}}'][1] == 0
 

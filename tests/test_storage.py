@@ -6,12 +6,15 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchkeeper.model.batch import STALE_NAN, SampleBatch, is_stale
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
 from watchkeeper.storage.api import StorageError
 from watchkeeper.storage.db import TSDB
+from watchkeeper.storage.merge import sort_keys
 
 
 def lbl(name: str, **kv: str) -> Labels:
@@ -182,3 +185,17 @@ def test_concurrent_appends_and_selects(db):
     assert not errors
     ss = db.select([Matcher.eq("__name__", "c")], 0, 10**9)
     assert len(ss) == 50 and len(ss.t) == 50 * 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["__name__", "a", "ab", "a\x00"]), st.text(max_size=3), max_size=3),
+        max_size=12,
+    )
+)
+def test_sort_keys_order_like_labels(dicts):
+    labels = [Labels(d) for d in dicts]
+    keys = sort_keys(labels)
+    by_key = sorted(range(len(labels)), key=keys.__getitem__)
+    assert by_key == sorted(range(len(labels)), key=labels.__getitem__)

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from watchkeeper.model.batch import STALE_NAN, SampleBatch
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
-from watchkeeper.storage.block import Block, RowGroupCache, write_block
+from watchkeeper.storage.block import Block, RowGroupCache
+from watchkeeper.storage.block_writer import write_block
 from watchkeeper.storage.compact import plan_compaction
 from watchkeeper.storage.db import TSDB
 from watchkeeper.storage.decimal import decode, encode
@@ -283,3 +284,32 @@ def test_block_reads_across_row_groups_with_a_tiny_cache(tmp_path):
             assert tt.tolist() == t[offsets[i] : offsets[i + 1]].tolist()
             assert bits(vv) == bits(v[offsets[i] : offsets[i + 1]])
     assert 0 < cache.nbytes <= 200
+
+
+def test_compaction_streams_series_batches_and_newer_blocks_win(tmp_path):
+    from watchkeeper.storage.compact import compact_blocks
+
+    cache = RowGroupCache()
+    rng = np.random.default_rng(9)
+    expected: dict[tuple[Labels, int], float] = {}
+    blocks = []
+    for b in range(3):  # overlapping series sets and timestamps; later blocks overwrite
+        labels = sorted(Labels({"__name__": "c", "i": str(i)}) for i in rng.choice(9, 5, replace=False))
+        t = np.tile(np.arange(0, 50, 10) + b * 20, len(labels)).astype(np.int64)
+        v = rng.normal(size=t.shape[0]).round(2)
+        offsets = np.arange(0, t.shape[0] + 1, 5, dtype=np.int64)
+        after = blocks[-1].ulid if blocks else ""
+        meta = write_block(tmp_path, labels, offsets, t, v, min_time=0, max_time=100, after=after)
+        blocks.append(Block(tmp_path / meta.ulid, cache))
+        for k, lb in enumerate(labels):
+            for j in range(5):
+                expected[(lb, int(t[5 * k + j]))] = float(v[5 * k + j])
+    meta = compact_blocks(tmp_path, blocks, batch_series=2, after=blocks[-1].ulid)
+    assert meta is not None and meta.level == 2 and len(meta.sources) == 3
+    out = Block(tmp_path / meta.ulid, cache).select(ALL, 0, 100)
+    got = {
+        (out.labels[i], int(t)): float(v)
+        for i in range(len(out))
+        for t, v in zip(*out.series(i)[1:], strict=True)
+    }
+    assert got == expected

@@ -185,3 +185,31 @@ def test_fsync_policies(tmp_path, monkeypatch, policy, expected):
         wal.log([(2, b"x")])
     assert len(syncs) == expected
     wal.close()
+
+
+def test_failed_wal_write_is_cut_off_and_later_appends_survive(tmp_path, monkeypatch):
+    import watchkeeper.storage.wal as walmod
+    from watchkeeper.storage.api import StorageError
+
+    real_write = os.write
+
+    def new_series(t: int) -> SampleBatch:
+        return SampleBatch([Labels({"__name__": "new"})], np.array([0]), np.array([t]), np.array([float(t)]))
+
+    with TSDB(tmp_path) as db:
+        db.append(batch(0))
+
+        def half_then_fail(fd, data):
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(walmod.os, "write", half_then_fail)
+        with pytest.raises(StorageError):
+            db.append(new_series(1))
+        monkeypatch.setattr(walmod.os, "write", real_write)
+        db.append(new_series(2))
+        db.append(batch(1))
+    with TSDB(tmp_path) as db:
+        assert db.wal_corruptions == 0
+        assert len(db.select([Matcher.eq("__name__", "m")], 0, 10**9).t) == 10
+        assert db.select([Matcher.eq("__name__", "new")], 0, 10**9).t.tolist() == [2]

@@ -18,7 +18,8 @@ import numpy as np
 from ..model.labels import Labels
 from .errors import ExecutionError
 from .format import format_float, go_g
-from .labelsets import group_rows_sum
+from .labelsets import empty_vectors, group_rows_sum, sorted_groups
+from .topk import select_k
 from .values import Annotations, InstantVectors
 
 __all__ = ["aggregate", "group_ids"]
@@ -32,12 +33,13 @@ def group_ids(labels: list[Labels], grouping: list[str], without: bool) -> tuple
     keys: dict[tuple[tuple[str, str], ...], int] = {}
     gid = np.empty(len(labels), dtype=np.int64)
     names = frozenset(grouping) | {"__name__"} if without else frozenset(grouping)
-    for i, lbl in enumerate(labels):
-        if without:
-            key = tuple(p for p in lbl.items if p[0] not in names)
-        else:
-            key = tuple(p for p in lbl.items if p[0] in names)
-        gid[i] = keys.setdefault(key, len(keys))
+    setdefault = keys.setdefault
+    if without:
+        for i, lbl in enumerate(labels):
+            gid[i] = setdefault(tuple([p for p in lbl.items if p[0] not in names]), len(keys))
+    else:
+        for i, lbl in enumerate(labels):
+            gid[i] = setdefault(tuple([p for p in lbl.items if p[0] in names]), len(keys))
     return gid, [Labels.from_sorted(k) for k in keys]
 
 
@@ -100,21 +102,13 @@ def _exact_sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngrou
         return np.where(incremental, mean + comp, total / count + comp / count)
 
 
-def _sorted_groups(gid: np.ndarray, ngroups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows ordered by group (input order within a group), each group's start and size."""
-    order = np.argsort(gid, kind="stable")
-    sizes = np.bincount(gid, minlength=ngroups)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    return order.astype(np.int64), starts, sizes.astype(np.int64)
-
-
 def _sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, avg: bool) -> np.ndarray:
     sizes = np.bincount(gid, minlength=ngroups)
     if sizes.size == 0 or sizes.max() <= _EXACT_GROUP_LIMIT:
         return _exact_sum_avg(vals, present, gid, ngroups, avg)
     from .kernels import group_sum_avg  # numba: imported (and compiled) only when needed
 
-    order, starts, sizes = _sorted_groups(gid, ngroups)
+    order, starts, sizes = sorted_groups(gid, ngroups)
     return group_sum_avg(np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(present),
                          order, starts, sizes, avg)
 
@@ -123,7 +117,7 @@ def _variance(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: i
     if ngroups and np.bincount(gid, minlength=ngroups).max() > _EXACT_GROUP_LIMIT:
         from .kernels import group_variance
 
-        order, starts, sizes = _sorted_groups(gid, ngroups)
+        order, starts, sizes = sorted_groups(gid, ngroups)
         return group_variance(np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(present),
                               order, starts, sizes)
     steps = vals.shape[1]
@@ -189,82 +183,6 @@ def _quantile(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: i
     return res
 
 
-def _check_k(param: np.ndarray) -> None:
-    if np.isnan(param).any():
-        raise ExecutionError("Parameter value is NaN")
-    lo, hi = float(param.min()), float(param.max())
-    if lo <= -9.223372036854776e18:
-        raise ExecutionError(f"Scalar value {format_float(lo)} underflows int64")
-    if hi >= 9.223372036854776e18:
-        raise ExecutionError(f"Scalar value {format_float(hi)} overflows int64")
-
-
-def _member_ranks(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int) -> np.ndarray:
-    """Rank (0 = chosen first) of every present sample within its (group, step) cell.
-
-    topk ranks by value descending, bottomk ascending, NaN after every number, ties and
-    limitk in input order. Uses a dense (group, member, step) cube when groups are
-    balanced enough for it to stay small, else one group at a time.
-    """
-    n, steps = vec.values.shape
-    order, starts, sizes = _sorted_groups(gid, ngroups)
-    present = vec.present[order]
-    rank = np.full((n, steps), np.iinfo(np.int64).max, dtype=np.int64)
-    if op == "limitk":
-        counts = np.cumsum(present, axis=0)
-        before = np.concatenate([np.zeros((1, steps), dtype=counts.dtype), counts])[starts]
-        rank[order] = counts - np.repeat(before, sizes, axis=0) - 1
-        return rank
-    key = np.where(present, -vec.values[order] if op == "topk" else vec.values[order], np.nan)
-    maxsize = int(sizes.max())
-    if ngroups * maxsize <= 2 * n + 64:
-        # (group, step, member) so that the sort runs along contiguous memory.
-        member = np.arange(n) - np.repeat(starts, sizes)
-        gsorted = gid[order]
-        cube = np.full((ngroups, steps, maxsize), np.nan)
-        cube_present = np.zeros((ngroups, steps, maxsize), dtype=bool)
-        cube[gsorted, :, member] = key
-        cube_present[gsorted, :, member] = present
-        idx = np.argsort(cube, axis=2, kind="stable")  # NaN (and absent) last, ties in input order
-        sorted_rank = np.cumsum(np.take_along_axis(cube_present, idx, axis=2), axis=2) - 1
-        cube_rank = np.empty_like(sorted_rank)
-        np.put_along_axis(cube_rank, idx, sorted_rank, axis=2)
-        rank[order] = cube_rank[gsorted, :, member]
-    else:
-        for g in np.flatnonzero(sizes):
-            lo, hi = starts[g], starts[g] + sizes[g]
-            block_key = np.ascontiguousarray(key[lo:hi].T)
-            idx = np.argsort(block_key, axis=1, kind="stable")
-            sorted_rank = np.cumsum(np.take_along_axis(present[lo:hi].T, idx, axis=1), axis=1) - 1
-            block = np.empty_like(sorted_rank)
-            np.put_along_axis(block, idx, sorted_rank, axis=1)
-            rank[order[lo:hi]] = block.T
-    return rank
-
-
-def _select_k(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int, param: np.ndarray
-              ) -> InstantVectors:
-    n, steps = vec.values.shape
-    if float(param.max()) < 1:  # NaN compares false and goes on to the NaN error, as upstream
-        return _empty_like(vec, steps)
-    _check_k(param)
-    if n == 0:
-        return _empty_like(vec, steps)
-    k = np.minimum(np.trunc(param), n)
-    rank = _member_ranks(op, vec, gid, ngroups)
-    present = vec.present & (rank < k[None, :])
-    # Output order (what an instant query shows): groups in order of first appearance, then rank.
-    best = np.where(present, rank, np.iinfo(np.int64).max).min(axis=1)
-    used = np.flatnonzero(present.any(axis=1))
-    used = used[np.lexsort((used, best[used], gid[used]))]
-    return InstantVectors(labels=[vec.labels[i] for i in used], values=vec.values[used],
-                          present=present[used], drop_name=vec.drop_name_mask()[used])
-
-
-def _empty_like(vec: InstantVectors, steps: int) -> InstantVectors:
-    return InstantVectors(labels=[], values=np.zeros((0, steps)), present=np.zeros((0, steps), dtype=bool))
-
-
 def _count_values(vec: InstantVectors, label: str, grouping: list[str], without: bool) -> InstantVectors:
     steps = vec.num_steps
     rows, cols = np.nonzero(vec.present)
@@ -303,9 +221,9 @@ def aggregate(op: str, vec: InstantVectors, grouping: list[str], without: bool,
     ngroups = len(glabels)
     if op in ("topk", "bottomk", "limitk"):
         assert isinstance(param, np.ndarray)
-        return _select_k(op, vec, gid, ngroups, param)
+        return select_k(op, vec, gid, ngroups, param)
     if ngroups == 0:
-        return _empty_like(vec, steps)
+        return empty_vectors(steps)
     present = vec.present
     vals = vec.values
     count = group_rows_sum(present.astype(np.float64), gid, ngroups)

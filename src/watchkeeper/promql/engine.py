@@ -25,6 +25,8 @@ from .binops import ARITHMETIC, COMPARISON, scalar_binop, vector_binop, vector_s
 from .durations import resolve_duration_exprs
 from .errors import ExecutionError, QueryCanceledError, QueryTimeoutError, TooManySamplesError
 from .extended import EXTENDED_COUNT_FUNCTIONS, EXTENDED_RATE_FUNCTIONS, anchored_count, extended_rate
+from .functions import FUNCTIONS
+from .functions.base import FuncCall
 from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, finalize_names
 from .limits import limit_ratio
 from .parser import parse
@@ -289,9 +291,6 @@ class _Evaluator:
         return out
 
     def call(self, node: ast.Call, ts: np.ndarray) -> Value:
-        from .functions import FUNCTIONS
-        from .functions.base import FuncCall
-
         fn = FUNCTIONS.get(node.func)
         if fn is None:
             raise ExecutionError(f"unknown function with name {node.func!r}")

@@ -10,8 +10,8 @@ from ..model.labels import Labels, format_label_value
 from .errors import ExecutionError
 from .values import InstantVectors
 
-__all__ = ["group_rows_sum", "go_labels", "METADATA_LABELS", "drop_metadata", "collapse_same_labels",
-           "finalize_names", "DUPLICATE_LABELSET"]
+__all__ = ["sorted_groups", "empty_vectors", "group_rows_sum", "go_labels", "METADATA_LABELS",
+           "drop_metadata", "collapse_same_labels", "finalize_names", "DUPLICATE_LABELSET"]
 
 # Labels that describe what a metric *is*; an operation that changes the meaning of
 # the values removes them all (Prometheus' ``schema.IsMetadataLabel``).
@@ -39,6 +39,18 @@ def drop_metadata(labels: Labels) -> Labels:
     return labels if len(kept) == len(items) else Labels.from_sorted(kept)
 
 
+def sorted_groups(gid: np.ndarray, ngroups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by group (input order within a group), each group's start and size."""
+    order = np.argsort(gid, kind="stable").astype(np.int64)
+    sizes = np.bincount(gid, minlength=ngroups).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return order, starts, sizes
+
+
+def empty_vectors(steps: int) -> InstantVectors:
+    return InstantVectors(labels=[], values=np.zeros((0, steps)), present=np.zeros((0, steps), dtype=bool))
+
+
 def group_rows_sum(x: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
     """Row sums per group: ``out[g] = x[gid == g].sum(axis=0)`` for a 2-D ``x``, in one pass."""
     out = np.zeros((ngroups,) + x.shape[1:], dtype=np.result_type(x.dtype, np.int64))
@@ -58,6 +70,8 @@ def collapse_same_labels(vec: InstantVectors) -> InstantVectors:
     Prometheus builds output series by label hash, so rows that became equal (e.g.
     after dropping ``__name__``) are one series as long as they never overlap.
     """
+    if len(set(vec.labels)) == len(vec.labels):  # the usual case, checked at C speed
+        return vec
     first: dict[Labels, int] = {}
     target = np.empty(len(vec.labels), dtype=np.int64)
     for i, lbl in enumerate(vec.labels):

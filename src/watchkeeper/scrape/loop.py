@@ -261,6 +261,7 @@ class ScrapeLoop:
             parsed = parse_protobuf(body) if fmt == PROTOBUF_FORMAT else parse(body, fmt)
             batch, stats, cur = self._build(parsed, ts_ms)
         except ParseError as e:
+            log.debug("scrape of %s: parse error on line %d: %s", self.target.url, e.line, e)
             self.record_failure(str(e), ts_ms, time.perf_counter() - start)
             return
         except _AppendError as e:
@@ -302,10 +303,10 @@ class ScrapeLoop:
         table = self._slots
         return [table[i] for i in slots.tolist()]
 
-    def _slot(self, key: str, lineno: int, metadata: dict[str, MetricMeta]) -> tuple[int, bool]:
+    def _slot(self, key: str, metadata: dict[str, MetricMeta]) -> tuple[int, bool]:
         """Cache miss: parse and label one series key; returns (slot or -1 if dropped, new series?)."""
         cfg = self.cfg
-        pairs = normalize_float_labels(parse_series_key(key, lineno), metadata)
+        pairs = normalize_float_labels(parse_series_key(key), metadata)
         lset = mutate_sample_labels(pairs, self.target.labels, cfg.honor_labels, cfg)
         if lset is None:
             self._cache[key] = -1
@@ -332,10 +333,10 @@ class ScrapeLoop:
         added = 0
         for i in np.flatnonzero(slots == -2).tolist():
             try:
-                slots[i], new = self._slot(keys[i], parsed.line_of(i), parsed.metadata)
+                slots[i], new = self._slot(keys[i], parsed.metadata)
+            except ParseError as e:  # the line number is looked up only now: it costs a rescan
+                raise ParseError(e.reason, parsed.line_of(i)) from None
             except ValueError as e:
-                if isinstance(e, ParseError):
-                    raise
                 raise _AppendError(str(e), ScrapeStats(n)) from None
             added += new
         # Keep the first sample of each series (a duplicate would be rejected by Prometheus' appender).

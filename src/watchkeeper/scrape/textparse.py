@@ -46,12 +46,16 @@ _OM_TYPES = {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info
 
 
 class ParseError(ValueError):
-    """The exposition could not be parsed; ``line`` is 1-based (0 when unknown)."""
+    """The exposition could not be parsed.
+
+    ``str()`` is Prometheus' own message for the problem (it becomes the target's
+    ``lastError``); ``line`` is the 1-based line it was found on (0 when unknown).
+    """
 
     def __init__(self, reason: str, line: int = 0) -> None:
         self.reason = reason
         self.line = line
-        super().__init__(f"{reason} (line {line})" if line else reason)
+        super().__init__(reason)
 
 
 @dataclass
@@ -81,6 +85,19 @@ class ParsedScrape:
         return _sample_line(self.source, i)
 
 
+_LABEL_NAME_EXPECTED = 'expected label name, got "INVALID"'
+
+
+def _check_metric_name(name: str, lineno: int) -> None:
+    """Reject a bare metric name the way Prometheus' lexer does."""
+    if _is_legacy_metric_name(name):
+        return
+    first = name[:1]
+    if not (first.isascii() and (first.isalpha() or first in "_:")):
+        raise ParseError('"INVALID" is not a valid start token', lineno)
+    raise ParseError('expected value after metric, got "INVALID"', lineno)
+
+
 def _is_legacy_metric_name(s: str) -> bool:
     if not s or not (s[0].isascii() and (s[0].isalpha() or s[0] in "_:")):
         return False
@@ -95,24 +112,32 @@ def _is_legacy_label_name(s: str) -> bool:
 
 def _parse_float(s: str, lineno: int) -> float:
     """Parse like Go's strconv.ParseFloat: Python's float() minus digit separators."""
+    if "_" in s or "p" in s or "P" in s:  # Prometheus keeps to pre-Go-1.13 float syntax
+        raise ParseError("unsupported character in float", lineno)
     try:
-        if "_" in s or not s.isascii():
+        if not s.isascii():
             raise ValueError(s)
         return float(s)
     except ValueError:
-        low = s.lower().lstrip("+-")
-        if low.startswith("0x") and "_" not in s:
-            try:
-                return float.fromhex(s)
-            except ValueError:
-                pass
         raise ParseError(f'strconv.ParseFloat: parsing "{s}": invalid syntax', lineno) from None
 
 
 def _parse_text_ts(s: str, lineno: int) -> int:
-    if "_" in s or not s.lstrip("+-").isdigit() or not s.isascii():
-        raise ParseError(f'strconv.ParseInt: parsing "{s}": invalid syntax', lineno)
-    return int(s)
+    digits = s[1:] if s[:1] == "-" else s
+    if not (digits.isascii() and digits.isdigit()):
+        raise ParseError(_NEXT_AFTER_TS + ' got "INVALID"', lineno)
+    v = int(s)
+    if not -(1 << 63) <= v < 1 << 63:
+        raise ParseError(f'strconv.ParseInt: parsing "{s}": value out of range', lineno)
+    return v
+
+
+_NEXT_AFTER_TS = "expected next entry after timestamp,"
+
+
+def _token(word: str) -> str:
+    """The name Prometheus' lexer gives an unexpected word: a number lexes as a timestamp."""
+    return '"TIMESTAMP"' if word.isascii() and word.lstrip("-").isdigit() else '"INVALID"'
 
 
 def _parse_om_ts(s: str, lineno: int) -> int:
@@ -195,13 +220,11 @@ def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
     b = key.find("{")
     pairs: list[tuple[str, str]] = []
     if b < 0:
-        if not _is_legacy_metric_name(key):
-            raise ParseError(f'invalid metric name "{key}"', lineno)
+        _check_metric_name(key, lineno)
         return [("__name__", key)]
     name = key[:b].rstrip(" \t")
     if name:
-        if not _is_legacy_metric_name(name):
-            raise ParseError(f'invalid metric name "{name}"', lineno)
+        _check_metric_name(name, lineno)
         pairs.append(("__name__", name))
     i, n = b + 1, len(key)
     seen: set[str] = set()
@@ -210,14 +233,14 @@ def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
         while i < n and key[i] in " \t":
             i += 1
         if i >= n:
-            raise ParseError("unexpected end of label set", lineno)
+            raise ParseError(_LABEL_NAME_EXPECTED, lineno)
         if key[i] == "}":
             i += 1
             break
         if key[i] == '"':
             j = _quoted_end(key, i)
             if j < 0:
-                raise ParseError("unterminated quoted label name", lineno)
+                raise ParseError(_LABEL_NAME_EXPECTED, lineno)
             lname = _unescape(key[i + 1 : j])
             i = j + 1
             while i < n and key[i] in " \t":
@@ -238,21 +261,21 @@ def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
                 j += 1
             lname = key[i:j]
             if not _is_legacy_label_name(lname):
-                raise ParseError(f"invalid label name at {key[i : i + 20]!r}", lineno)
+                raise ParseError(_LABEL_NAME_EXPECTED, lineno)
             i = j
             while i < n and key[i] in " \t":
                 i += 1
         first = False
         if i >= n or key[i] != "=":
-            raise ParseError(f'expected equal after label name "{lname}"', lineno)
+            raise ParseError('expected equal, got "INVALID"', lineno)
         i += 1
         while i < n and key[i] in " \t":
             i += 1
         if i >= n or key[i] != '"':
-            raise ParseError(f'expected label value for label "{lname}"', lineno)
+            raise ParseError('expected label value, got "INVALID"', lineno)
         j = _quoted_end(key, i)
         if j < 0:
-            raise ParseError("unterminated label value", lineno)
+            raise ParseError('expected label value, got "INVALID"', lineno)
         if lname in seen or (lname == "__name__" and name):
             raise ParseError(f'label name "{lname}" is not unique: invalid sample', lineno)
         seen.add(lname)
@@ -266,11 +289,11 @@ def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
             i += 1
             break
         else:
-            raise ParseError(f'expected comma or "}}" after label value of "{lname}"', lineno)
+            raise ParseError(_LABEL_NAME_EXPECTED, lineno)
     if key[i:].strip(" \t"):
-        raise ParseError(f"unexpected text after label set: {key[i:]!r}", lineno)
+        raise ParseError('expected value after metric, got "INVALID"', lineno)
     if not name:
-        raise ParseError("metric name missing", lineno)
+        raise ParseError('"BOPEN" is not a valid start token', lineno)
     return pairs
 
 
@@ -343,7 +366,7 @@ def _split_sample(line: str, lineno: int) -> tuple[str, list[str]]:
     if b < 0:
         parts = line.split()
         if not parts:
-            raise ParseError(f"unexpected whitespace-only line {line!r}", lineno)
+            raise ParseError('"INVALID" is not a valid start token', lineno)
         return parts[0], parts[1:]
     sp = line.find(" ", 0, b)
     if sp >= 0 and line[sp:b].strip(" \t"):
@@ -352,7 +375,7 @@ def _split_sample(line: str, lineno: int) -> tuple[str, list[str]]:
         return parts[0], parts[1:]
     e = _labels_end(line, b)
     if e < 0:
-        raise ParseError(f"unexpected end of input in label set: {line[:60]!r}", lineno)
+        raise ParseError(_LABEL_NAME_EXPECTED, lineno)
     return line[: e + 1], line[e + 1 :].split()
 
 
@@ -420,10 +443,10 @@ def parse_text(text: str) -> ParsedScrape:
             rest = line[e + 1 :].split()
         else:
             if "{" in line:
-                raise ParseError(f"unexpected end of input in label set: {line[:60]!r}", lineno)
+                raise ParseError(_LABEL_NAME_EXPECTED, lineno)
             rest = line.split()
             if not rest:
-                raise ParseError(f"unexpected whitespace-only line {line!r}", lineno)
+                raise ParseError('"INVALID" is not a valid start token', lineno)
             k_app(rest.pop(0))
         if len(rest) == 1:
             v_app(rest[0])
@@ -434,8 +457,8 @@ def parse_text(text: str) -> ParsedScrape:
             continue
         keys.pop()
         if not rest:
-            raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
-        raise ParseError(f"expected timestamp or new record, got {rest[2]!r}", lineno)
+            raise ParseError('expected value after metric, got "INVALID"', lineno)
+        raise ParseError(f"{_NEXT_AFTER_TS} got {_token(rest[2])}", lineno)
     n = len(keys)
     ts = np.full(n, NO_TIMESTAMP, dtype=np.int64)
     for i, tstr, lineno in stamped:
@@ -522,9 +545,9 @@ def parse_openmetrics(text: str) -> ParsedScrape:
         if len(rest) == 2:
             stamped.append((len(keys), rest[1], lineno))
         elif not rest:
-            raise ParseError(f"expected value after metric, got end of line: {line[:80]!r}", lineno)
+            raise ParseError('expected value after metric, got "INVALID"', lineno)
         elif len(rest) > 2:
-            raise ParseError(f"expected timestamp or # symbol, got {rest[2]!r}", lineno)
+            raise ParseError(f"{_NEXT_AFTER_TS} got {_token(rest[2])}", lineno)
         k_app(key)
         v_app(rest[0])
     if not eof:
@@ -568,7 +591,7 @@ def parse(body: bytes | str, fmt: str) -> ParsedScrape:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise ParseError("invalid UTF-8 in exposition", body.count(b"\n", 0, e.start) + 1) from None
+            raise ParseError("invalid UTF-8 label value", body.count(b"\n", 0, e.start) + 1) from None
     else:
         text = body
     if fmt == OPENMETRICS_FORMAT:

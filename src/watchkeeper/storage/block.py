@@ -9,17 +9,15 @@
     <block id>/tombstones.json    optional deletions not yet compacted away
 
 A ``Block`` keeps its series index in memory and reads value row groups on
-demand through a shared byte-bounded cache.
+demand through a shared byte-bounded cache. Writing lives in ``block_writer``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,27 +30,13 @@ import pyarrow.parquet as pq
 from ..model.batch import SeriesSet
 from ..model.labels import Labels
 from ..model.matchers import Matcher
-from .csr import drop_empty, expand_ranks, gather
-from .decimal import decode, encode
+from .csr import drop_empty, gather
+from .decimal import decode
 from .index import SeriesIndex
 
-__all__ = ["Block", "BlockMeta", "RowGroupCache", "new_block_id", "write_block"]
+__all__ = ["Block", "BlockMeta", "RowGroupCache", "FORMAT"]
 
 FORMAT = "watchkeeper-parquet-1"
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_LABELS_TYPE = pa.map_(pa.string(), pa.string())
-
-
-def new_block_id(after: str = "") -> str:
-    """A ULID (48-bit ms time + 80 random bits, Crockford base32) greater than ``after``.
-
-    Block ULIDs order writes: on equal timestamps the block with the larger ULID wins,
-    so a block must sort after every block that existed when its data was taken.
-    """
-    n = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    if after:
-        n = max(n, sum(_CROCKFORD.index(c) << (5 * i) for i, c in enumerate(reversed(after))) + 1)
-    return "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in range(25, -1, -1))
 
 
 @dataclass
@@ -90,119 +74,6 @@ class BlockMeta:
             sources=list(d["compaction"]["sources"]),
             out_of_order=bool(d.get("outOfOrder", False)),
         )
-
-
-def _timestamp_groups(offsets: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Group id per series (identical timestamp arrays share one) and a representative series per group."""
-    groups = np.empty(offsets.shape[0] - 1, np.int32)
-    seen: dict[bytes, int] = {}
-    reps: list[int] = []
-    for i in range(groups.shape[0]):
-        key = t[offsets[i] : offsets[i + 1]].tobytes()
-        g = seen.get(key)
-        if g is None:
-            g = seen[key] = len(reps)
-            reps.append(i)
-        groups[i] = g
-    return groups, reps
-
-
-def _fsync_tree(path: Path) -> None:
-    for p in path.iterdir():
-        with open(p, "rb") as f:
-            os.fsync(f.fileno())
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_block(
-    parent: Path,
-    labels: Sequence[Labels],
-    offsets: np.ndarray,
-    t: np.ndarray,
-    v: np.ndarray,
-    *,
-    min_time: int,
-    max_time: int,
-    level: int = 1,
-    sources: Sequence[str] = (),
-    out_of_order: bool = False,
-    compression_level: int = 6,
-    row_group_rows: int = 1 << 17,
-    after: str = "",
-) -> BlockMeta:
-    """Write a block of CSR samples (``labels`` sorted, every series non-empty) atomically.
-
-    The block's ULID sorts after ``after`` (the newest existing block).
-    """
-    ulid = new_block_id(after)
-    tmp = parent / (ulid + ".tmp")
-    tmp.mkdir(parents=True)
-    n = len(labels)
-    counts = np.diff(offsets)
-    groups, reps = _timestamp_groups(offsets, t)
-    rep_arr = np.asarray(reps, np.int64)
-    g_rank, g_rows = gather(offsets, rep_arr)
-    exps, mant, fits = encode(v, offsets)
-    opts = {"compression": "zstd", "compression_level": compression_level, "write_statistics": False}
-
-    pq.write_table(
-        pa.table(
-            {
-                "series_id": pa.array(np.arange(n, dtype=np.int32)),
-                "labels": pa.array([list(lb.items) for lb in labels], _LABELS_TYPE),
-                "group": pa.array(groups),
-                "exponent": pa.array(exps),
-                "row_start": pa.array(offsets[:-1]),
-                "count": pa.array(counts.astype(np.int32)),
-            }
-        ),
-        tmp / "series.parquet",
-        **opts,
-    )
-    pq.write_table(
-        pa.table({"group": pa.array(g_rank.astype(np.int32)), "t": pa.array(t[g_rows])}),
-        tmp / "timestamps.parquet",
-        use_dictionary=False,
-        column_encoding={"group": "DELTA_BINARY_PACKED", "t": "DELTA_BINARY_PACKED"},
-        row_group_size=row_group_rows,
-        **opts,
-    )
-    pq.write_table(
-        pa.table(
-            {
-                "series_id": pa.array(expand_ranks(offsets).astype(np.int32)),
-                "mantissa": pa.array(mant, mask=~fits),
-                "float": pa.array(v, mask=fits),
-            }
-        ),
-        tmp / "values.parquet",
-        use_dictionary=False,
-        column_encoding={
-            "series_id": "DELTA_BINARY_PACKED",
-            "mantissa": "DELTA_BINARY_PACKED",
-            "float": "BYTE_STREAM_SPLIT",
-        },
-        row_group_size=row_group_rows,
-        **opts,
-    )
-    meta = BlockMeta(
-        ulid=ulid,
-        min_time=min_time,
-        max_time=max_time,
-        num_series=n,
-        num_samples=int(t.shape[0]),
-        level=level,
-        sources=list(sources) or [ulid],
-        out_of_order=out_of_order,
-    )
-    (tmp / "meta.json").write_text(json.dumps(meta.to_json(), indent=1))
-    _fsync_tree(tmp)
-    os.replace(tmp, parent / ulid)
-    return meta
 
 
 class RowGroupCache:
@@ -365,14 +236,6 @@ class Block:
             group_hit = np.add.reduceat(inside, goffs[:-1]) > 0  # every group has a timestamp
             ids = ids[group_hit[self.groups[ids]]]
         return [self.index.labels[i] for i in ids]
-
-    def all_samples(self) -> tuple[list[Labels], np.ndarray, np.ndarray, np.ndarray]:
-        """Every live sample as CSR over the block's (sorted) series."""
-        ids = np.arange(len(self.index), dtype=np.int64)
-        rank, t, v = self.read(ids)
-        offsets = np.zeros(ids.shape[0] + 1, np.int64)
-        np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
-        return self.index.labels, offsets, t, v
 
     def add_tombstone(self, ids: np.ndarray, mint: int, maxt: int) -> None:
         """Record a deletion durably (write-then-rename of tombstones.json)."""

@@ -14,10 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..model.batch import SeriesSet
-from .block import Block, BlockMeta, write_block
+from ..model.labels import Labels
+from .block import Block, BlockMeta
+from .block_writer import BlockWriter
 from .csr import drop_empty
-from .merge import merge_series_sets
+from .merge import merge_series_sets, sort_keys
 
 __all__ = ["plan_compaction", "compact_blocks", "covered_blocks"]
 
@@ -60,34 +64,58 @@ def plan_compaction(metas: Sequence[BlockMeta], ranges: Sequence[int]) -> list[B
 
 
 def compact_blocks(
-    parent: Path, blocks: Sequence[Block], *, compression_level: int = 6, after: str = ""
+    parent: Path,
+    blocks: Sequence[Block],
+    *,
+    compression_level: int = 6,
+    after: str = "",
+    batch_series: int = 4096,
 ) -> BlockMeta | None:
     """Write one block holding every live sample of ``blocks`` (later ULIDs win on equal timestamps).
 
-    Returns None when nothing is left (everything was deleted by tombstones).
+    Works ``batch_series`` series at a time (in label order), so memory follows the batch,
+    not the block. Returns None when nothing is left (everything was deleted by tombstones).
     """
-    parts = []
-    for b in sorted(blocks, key=lambda b: b.ulid):
-        labels, offsets, t, v = b.all_samples()
-        keep, offs = drop_empty(offsets)
-        parts.append(SeriesSet([labels[i] for i in keep], offs, t, v))
-    merged = merge_series_sets(parts)
-    if len(merged) == 0:
-        return None
-    sources = sorted({s for b in blocks for s in b.meta.sources})
-    return write_block(
-        parent,
-        merged.labels,
-        merged.offsets,
-        merged.t,
-        merged.v,
-        min_time=min(b.meta.min_time for b in blocks),
-        max_time=max(b.meta.max_time for b in blocks),
-        level=max(b.meta.level for b in blocks) + 1,
-        sources=sources,
-        compression_level=compression_level,
-        after=after,
-    )
+    blocks = sorted(blocks, key=lambda b: b.ulid)
+    every: set[Labels] = set()
+    for b in blocks:
+        every.update(lb for lb in b.index.labels if lb is not None)
+    found = list(every)
+    keys = sort_keys(found)
+    ordered = [found[i] for i in sorted(range(len(found)), key=keys.__getitem__)]
+    writer = BlockWriter(parent, compression_level=compression_level, after=after)
+    try:
+        for a in range(0, len(ordered), batch_series):
+            chunk = ordered[a : a + batch_series]
+            parts = []
+            for b in blocks:
+                ids = [i for lb in chunk if (i := b.index.get(lb)) is not None]
+                if ids:
+                    ss = _block_part(b, np.asarray(ids, np.int64))
+                    parts.append(ss)
+            merged = merge_series_sets(parts)
+            writer.add(merged.labels, merged.offsets, merged.t, merged.v)
+        if writer.num_series == 0:
+            writer.abort()
+            return None
+        return writer.finish(
+            min_time=min(b.meta.min_time for b in blocks),
+            max_time=max(b.meta.max_time for b in blocks),
+            level=max(b.meta.level for b in blocks) + 1,
+            sources=sorted({s for b in blocks for s in b.meta.sources}),
+        )
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _block_part(block: Block, ids: np.ndarray) -> SeriesSet:
+    """Live samples of block series ``ids`` (ascending) as a SeriesSet without empty series."""
+    rank, t, v = block.read(ids)
+    offsets = np.zeros(ids.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
+    keep, offsets = drop_empty(offsets)
+    return SeriesSet([block.index.labels[i] for i in ids[keep]], offsets, t, v)
 
 
 def covered_blocks(metas: Sequence[BlockMeta]) -> list[BlockMeta]:

@@ -21,9 +21,10 @@ from ..model.batch import SampleBatch, SeriesSet
 from ..model.labels import METRIC_NAME, Labels
 from ..model.matchers import Matcher
 from .api import StorageError
-from .block import Block, BlockMeta, RowGroupCache, write_block
+from .block import Block, BlockMeta, RowGroupCache
 from .compact import compact_blocks, covered_blocks, plan_compaction
-from .csr import combine, drop_empty, expand_ranks
+from .csr import drop_empty, expand_ranks
+from .cut import write_head_blocks
 from .head import Head, HeadSnapshot, Run
 from .merge import merge_series_sets, sorted_series_set
 from .retention import expired_blocks
@@ -79,7 +80,10 @@ class TSDB:
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.block_range_ms = block_range_ms
-        self.compaction_ranges_ms = compaction_ranges_ms
+        # Like Prometheus, blocks grow to at most a tenth of the retention time.
+        self.compaction_ranges_ms = tuple(
+            r for r in compaction_ranges_ms if retention_ms <= 0 or r <= retention_ms // 10
+        )
         self.retention_ms = retention_ms
         self.retention_bytes = retention_bytes
         self.block_compression_level = block_compression_level
@@ -319,13 +323,17 @@ class TSDB:
             labels = head.index.labels[:n]
             seq = self._wal.open_segment() if self._wal is not None else 0
         try:
-            keep, old = head.split_runs(runs, boundary)
-            metas = self._write_cut_blocks(
+            metas = write_head_blocks(
+                self.path,  # type: ignore[arg-type]
                 labels,
-                np.concatenate([p[0] for p in old]),
-                np.concatenate([p[1] for p in old]),
-                np.concatenate([p[2] for p in old]),
+                runs,
+                boundary,
+                r,
+                after=self._blocks[-1].ulid if self._blocks else "",
+                existing=[(b.meta.min_time, b.meta.max_time) for b in self._blocks],
+                compression_level=self.block_compression_level,
             )
+            keep = head.runs_from(runs, boundary)
         except BaseException:
             with self._lock:
                 head.frozen = 0
@@ -340,37 +348,6 @@ class TSDB:
             # Segments >= seq hold everything appended since the snapshot; series registered
             # since then are in the checkpoint too, which is harmless (same id, same labels).
             self._wal.write_checkpoint(seq, _checkpoint_records(registered, keep))
-        return metas
-
-    def _write_cut_blocks(
-        self, labels: list[Labels], sid: np.ndarray, t: np.ndarray, v: np.ndarray
-    ) -> list[BlockMeta]:
-        assert self.path is not None
-        r = self.block_range_ms
-        existing = [(b.meta.min_time, b.meta.max_time) for b in self._blocks]
-        newest = self._blocks[-1].ulid if self._blocks else ""
-        window = t // r
-        metas: list[BlockMeta] = []
-        for w in np.unique(window).tolist():
-            sel = window == w
-            offsets, tt, vv = combine(sid[sel], t[sel], v[sel], len(labels))
-            keep, offsets = drop_empty(offsets)
-            ss = sorted_series_set([labels[i] for i in keep], offsets, tt, vv)
-            lo, hi = w * r, (w + 1) * r
-            metas.append(
-                write_block(
-                    self.path,
-                    ss.labels,
-                    ss.offsets,
-                    ss.t,
-                    ss.v,
-                    min_time=lo,
-                    max_time=hi,
-                    out_of_order=any(a < hi and b > lo for a, b in existing),
-                    compression_level=self.block_compression_level,
-                    after=metas[-1].ulid if metas else newest,
-                )
-            )
         return metas
 
     def _compact(self, blocks: list[Block]) -> None:

@@ -6,8 +6,9 @@ Layout (a tiny log-structured merge tree of columnar runs):
   a batch lands with one ``np.copyto`` per column, whatever its series count;
 * when the buffer holds ``chunk_samples`` samples it is *sealed* into a run:
   CSR arrays sorted by (series id, t), duplicates resolved (last write wins);
-* runs of the same level are merged ``merge_factor`` at a time, so a head of
-  N samples has O(log N) runs and each sample is re-sorted O(log N) times.
+* runs of the same level are merged ``merge_factor`` at a time, up to
+  ``max_level``, so each sample is re-sorted at most ``max_level`` times and a
+  head holds few runs (a 3 h head at 100k series: about twenty).
 
 Readers take a ``HeadSnapshot`` under the TSDB lock (a tuple of immutable runs
 plus views of the buffer's filled prefix) and work on it without the lock.
@@ -141,11 +142,14 @@ class HeadSnapshot:
 class Head:
     """Mutable head state. Not thread-safe by itself: the TSDB serialises calls."""
 
-    def __init__(self, *, chunk_samples: int = 1 << 18, merge_factor: int = 4) -> None:
+    def __init__(self, *, chunk_samples: int = 1 << 18, merge_factor: int = 4, max_level: int = 2) -> None:
         self.index = SeriesIndex()
         self.runs: list[Run] = []
         self.chunk_samples = chunk_samples
         self.merge_factor = merge_factor
+        # Merges run inside the append lock: capping the level bounds the pause an append can
+        # see (a level-2 run holds merge_factor**2 chunks) at the price of more runs per query.
+        self.max_level = max_level
         self.frozen = 0  # leading runs a block cut is reading; merges must leave them alone
         self._new_buffer()
         self.mint: int | None = None
@@ -183,8 +187,10 @@ class Head:
         self._new_buffer()
         self.runs.append(run)
         f = self.merge_factor
-        while len(self.runs) - self.frozen >= f and all(
-            r.level == self.runs[-1].level for r in self.runs[-f:]
+        while (
+            len(self.runs) - self.frozen >= f
+            and self.runs[-1].level < self.max_level
+            and all(r.level == self.runs[-1].level for r in self.runs[-f:])
         ):
             merged = merge_runs(self.runs[-f:], n, self.runs[-1].level + 1)
             del self.runs[-f:]
@@ -195,25 +201,19 @@ class Head:
             tuple(self.runs), self._sid.view(), self._t.view(), self._v.view(), len(self.index)
         )
 
-    def split_runs(self, runs: list[Run], boundary: int) -> tuple[list[Run], list[tuple]]:
-        """Runs holding only samples at or after ``boundary``, and the (sid, t, v) parts before it.
-
-        Works run by run, so the part that stays is never merged or copied as a whole.
-        """
+    def runs_from(self, runs: list[Run], boundary: int) -> list[Run]:
+        """``runs`` with every sample before ``boundary`` removed (run by run, levels kept)."""
         n = len(self.index)
         keep: list[Run] = []
-        old: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for run in runs:
             if run.mint >= boundary:
                 keep.append(run)
                 continue
             sid, t, v = run.triples()
-            before = t < boundary
-            old.append((sid[before], t[before], v[before]))
-            if not before.all():
-                after = ~before
+            after = t >= boundary
+            if after.any():
                 keep.append(Run.build(sid[after], t[after], v[after], n, run.level))
-        return keep, old
+        return keep
 
     def replace_runs(self, count: int, keep: list[Run]) -> None:
         """Swap the oldest ``count`` runs for ``keep`` (after a block cut took the rest away)."""

@@ -10,14 +10,28 @@ from ..model.batch import SeriesSet
 from ..model.labels import Labels
 from .csr import combine, expand_ranks, gather
 
-__all__ = ["merge_series_sets", "sorted_series_set"]
+__all__ = ["merge_series_sets", "sort_keys", "sorted_series_set"]
+
+
+def sort_keys(labels: Sequence[Labels]) -> list[str] | list[tuple[tuple[str, str], ...]]:
+    """Keys that sort like the label sets, but compare much faster than ``Labels``.
+
+    Each set becomes ``name NUL value NUL name NUL value ...``: as NUL sorts below every
+    other character this orders exactly like the tuples, unless a name or value itself
+    contains NUL, in which case the plain tuples are used.
+    """
+    keys = ["\x00".join(["\x00".join(p) for p in lb.items]) for lb in labels]
+    if any(k.count("\x00") != 2 * len(lb) - 1 for k, lb in zip(keys, labels, strict=True) if len(lb)):
+        return [lb.items for lb in labels]
+    return keys
 
 
 def sorted_series_set(
     labels: Sequence[Labels], offsets: np.ndarray, t: np.ndarray, v: np.ndarray
 ) -> SeriesSet:
     """A SeriesSet with series reordered so that labels are sorted."""
-    order = sorted(range(len(labels)), key=labels.__getitem__)
+    keys = sort_keys(labels)
+    order = sorted(range(len(labels)), key=keys.__getitem__)
     if all(order[i] == i for i in range(len(order))):
         return SeriesSet(list(labels), offsets, t, v)
     perm = np.asarray(order, np.int64)
@@ -38,7 +52,9 @@ def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
     for p in parts:
         for lb in p.labels:
             rank_of.setdefault(lb, 0)
-    all_labels = sorted(rank_of)
+    found = list(rank_of)
+    keys = sort_keys(found)
+    all_labels = [found[i] for i in sorted(range(len(found)), key=keys.__getitem__)]
     for i, lb in enumerate(all_labels):
         rank_of[lb] = i
     ranks, ts, vs = [], [], []

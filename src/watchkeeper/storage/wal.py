@@ -39,6 +39,8 @@ __all__ = [
     "decode_samples",
     "encode_delete",
     "decode_delete",
+    "frame",
+    "read_records",
 ]
 
 log = logging.getLogger(__name__)
@@ -225,9 +227,15 @@ class WAL:
             self.open_segment()
         assert self._fd is not None
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            # Cut a partial write off again, so that records acknowledged later do not
+            # sit behind a torn one (replay stops at the first bad record).
+            os.ftruncate(self._fd, self._seg_size)
+            raise
         self._seg_size += len(data)
         self._dirty = True
         if self.fsync == "always":

@@ -1,0 +1,73 @@
+"""Alert label/annotation templates: the data and functions Prometheus gives them.
+
+Each template is prefixed with Prometheus' variable definitions so rule files can
+use ``$labels``, ``$value``, ``$externalLabels`` and ``$externalURL`` as well as
+``.Labels``/``.Value``. The Go ``text/template`` implementation itself lives in
+``watchkeeper.template``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..model.labels import Labels
+from ..template import TemplateError, TemplateSet
+from ..template.prometheus_funcs import QuerySample, prometheus_funcs
+from .vector import QueryFunc, query_vector
+
+__all__ = ["TEMPLATE_DEFS", "alert_template_data", "make_templater", "check_template"]
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DEFS = ("{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
+                 "{{$externalURL := .ExternalURL}}{{$value := .Value}}")
+
+
+def alert_template_data(labels: Labels, external_labels: Labels, external_url: str,
+                        value: float) -> dict[str, Any]:
+    """Prometheus' ``AlertTemplateData``: the template sees the series' labels including ``__name__``."""
+    return {"Labels": labels.to_dict(), "ExternalLabels": external_labels.to_dict(), "ExternalURL": external_url,
+            "Value": value}
+
+
+def _query_adapter(query: QueryFunc, ts_ms: int) -> Callable[[str], list[QuerySample]]:
+    """The template ``query`` function: run PromQL at the evaluation time, return Prometheus'
+    ``queryResult`` shape (samples with ``Labels`` and ``Value``)."""
+
+    def run(q: str) -> list[QuerySample]:
+        vec = query_vector(query, q, ts_ms)
+        return [QuerySample(lbls.to_dict(), v) for lbls, v in zip(vec.labels, vec.values.tolist(), strict=True)]
+
+    return run
+
+
+def make_templater(*, external_labels: Labels, external_url: str) -> Callable[..., str]:
+    """An ``AlertTemplater`` expanding with Prometheus' function set."""
+
+    def templater(text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int,
+                  query: QueryFunc) -> str:
+        data = alert_template_data(labels, external_labels, external_url, value)
+        funcs = prometheus_funcs(query=_query_adapter(query, ts_ms), external_url=external_url)
+        name = "__alert_" + alert_name
+        try:
+            # Prometheus expands with missingkey=zero: an absent label prints as "".
+            return TemplateSet(funcs, missingkey="zero").parse(TEMPLATE_DEFS + text, name).execute(name, data)
+        except TemplateError as e:
+            log.warning("expanding alert template failed: alert=%s err=%s", alert_name, e)
+            return f"<error expanding template: {e}>"
+
+    return templater
+
+
+def check_template(text: str, alert_name: str) -> str | None:
+    """Parse-check a rule template as ``promtool check rules`` does; the error text or None."""
+    if "{{" not in text:
+        return None
+    funcs = prometheus_funcs()
+    try:
+        TemplateSet(funcs).parse(TEMPLATE_DEFS + text, "__alert_" + alert_name)
+    except TemplateError as e:
+        return str(e)
+    return None

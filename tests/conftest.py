@@ -14,7 +14,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import cramjam
@@ -130,6 +130,9 @@ def _wait_ready(p: Proc, path: str = "/-/ready") -> None:
         raise RuntimeError(f"{e}\n--- log of {p.argv[0]} ---\n{p.log()[-3000:]}") from None
 
 
+_PORT_TAKEN = ("cannot listen", "address already in use")
+
+
 class Processes:
     """Starts processes for one test and stops them all afterwards."""
 
@@ -137,46 +140,62 @@ class Processes:
         self.tmp = tmp
         self.started: list[Proc] = []
 
+    def _start(self, make: Callable[[int], Proc], port: int | None, path: str = "/-/ready") -> Proc:
+        """Start on ``port`` or a free one; another process may grab a free port first, so retry then."""
+        for _ in range(3):
+            p = make(port or free_port())
+            self.started.append(p)
+            try:
+                _wait_ready(p, path)
+                return p
+            except RuntimeError as e:
+                if port is not None or not any(t in str(e).lower() for t in _PORT_TAKEN):
+                    raise
+        raise RuntimeError("no free port found in 3 attempts")
+
     def watchkeeper(self, *args: str, data_dir: Path | None = None, config: Path | None = None,
                     port: int | None = None, wait: bool = True) -> Proc:
         """``watchkeeper server`` on 127.0.0.1; waits for /-/ready unless ``wait`` is False."""
-        port = port or free_port()
         data_dir = data_dir or self.tmp / "wk-data"
-        argv = [sys.executable, "-m", "watchkeeper.cli.main", "server", "--listen", f"127.0.0.1:{port}",
-                "--data-dir", str(data_dir), *args]
-        if config is not None:
-            argv += ["--config", str(config)]
-        p = Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"watchkeeper-{port}.log",
-                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.started.append(p)
-        if wait:
-            _wait_ready(p)
-        return p
+
+        def make(port: int) -> Proc:
+            argv = [sys.executable, "-m", "watchkeeper.cli.main", "server", "--listen", f"127.0.0.1:{port}",
+                    "--data-dir", str(data_dir), *args]
+            if config is not None:
+                argv += ["--config", str(config)]
+            return Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"watchkeeper-{port}.log",
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        if not wait:
+            p = make(port or free_port())
+            self.started.append(p)
+            return p
+        return self._start(make, port)
 
     def prometheus(self, config_text: str, *args: str) -> Proc:
         if not os.access(PROMETHEUS, os.X_OK):
             pytest.skip("prometheus binary not installed")
-        port = free_port()
-        d = self.tmp / f"prom-{port}"
-        d.mkdir()
-        cfg = d / "prometheus.yml"
-        cfg.write_text(config_text)
-        argv = [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={d / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *args]
-        p = Proc(argv, f"http://127.0.0.1:{port}", d / "prometheus.log")
-        self.started.append(p)
-        _wait_ready(p)
-        return p
+
+        def make(port: int) -> Proc:
+            d = self.tmp / f"prom-{port}"
+            d.mkdir()
+            cfg = d / "prometheus.yml"
+            cfg.write_text(config_text)
+            argv = [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={d / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *args]
+            return Proc(argv, f"http://127.0.0.1:{port}", d / "prometheus.log")
+
+        return self._start(make, None)
 
     def node_exporter(self) -> Proc:
         if not os.access(NODE_EXPORTER, os.X_OK):
             pytest.skip("prometheus-node-exporter not installed")
-        port = free_port()
-        argv = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
-        p = Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"node-exporter-{port}.log")
-        self.started.append(p)
-        _wait_ready(p, "/metrics")
-        return p
+
+        def make(port: int) -> Proc:
+            argv = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+            return Proc(argv, f"http://127.0.0.1:{port}", self.tmp / f"node-exporter-{port}.log")
+
+        return self._start(make, None, "/metrics")
 
     def stop_all(self) -> None:
         for p in reversed(self.started):

@@ -593,3 +593,13 @@ def test_engine_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     main(["--series", "40", "--hours", "0.2", "--runs", "1"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 * len(QUERIES) and all(" ms " in line for line in lines)
+
+
+def test_step_invariant_parts_are_evaluated_once() -> None:
+    db = MemQuerier({L("x"): [(0, 1.0), (M, 2.0), (2 * M, 3.0)],
+                     L("y"): [(t * M, float(t)) for t in range(4)]})
+    expr = ast.BinaryExpr("+", agg("sum", sel("x", at=M)), agg("sum", sel("y")))
+    res = ENGINE.range_query(db, expr, 0, 3 * M, M)
+    assert matrix(res) == {L(): [(0, 2.0), (M, 3.0), (2 * M, 4.0), (3 * M, 5.0)]}
+    # The pinned selector was read for one step only; the other one for the whole range.
+    assert sorted(db.selects) == [(-5 * M + 1, 3 * M), (-4 * M + 1, M)]

@@ -34,8 +34,11 @@ class Env:
         self.db = TSDB(None)
         self.engine = Engine()
         self.sent: list[tuple[list[Alert], str]] = []
-        self.opts = GroupOptions(query=lambda e, t: self.engine.instant_query(self.db, e, t),
-                                 appendable=self.db.append, notify=lambda a, e: self.sent.append((a, e)))
+        self.opts = GroupOptions(
+            query=lambda e, t: self.engine.instant_query(self.db, e, t),
+            appendable=self.db.append,
+            notify=lambda a, e: self.sent.append((a, e)),
+        )
 
     def put(self, labels: dict[str, str], t: int, v: float) -> None:
         self.db.append(SampleBatch([Labels(labels)], np.array([0]), np.array([t]), np.array([float(v)])))
@@ -80,9 +83,11 @@ def test_pending_then_firing_after_for(env: Env) -> None:
         want = "pending" if i < 2 else "firing"
         assert states(r) == {lbls: want}
         assert env.instant("ALERTS", i * M) == {
-            f'ALERTS{{alertname="HighLatency", alertstate="{want}", instance="a", severity="page"}}': 1.0}
+            f'ALERTS{{alertname="HighLatency", alertstate="{want}", instance="a", severity="page"}}': 1.0
+        }
         assert env.instant("ALERTS_FOR_STATE", i * M) == {
-            'ALERTS_FOR_STATE{alertname="HighLatency", instance="a", severity="page"}': 0.0}
+            'ALERTS_FOR_STATE{alertname="HighLatency", instance="a", severity="page"}': 0.0
+        }
     a = next(iter(r.active.values()))
     assert (a.active_at, a.fired_at, a.resolved_at) == (0, 2 * M, 0)
     assert r.state() == AlertState.FIRING
@@ -176,8 +181,15 @@ def test_keep_firing_for(env: Env) -> None:
         g.evaluate(i * M)
         a = next(iter(r.active.values()))
         got.append((a.state.value, a.keep_firing_since))
-    assert got == [("firing", 0), ("firing", M), ("firing", M), ("firing", 0), ("firing", 4 * M),
-                   ("firing", 4 * M), ("inactive", 4 * M)]
+    assert got == [
+        ("firing", 0),
+        ("firing", M),
+        ("firing", M),
+        ("firing", 0),
+        ("firing", 4 * M),
+        ("firing", 4 * M),
+        ("inactive", 4 * M),
+    ]
     assert next(iter(r.active.values())).resolved_at == 6 * M
 
 
@@ -290,9 +302,16 @@ def test_eval_timestamp_aligns_with_offset(env: Env) -> None:
         assert (ts - off_ms) % M in (0, M - 1)  # ns offset floored to ms
 
 
-@pytest.mark.parametrize(("last", "now", "want"), [
-    (0, 0, (M, 0)), (0, M - 1, (M, 0)), (0, M, (M, 0)), (0, 2 * M + 5, (2 * M, 1)), (0, 10 * M, (10 * M, 9)),
-])
+@pytest.mark.parametrize(
+    ("last", "now", "want"),
+    [
+        (0, 0, (M, 0)),
+        (0, M - 1, (M, 0)),
+        (0, M, (M, 0)),
+        (0, 2 * M + 5, (2 * M, 1)),
+        (0, 10 * M, (10 * M, 9)),
+    ],
+)
 def test_next_eval_counts_missed_iterations(last: int, now: int, want: tuple[int, int]) -> None:
     assert next_eval(last, now, M) == want
 

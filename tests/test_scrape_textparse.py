@@ -377,3 +377,20 @@ def test_fuzz_protobuf_only_parse_errors(data: bytes) -> None:
             parse_series_key(k)
     except ParseError:
         pass
+
+
+_lname = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True).filter(lambda s: s != "__name__")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        _lname, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8), max_size=5
+    ),
+    st.sampled_from(["", ",", " ", ", "]),
+)
+def test_fuzz_label_sets_roundtrip(labels: dict[str, str], sep_tail: str) -> None:
+    esc = {k: v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for k, v in labels.items()}
+    body = ",".join(f'{k}="{v}"' for k, v in esc.items())
+    key = f"m{{{body}{sep_tail if labels else ''}}}"
+    assert parse_series_key(key) == [("__name__", "m"), *labels.items()]

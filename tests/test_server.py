@@ -99,6 +99,11 @@ def test_bad_config_or_busy_port_fail_fast(procs: Processes, tmp_path: Path) -> 
     busy = procs.watchkeeper(port=port, data_dir=tmp_path / "other", wait=False)
     assert busy.proc.wait(30) == 1
     assert f"cannot listen on 127.0.0.1:{port}" in busy.log()
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    unusable = procs.watchkeeper(data_dir=not_a_dir / "data", wait=False)
+    assert unusable.proc.wait(30) == 1
+    assert "Not a directory" in unusable.log()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

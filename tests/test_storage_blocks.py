@@ -313,3 +313,35 @@ def test_compaction_streams_series_batches_and_newer_blocks_win(tmp_path):
         for t, v in zip(*out.series(i)[1:], strict=True)
     }
     assert got == expected
+
+
+def test_head_cut_writes_each_range_in_series_batches(tmp_path):
+    from watchkeeper.storage.cut import write_head_blocks
+    from watchkeeper.storage.head import Head
+
+    head = Head(chunk_samples=7)
+    labels = [Labels({"__name__": "h", "i": str(i)}) for i in (5, 3, 9, 1, 7)]
+    ids, _ = head.index.resolve(labels)
+    rng = np.random.default_rng(4)
+    ref: dict[tuple[Labels, int], float] = {}
+    for k in range(40):
+        t = np.full(5, k * 1000) + rng.integers(0, 3, 5)
+        v = np.arange(5) + k * 10.0
+        head.append(ids, t, v)
+        ref.update({(labels[j], int(t[j])): float(v[j]) for j in range(5) if t[j] < 25_000})
+    head.seal()
+    metas = write_head_blocks(tmp_path, head.index.labels, head.runs, 25_000, R, batch_series=2)
+    assert [(m.min_time, m.max_time, m.num_series, m.num_samples) for m in metas] == [
+        (0, R, 5, 50),
+        (R, 2 * R, 5, 50),
+        (2 * R, 3 * R, 5, 25),
+    ]
+    cache = RowGroupCache()
+    got: dict[tuple[Labels, int], float] = {}
+    for m in metas:
+        ss = Block(tmp_path / m.ulid, cache).select(ALL, 0, 10**9)
+        assert list(ss.labels) == sorted(labels)
+        for i in range(len(ss)):
+            got.update({(ss.labels[i], int(t)): float(v) for t, v in zip(*ss.series(i)[1:], strict=True)})
+    assert got == ref
+    assert all(r.mint >= 25_000 for r in head.runs_from(head.runs, 25_000))

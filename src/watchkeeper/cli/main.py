@@ -95,6 +95,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
     from ..config import ConfigError
     from ..server.options import ServerOptions, parse_listen
     from ..server.server import Server
+    from ..storage.api import StorageError
 
     logging.basicConfig(level=_LOG_LEVELS[args.log_level],
                         format="%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
@@ -125,7 +126,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
     except ConfigError as e:
         print(f"watchkeeper server: invalid configuration:\n{e}", file=sys.stderr)
         return 1
-    except OSError as e:
+    except (OSError, StorageError) as e:
         print(f"watchkeeper server: {e}", file=sys.stderr)
         return 1
     return 0

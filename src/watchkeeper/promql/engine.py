@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -132,6 +133,7 @@ class _Evaluator:
         self.annotations = Annotations()
         self.delayed = engine.enable_delayed_name_removal
         self.lookback = engine.lookback_delta_ms
+        self._invariant: dict[int, bool] = {}  # node id -> step invariance
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -153,6 +155,20 @@ class _Evaluator:
 
     def eval(self, node: ast.Expr, ts: np.ndarray) -> Value:
         self.check()
+        if ts.shape[0] > 1 and self.invariant(node):
+            # Same value at every step (everything it reads is pinned by @): evaluate once,
+            # as Prometheus does for its StepInvariantExpr.
+            return _repeat_steps(self.eval_node(node, ts[:1]), ts.shape[0])
+        return self.eval_node(node, ts)
+
+    def invariant(self, node: ast.Expr) -> bool:
+        key = id(node)
+        known = self._invariant.get(key)
+        if known is None:
+            known = self._invariant[key] = _step_invariant(node, self.invariant)
+        return known
+
+    def eval_node(self, node: ast.Expr, ts: np.ndarray) -> Value:
         if isinstance(node, ast.NumberLiteral):
             return Scalar(np.full(ts.shape[0], float(node.val)))
         if isinstance(node, ast.StringLiteral):
@@ -362,6 +378,48 @@ class _Evaluator:
         rows = rows[order]
         sub = InstantVectors([vec.labels[i] for i in rows], vec.values[rows], vec.present[rows])
         return QueryResult("matrix", series=vectors_to_series(sub, ts), annotations=self.annotations)
+
+
+# Functions whose result depends on the evaluation time itself (Prometheus' AtModifierUnsafeFunctions).
+_TIME_DEPENDENT = frozenset({"days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute",
+                             "month", "year", "predict_linear", "time", "timestamp"})
+
+
+def _step_invariant(node: ast.Expr, invariant: Callable[[ast.Expr], bool]) -> bool:
+    """Whether ``node`` has the same value at every step: every selector and subquery it reads is
+    pinned with ``@`` and no function looks at the evaluation time."""
+    if isinstance(node, ast.NumberLiteral | ast.StringLiteral):
+        return True
+    if isinstance(node, ast.VectorSelector):
+        return node.timestamp_ms is not None or node.start_or_end is not None
+    if isinstance(node, ast.MatrixSelector):
+        return invariant(node.vector_selector)
+    if isinstance(node, ast.SubqueryExpr):
+        return node.timestamp_ms is not None or node.start_or_end is not None
+    if isinstance(node, ast.ParenExpr | ast.StepInvariantExpr | ast.UnaryExpr):
+        return invariant(node.expr)
+    if isinstance(node, ast.BinaryExpr):
+        return invariant(node.lhs) and invariant(node.rhs)
+    if isinstance(node, ast.AggregateExpr):
+        return invariant(node.expr) and (node.param is None or invariant(node.param))
+    if isinstance(node, ast.Call):
+        return node.func not in _TIME_DEPENDENT and all(invariant(a) for a in node.args)
+    return False
+
+
+def _repeat_steps(value: Value, steps: int) -> Value:
+    """A one-step value repeated for ``steps`` steps."""
+    if isinstance(value, Scalar):
+        return Scalar(np.repeat(value.values, steps))
+    if isinstance(value, InstantVectors):
+        ts = None if value.timestamps is None else np.repeat(value.timestamps, steps, axis=1)
+        return InstantVectors(value.labels, np.repeat(value.values, steps, axis=1),
+                              np.repeat(value.present, steps, axis=1), value.drop_name, ts)
+    if isinstance(value, RangeWindows):
+        return RangeWindows(value.labels, value.t, value.v, value.offsets,
+                            np.repeat(value.lo, steps, axis=1), np.repeat(value.hi, steps, axis=1),
+                            np.repeat(value.eval_t, steps), value.range_ms, value.drop_name)
+    return value
 
 
 _ANCHORED_SAFE = ("changes", "delta", "increase", "rate", "resets")

@@ -32,7 +32,13 @@ def segment_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str)
         return np.zeros((0, q.shape[0]), dtype=np.int64)
     if t.size == 0:
         return np.broadcast_to(offsets[:-1, None], (n, q.shape[0])).copy()
-    if q.shape[0] == 1 or (np.diff(q) == q[1] - q[0]).all():
+    if q.shape[0] == 1:
+        # One query time: count, per series, the samples at or before (before) it.
+        below = (t <= q[0]) if side == "right" else (t < q[0])
+        cum = np.zeros(t.size + 1, dtype=np.int64)
+        np.cumsum(below, out=cum[1:])
+        return (offsets[:-1] + cum[offsets[1:]] - cum[offsets[:-1]])[:, None]
+    if (np.diff(q) == q[1] - q[0]).all():
         if q.shape[0] > 1 and q[1] == q[0]:
             return np.repeat(_grid_search(offsets, t, int(q[0]), 1, 1, side), q.shape[0], axis=1)
         step = int(q[1] - q[0]) if q.shape[0] > 1 else 1

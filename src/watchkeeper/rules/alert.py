@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ..model.labels import Labels
 
@@ -14,7 +14,7 @@ __all__ = ["Alert", "AlertState", "RESOLVED_RETENTION_MS"]
 RESOLVED_RETENTION_MS = 15 * 60_000
 
 
-class AlertState(str, Enum):
+class AlertState(StrEnum):
     INACTIVE = "inactive"
     PENDING = "pending"
     FIRING = "firing"
@@ -46,5 +46,15 @@ class Alert:
         return self.last_sent_at + resend_delay_ms < ts
 
     def copy(self) -> Alert:
-        return Alert(self.labels, self.annotations, self.state, self.active_at, self.value, self.fired_at,
-                     self.resolved_at, self.last_sent_at, self.valid_until, self.keep_firing_since)
+        return Alert(
+            self.labels,
+            self.annotations,
+            self.state,
+            self.active_at,
+            self.value,
+            self.fired_at,
+            self.resolved_at,
+            self.last_sent_at,
+            self.valid_until,
+            self.keep_firing_since,
+        )

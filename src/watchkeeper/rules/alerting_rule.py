@@ -27,16 +27,25 @@ class AlertTemplater(Protocol):
     """Expands one label/annotation template for one alert instance; never raises (a broken
     template yields Prometheus' ``<error expanding template: ...>`` text)."""
 
-    def __call__(self, text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int,
-                 query: QueryFunc) -> str: ...
+    def __call__(
+        self, text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int, query: QueryFunc
+    ) -> str: ...
 
 
 class AlertingRule(RuleBase):
     kind = "alerting"
 
-    def __init__(self, name: str, expr: str, *, for_ms: int = 0, keep_firing_for_ms: int = 0,
-                 labels: Labels = Labels(), annotations: Labels = Labels(),
-                 templater: AlertTemplater) -> None:
+    def __init__(
+        self,
+        name: str,
+        expr: str,
+        *,
+        for_ms: int = 0,
+        keep_firing_for_ms: int = 0,
+        labels: Labels = Labels(),
+        annotations: Labels = Labels(),
+        templater: AlertTemplater,
+    ) -> None:
         super().__init__(name, expr, labels=labels)
         self.for_ms = for_ms
         self.keep_firing_for_ms = keep_firing_for_ms
@@ -49,11 +58,13 @@ class AlertingRule(RuleBase):
         vec = query_vector(query, self.query_expr, ts_ms - query_offset_ms)
         found: dict[Labels, Alert] = {}
         for series, value in zip(vec.labels, vec.values.tolist(), strict=True):
+
             def expand(text: str, series: Labels = series, value: float = value) -> str:
                 if "{{" not in text:
                     return text
-                return self.templater(text, alert_name=self.name, labels=series, value=value, ts_ms=ts_ms,
-                                      query=query)
+                return self.templater(
+                    text, alert_name=self.name, labels=series, value=value, ts_ms=ts_ms, query=query
+                )
 
             d = {k: v for k, v in series.items if k != METRIC_NAME}
             for k, v in self.labels.items:
@@ -62,7 +73,9 @@ class AlertingRule(RuleBase):
             lbls = Labels(d)
             annotations = Labels([(k, expand(v)) for k, v in self.annotations.items])
             if lbls in found:
-                raise RuleEvalError("vector contains metrics with the same labelset after applying alert labels")
+                raise RuleEvalError(
+                    "vector contains metrics with the same labelset after applying alert labels"
+                )
             found[lbls] = Alert(lbls, annotations, AlertState.PENDING, active_at=ts_ms, value=value)
 
         for lbls, a in found.items():
@@ -84,7 +97,9 @@ class AlertingRule(RuleBase):
                         a.keep_firing_since = ts_ms
                     keep_firing = ts_ms - a.keep_firing_since < self.keep_firing_for_ms
                 # Firing alerts are kept a while so receivers are told they resolved.
-                if a.state == AlertState.PENDING or (a.resolved_at and ts_ms - a.resolved_at > RESOLVED_RETENTION_MS):
+                if a.state == AlertState.PENDING or (
+                    a.resolved_at and ts_ms - a.resolved_at > RESOLVED_RETENTION_MS
+                ):
                     del self.active[lbls]
                 if a.state != AlertState.INACTIVE and not keep_firing:
                     a.state = AlertState.INACTIVE

@@ -35,8 +35,10 @@ class _Out:
 def duplicate_rules(rf: RuleFile) -> list[tuple[str, Labels]]:
     """Rules with the same name and labels (group labels included), each reported once, in
     promtool's order (sorted by name, then labels)."""
-    keyed = sorted(((r.name, Labels({**g.labels, **r.labels})) for g in rf.groups for r in g.rules),
-                   key=lambda x: (x[0].encode("utf-8", "surrogateescape"), _label_key(x[1])))
+    keyed = sorted(
+        ((r.name, Labels({**g.labels, **r.labels})) for g in rf.groups for r in g.rules),
+        key=lambda x: (x[0].encode("utf-8", "surrogateescape"), _label_key(x[1])),
+    )
     dups: list[tuple[str, Labels]] = []
     for prev, cur in zip(keyed, keyed[1:], strict=False):
         if prev == cur and (not dups or dups[-1] != prev):
@@ -57,21 +59,33 @@ def _lint_message(dups: list[tuple[str, Labels]]) -> str:
     return msg + "Might cause inconsistency while recording expressions"
 
 
-def check_rules_split(files: list[str | Path], *, lint: str = "duplicate-rules", lint_fatal: bool = False,
-                      name_validation: NameValidation = "utf8") -> tuple[int, str, str]:
+def check_rules_split(
+    files: list[str | Path],
+    *,
+    lint: str = "duplicate-rules",
+    lint_fatal: bool = False,
+    name_validation: NameValidation = "utf8",
+) -> tuple[int, str, str]:
     """Check each file; returns ``(exit code, stdout text, stderr text)`` as promtool prints them."""
     o = _check(files, lint, lint_fatal, name_validation)
     return o[0], o[1].text("stdout"), o[1].text("stderr")
 
 
-def check_rules(files: list[str | Path], *, lint: str = "duplicate-rules", lint_fatal: bool = False,
-                name_validation: NameValidation = "utf8") -> tuple[int, str]:
-    """Check each file; returns ``(exit code, output)`` with stdout and stderr interleaved as on a terminal."""
+def check_rules(
+    files: list[str | Path],
+    *,
+    lint: str = "duplicate-rules",
+    lint_fatal: bool = False,
+    name_validation: NameValidation = "utf8",
+) -> tuple[int, str]:
+    """Check each file; returns ``(exit code, output)``, stdout and stderr interleaved as on a terminal."""
     code, out = _check(files, lint, lint_fatal, name_validation)
     return code, out.text()
 
 
-def _check(files: list[str | Path], lint: str, lint_fatal: bool, name_validation: NameValidation) -> tuple[int, _Out]:
+def _check(
+    files: list[str | Path], lint: str, lint_fatal: bool, name_validation: NameValidation
+) -> tuple[int, _Out]:
     o = _Out()
     settings = set(lint.split(","))
     unknown = settings - set(LINT_OPTIONS)

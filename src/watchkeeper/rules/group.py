@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,8 +65,17 @@ def next_eval(last_ts_ms: int, now_ms: int, interval_ms: int) -> tuple[int, int]
 
 
 class Group:
-    def __init__(self, name: str, file: str, interval_ms: int, rules: list[Rule], *, opts: GroupOptions,
-                 limit: int = 0, query_offset_ms: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        file: str,
+        interval_ms: int,
+        rules: list[Rule],
+        *,
+        opts: GroupOptions,
+        limit: int = 0,
+        query_offset_ms: int = 0,
+    ) -> None:
         self.name = name
         self.file = file
         self.interval_ms = interval_ms
@@ -78,6 +88,8 @@ class Group:
         self.series_in_previous_eval: list[set[Labels]] = [set() for _ in rules]
         # Series of rules removed by a reload: marked stale at the next evaluation.
         self.stale_series: list[Labels] = []
+        # Evaluations run in a worker thread; reloads read the state from the event loop.
+        self.lock = threading.Lock()
 
     @property
     def key(self) -> str:
@@ -93,15 +105,27 @@ class Group:
     def equals(self, other: Group) -> bool:
         """Same definition (Prometheus keeps an unchanged group running across a reload)."""
         if (self.name, self.file, self.interval_ms, self.limit, self.query_offset_ms, len(self.rules)) != (
-                other.name, other.file, other.interval_ms, other.limit, other.query_offset_ms, len(other.rules)):
+            other.name,
+            other.file,
+            other.interval_ms,
+            other.limit,
+            other.query_offset_ms,
+            len(other.rules),
+        ):
             return False
         return all(_rule_sig(a) == _rule_sig(b) for a, b in zip(self.rules, other.rules, strict=True))
 
     def evaluate(self, ts_ms: int) -> None:
         """Evaluate every rule in order at ``ts_ms``; results are appended before the next rule runs."""
+        with self.lock:
+            self._evaluate(ts_ms)
+
+    def _evaluate(self, ts_ms: int) -> None:
         start = time.perf_counter()
         if self.stale_series:
-            self._append(self.stale_series, np.full(len(self.stale_series), STALE_NAN), ts_ms - self.query_offset_ms)
+            self._append(
+                self.stale_series, np.full(len(self.stale_series), STALE_NAN), ts_ms - self.query_offset_ms
+            )
             self.stale_series = []
         samples = 0
         for i, rule in enumerate(self.rules):
@@ -143,8 +167,12 @@ class Group:
         if not labels:
             return
         n = len(labels)
-        batch = SampleBatch(labels=list(labels), series=np.arange(n, dtype=np.int64),
-                            t=np.full(n, t_ms, dtype=np.int64), v=np.asarray(values, dtype=np.float64))
+        batch = SampleBatch(
+            labels=list(labels),
+            series=np.arange(n, dtype=np.int64),
+            t=np.full(n, t_ms, dtype=np.int64),
+            v=np.asarray(values, dtype=np.float64),
+        )
         try:
             self.opts.appendable(batch)
         except Exception as e:  # noqa: BLE001 - storage refusing samples must not stop evaluation
@@ -154,6 +182,10 @@ class Group:
 
     def mark_all_stale(self, ts_ms: int) -> None:
         """Write stale markers for everything the group wrote last (the group was removed)."""
+        with self.lock:
+            self._mark_all_stale(ts_ms)
+
+    def _mark_all_stale(self, ts_ms: int) -> None:
         series = [s for prev in self.series_in_previous_eval for s in prev] + self.stale_series
         self._append(series, np.full(len(series), STALE_NAN), ts_ms - self.query_offset_ms)
         self.series_in_previous_eval = [set() for _ in self.rules]
@@ -161,6 +193,10 @@ class Group:
 
     def copy_state(self, old: Group) -> None:
         """Carry series and alerts over from the previous version of this group (reload)."""
+        with old.lock:
+            self._copy_state(old)
+
+    def _copy_state(self, old: Group) -> None:
         by_key: dict[str, list[int]] = {}
         for fi, r in enumerate(old.rules):
             by_key.setdefault(r.name_and_labels(), []).append(fi)

@@ -36,22 +36,42 @@ class RuleLoadError(Exception):
 class RuleManager:
     """Owns the rule groups. Collaborators are callables handed in by the server."""
 
-    def __init__(self, *, query: QueryFunc, appendable: Callable[[SampleBatch], int], notify: NotifyFunc,
-                 clock: Callable[[], float], external_labels: Labels = Labels(), external_url: str = "",
-                 state_dir: Path | None = None, default_interval_ms: int = 60_000,
-                 default_query_offset_ms: int = 0, resend_delay_ms: int = 60_000,
-                 outage_tolerance_ms: int = 3_600_000, name_validation: NameValidation = "utf8",
-                 templater: AlertTemplater | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        query: QueryFunc,
+        appendable: Callable[[SampleBatch], int],
+        notify: NotifyFunc,
+        clock: Callable[[], float],
+        external_labels: Labels = Labels(),
+        external_url: str = "",
+        state_dir: Path | None = None,
+        default_interval_ms: int = 60_000,
+        default_query_offset_ms: int = 0,
+        resend_delay_ms: int = 60_000,
+        outage_tolerance_ms: int = 3_600_000,
+        name_validation: NameValidation = "utf8",
+        templater: AlertTemplater | None = None,
+    ) -> None:
         self.clock = clock
         self.external_labels = external_labels
         self.external_url = external_url
         self.default_interval_ms = default_interval_ms
         self.default_query_offset_ms = default_query_offset_ms
         self.name_validation = name_validation
-        self.templater = templater or make_templater(external_labels=external_labels, external_url=external_url)
-        self.store = AlertStateStore(state_dir, outage_tolerance_ms=outage_tolerance_ms) if state_dir else None
-        self.opts = GroupOptions(query=query, appendable=appendable, notify=notify, resend_delay_ms=resend_delay_ms,
-                                 on_evaluated=self._save_state if self.store else None)
+        self.templater = templater or make_templater(
+            external_labels=external_labels, external_url=external_url
+        )
+        self.store = (
+            AlertStateStore(state_dir, outage_tolerance_ms=outage_tolerance_ms) if state_dir else None
+        )
+        self.opts = GroupOptions(
+            query=query,
+            appendable=appendable,
+            notify=notify,
+            resend_delay_ms=resend_delay_ms,
+            on_evaluated=self._save_state if self.store else None,
+        )
         self._groups: dict[str, Group] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running = False
@@ -66,7 +86,9 @@ class RuleManager:
         errors: list[str] = []
         groups: list[Group] = []
         for path in _expand(patterns):
-            rf, errs = parse_rule_file(path, name_validation=self.name_validation, check_template=check_template)
+            rf, errs = parse_rule_file(
+                path, name_validation=self.name_validation, check_template=check_template
+            )
             if errs or rf is None:
                 errors.extend(errs)
                 continue
@@ -80,13 +102,29 @@ class RuleManager:
         for rd in gd.rules:
             labels = Labels({**gd.labels, **rd.labels})
             if rd.alert:
-                rules.append(AlertingRule(rd.alert, rd.expr, for_ms=rd.for_ms, keep_firing_for_ms=rd.keep_firing_for_ms,
-                                          labels=labels, annotations=Labels(rd.annotations), templater=self.templater))
+                rules.append(
+                    AlertingRule(
+                        rd.alert,
+                        rd.expr,
+                        for_ms=rd.for_ms,
+                        keep_firing_for_ms=rd.keep_firing_for_ms,
+                        labels=labels,
+                        annotations=Labels(rd.annotations),
+                        templater=self.templater,
+                    )
+                )
             else:
                 rules.append(RecordingRule(rd.record, rd.expr, labels=labels))
         offset = gd.query_offset_ms if gd.query_offset_ms is not None else self.default_query_offset_ms
-        return Group(gd.name, file, gd.interval_ms or self.default_interval_ms, rules, opts=self.opts,
-                     limit=gd.limit, query_offset_ms=offset)
+        return Group(
+            gd.name,
+            file,
+            gd.interval_ms or self.default_interval_ms,
+            rules,
+            opts=self.opts,
+            limit=gd.limit,
+            query_offset_ms=offset,
+        )
 
     def update(self, patterns: list[str]) -> None:
         """Load rule files and swap them in: unchanged groups keep running untouched, changed ones

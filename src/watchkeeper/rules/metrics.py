@@ -12,15 +12,26 @@ _HELP = {
     "prometheus_rule_evaluations_total": ("counter", "The total number of rule evaluations."),
     "prometheus_rule_evaluation_failures_total": ("counter", "The total number of rule evaluation failures."),
     "prometheus_rule_group_iterations_total": (
-        "counter", "The total number of scheduled rule group evaluations, whether executed or missed."),
+        "counter",
+        "The total number of scheduled rule group evaluations, whether executed or missed.",
+    ),
     "prometheus_rule_group_iterations_missed_total": (
-        "counter", "The total number of rule group evaluations missed due to slow rule group evaluation."),
+        "counter",
+        "The total number of rule group evaluations missed due to slow rule group evaluation.",
+    ),
     "prometheus_rule_group_interval_seconds": ("gauge", "The interval of a rule group."),
     "prometheus_rule_group_last_evaluation_timestamp_seconds": (
-        "gauge", "The timestamp of the last rule group evaluation in seconds."),
-    "prometheus_rule_group_last_duration_seconds": ("gauge", "The duration of the last rule group evaluation."),
+        "gauge",
+        "The timestamp of the last rule group evaluation in seconds.",
+    ),
+    "prometheus_rule_group_last_duration_seconds": (
+        "gauge",
+        "The duration of the last rule group evaluation.",
+    ),
     "prometheus_rule_group_last_evaluation_samples": (
-        "gauge", "The number of samples returned during the last rule group evaluation."),
+        "gauge",
+        "The number of samples returned during the last rule group evaluation.",
+    ),
     "prometheus_rule_group_rules": ("gauge", "The number of rules."),
 }
 

@@ -30,9 +30,16 @@ def generator_url(external_url: str, expr: str) -> str:
     return f"{external_url}/graph?g0.expr={quote_plus(expr)}&g0.tab=1"
 
 
-def to_api_alert(a: Alert, expr: str, *, external_url: str, external_labels: Labels = Labels()) -> dict[str, Any]:
+def to_api_alert(
+    a: Alert, expr: str, *, external_url: str, external_labels: Labels = Labels()
+) -> dict[str, Any]:
     """An Alertmanager API v2 postable alert for ``a`` (external labels added where absent)."""
     labels = {**external_labels.to_dict(), **a.labels.to_dict()}
     ends = a.resolved_at if a.resolved_at else a.valid_until
-    return {"labels": labels, "annotations": a.annotations.to_dict(), "startsAt": format_time(a.fired_at),
-            "endsAt": format_time(ends), "generatorURL": generator_url(external_url, expr)}
+    return {
+        "labels": labels,
+        "annotations": a.annotations.to_dict(),
+        "startsAt": format_time(a.fired_at),
+        "endsAt": format_time(ends),
+        "generatorURL": generator_url(external_url, expr),
+    }

@@ -21,8 +21,16 @@ from ..promql.errors import ParseError
 from ..promql.lexer import go_quote
 from ..promql.parser import parse as parse_promql
 
-__all__ = ["RuleDef", "GroupDef", "RuleFile", "parse_rules", "parse_rule_file", "NameValidation",
-           "valid_label_name", "valid_metric_name"]
+__all__ = [
+    "RuleDef",
+    "GroupDef",
+    "RuleFile",
+    "parse_rules",
+    "parse_rule_file",
+    "NameValidation",
+    "valid_label_name",
+    "valid_metric_name",
+]
 
 NameValidation = str  # "utf8" (Prometheus 3.x default) or "legacy"
 
@@ -108,14 +116,16 @@ class _Decoder:
         self.known_fields = known_fields
         self.unmarshal_errors: list[str] = []
 
-    def pairs(self, node: yaml.Node, type_name: str, known: set[str] | None) -> dict[str, tuple[yaml.Node,
-                                                                                            yaml.Node]]:
+    def pairs(
+        self, node: yaml.Node, type_name: str, known: set[str] | None
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """Mapping entries (merge keys resolved) as name -> (key node, value node)."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG:
             return {}
         if not isinstance(node, yaml.MappingNode):
             self.unmarshal_errors.append(
-                f"line {_pos(node).line}: cannot unmarshal {_short_tag(node)} into {type_name}")
+                f"line {_pos(node).line}: cannot unmarshal {_short_tag(node)} into {type_name}"
+            )
             return {}
         out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -129,7 +139,8 @@ class _Decoder:
             name = str(k.value)
             if self.known_fields and known is not None and name not in known:
                 self.unmarshal_errors.append(
-                    f"line {_pos(k).line}: field {name} not found in type {type_name}")
+                    f"line {_pos(k).line}: field {name} not found in type {type_name}"
+                )
                 continue
             out[name] = (k, v)
         for name, pair in merged.items():
@@ -139,7 +150,9 @@ class _Decoder:
     def string(self, node: yaml.Node) -> str:
         if isinstance(node, yaml.ScalarNode):
             return "" if node.tag == _NULL_TAG else str(node.value)
-        self.unmarshal_errors.append(f"line {_pos(node).line}: cannot unmarshal {_short_tag(node)} into string")
+        self.unmarshal_errors.append(
+            f"line {_pos(node).line}: cannot unmarshal {_short_tag(node)} into string"
+        )
         return ""
 
     def string_map(self, node: yaml.Node) -> dict[str, str]:
@@ -173,9 +186,13 @@ class _RuleNodes:
     expr: yaml.Node | None = None
 
 
-def parse_rules(content: str | bytes, *, ignore_unknown_fields: bool = False,
-                name_validation: NameValidation = "utf8",
-                check_template: Callable[[str, str], str | None] | None = None) -> tuple[RuleFile | None, list[str]]:
+def parse_rules(
+    content: str | bytes,
+    *,
+    ignore_unknown_fields: bool = False,
+    name_validation: NameValidation = "utf8",
+    check_template: Callable[[str, str], str | None] | None = None,
+) -> tuple[RuleFile | None, list[str]]:
     """Parse and validate rule file content; returns ``(file, errors)``.
 
     ``file`` is None when the YAML itself cannot be decoded. ``check_template``
@@ -217,8 +234,9 @@ def _yaml_syntax_message(e: yaml.YAMLError) -> str:
     return f"yaml: {problem}"
 
 
-def _decode_file(dec: _Decoder, root: yaml.Node | None) -> tuple[list[GroupDef], list[tuple[yaml.Node,
-                                                                                           list[_RuleNodes]]]]:
+def _decode_file(
+    dec: _Decoder, root: yaml.Node | None
+) -> tuple[list[GroupDef], list[tuple[yaml.Node, list[_RuleNodes]]]]:
     if root is None:
         return [], []
     top = dec.pairs(root, "rulefmt.RuleGroups", None)
@@ -231,7 +249,8 @@ def _decode_file(dec: _Decoder, root: yaml.Node | None) -> tuple[list[GroupDef],
             for name, (k, _) in top.items():
                 if name not in _FILE_FIELDS:
                     dec.unmarshal_errors.append(
-                        f"line {_pos(k).line}: field {name} not found in type rulefmt.RuleGroups")
+                        f"line {_pos(k).line}: field {name} not found in type rulefmt.RuleGroups"
+                    )
         groups_node = top.get("groups", (None, None))[1]
     groups: list[GroupDef] = []
     nodes: list[tuple[yaml.Node, list[_RuleNodes]]] = []
@@ -239,7 +258,9 @@ def _decode_file(dec: _Decoder, root: yaml.Node | None) -> tuple[list[GroupDef],
         return groups, nodes
     if not isinstance(groups_node, yaml.SequenceNode):
         dec.unmarshal_errors.append(
-            f"line {_pos(groups_node).line}: cannot unmarshal {_short_tag(groups_node)} into []rulefmt.RuleGroup")
+            f"line {_pos(groups_node).line}: cannot unmarshal {_short_tag(groups_node)} "
+            "into []rulefmt.RuleGroup"
+        )
         return groups, nodes
     for gnode in groups_node.value:
         g, rnodes = _decode_group(dec, gnode)
@@ -263,17 +284,29 @@ def _decode_group(dec: _Decoder, gnode: yaml.Node) -> tuple[GroupDef, list[_Rule
             r, n = _decode_rule(dec, rn)
             rules.append(r)
             rnodes.append(n)
-    elif rules_node is not None and not (isinstance(rules_node, yaml.ScalarNode) and rules_node.tag == _NULL_TAG):
+    elif rules_node is not None and not (
+        isinstance(rules_node, yaml.ScalarNode) and rules_node.tag == _NULL_TAG
+    ):
         dec.unmarshal_errors.append(
-            f"line {_pos(rules_node).line}: cannot unmarshal {_short_tag(rules_node)} into []rulefmt.Rule")
-    return GroupDef(name=name, rules=rules, interval_ms=interval or None, query_offset_ms=offset, limit=limit,
-                    labels=labels), rnodes
+            f"line {_pos(rules_node).line}: cannot unmarshal {_short_tag(rules_node)} into []rulefmt.Rule"
+        )
+    return GroupDef(
+        name=name,
+        rules=rules,
+        interval_ms=interval or None,
+        query_offset_ms=offset,
+        limit=limit,
+        labels=labels,
+    ), rnodes
 
 
 def _decode_rule(dec: _Decoder, rn: yaml.Node) -> tuple[RuleDef, _RuleNodes]:
     f = dec.pairs(rn, "rulefmt.Rule", _RULE_FIELDS)
-    nodes = _RuleNodes(record=f.get("record", (None, None))[1], alert=f.get("alert", (None, None))[1],
-                       expr=f.get("expr", (None, None))[1])
+    nodes = _RuleNodes(
+        record=f.get("record", (None, None))[1],
+        alert=f.get("alert", (None, None))[1],
+        expr=f.get("expr", (None, None))[1],
+    )
     rule = RuleDef(
         expr=dec.string(nodes.expr) if nodes.expr is not None else "",
         record=dec.string(nodes.record) if nodes.record is not None else "",
@@ -286,8 +319,12 @@ def _decode_rule(dec: _Decoder, rn: yaml.Node) -> tuple[RuleDef, _RuleNodes]:
     return rule, nodes
 
 
-def _validate(rf: RuleFile, nodes: list[tuple[yaml.Node, list[_RuleNodes]]], scheme: NameValidation,
-              check_template: Callable[[str, str], str | None] | None) -> list[str]:
+def _validate(
+    rf: RuleFile,
+    nodes: list[tuple[yaml.Node, list[_RuleNodes]]],
+    scheme: NameValidation,
+    check_template: Callable[[str, str], str | None] | None,
+) -> list[str]:
     errs: list[str] = []
     seen: set[str] = set()
     for g, (gnode, rnodes) in zip(rf.groups, nodes, strict=True):
@@ -306,8 +343,9 @@ def _validate(rf: RuleFile, nodes: list[tuple[yaml.Node, list[_RuleNodes]]], sch
     return errs
 
 
-def _validate_rule(r: RuleDef, n: _RuleNodes, scheme: NameValidation,
-                   check_template: Callable[[str, str], str | None] | None) -> list[tuple[str, str]]:
+def _validate_rule(
+    r: RuleDef, n: _RuleNodes, scheme: NameValidation, check_template: Callable[[str, str], str | None] | None
+) -> list[tuple[str, str]]:
     """(position prefix, message) pairs, in Prometheus' order."""
     out: list[tuple[str, str]] = []
     both = f"{_pos(n.record)}: {_pos(n.alert)}: "

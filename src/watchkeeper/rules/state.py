@@ -28,19 +28,33 @@ FORMAT_VERSION = 1
 
 
 def _alert_to_json(a: Alert) -> dict[str, object]:
-    return {"labels": dict(a.labels.items), "annotations": dict(a.annotations.items), "state": a.state.value,
-            "active_at": a.active_at, "fired_at": a.fired_at, "resolved_at": a.resolved_at,
-            "last_sent_at": a.last_sent_at, "valid_until": a.valid_until,
-            "keep_firing_since": a.keep_firing_since, "value": a.value}
+    return {
+        "labels": dict(a.labels.items),
+        "annotations": dict(a.annotations.items),
+        "state": a.state.value,
+        "active_at": a.active_at,
+        "fired_at": a.fired_at,
+        "resolved_at": a.resolved_at,
+        "last_sent_at": a.last_sent_at,
+        "valid_until": a.valid_until,
+        "keep_firing_since": a.keep_firing_since,
+        "value": a.value,
+    }
 
 
 def _alert_from_json(d: dict[str, object]) -> Alert:
-    return Alert(labels=Labels(d["labels"]), annotations=Labels(d["annotations"]),  # type: ignore[arg-type]
-                 state=AlertState(d["state"]), active_at=int(d["active_at"]),  # type: ignore[arg-type]
-                 value=float(d["value"]), fired_at=int(d["fired_at"]),  # type: ignore[arg-type]
-                 resolved_at=int(d["resolved_at"]), last_sent_at=_opt_int(d["last_sent_at"]),
-                 valid_until=int(d["valid_until"]),  # type: ignore[arg-type]
-                 keep_firing_since=int(d["keep_firing_since"]))  # type: ignore[arg-type]
+    return Alert(
+        labels=Labels(d["labels"]),
+        annotations=Labels(d["annotations"]),  # type: ignore[arg-type]
+        state=AlertState(d["state"]),
+        active_at=int(d["active_at"]),  # type: ignore[arg-type]
+        value=float(d["value"]),
+        fired_at=int(d["fired_at"]),  # type: ignore[arg-type]
+        resolved_at=int(d["resolved_at"]),
+        last_sent_at=_opt_int(d["last_sent_at"]),
+        valid_until=int(d["valid_until"]),  # type: ignore[arg-type]
+        keep_firing_since=int(d["keep_firing_since"]),
+    )  # type: ignore[arg-type]
 
 
 def _opt_int(v: object) -> int | None:
@@ -65,11 +79,18 @@ class AlertStateStore:
             if isinstance(r, AlertingRule) and r.active:
                 rules[r.state_key()] = [_alert_to_json(a) for a in r.active.values()]
         # Values move every evaluation; they alone are not worth a write.
-        fingerprint = json.dumps({k: [{**a, "value": 0} for a in v] for k, v in rules.items()}, sort_keys=True)
+        fingerprint = json.dumps(
+            {k: [{**a, "value": 0} for a in v] for k, v in rules.items()}, sort_keys=True
+        )
         if self._last_written.get(group.key) == fingerprint:
             return
-        doc = {"version": FORMAT_VERSION, "file": group.file, "group": group.name, "saved_at": now_ms,
-               "rules": rules}
+        doc = {
+            "version": FORMAT_VERSION,
+            "file": group.file,
+            "group": group.name,
+            "saved_at": now_ms,
+            "rules": rules,
+        }
         path = self._path(group.key)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc), encoding="utf-8")
@@ -86,7 +107,10 @@ class AlertStateStore:
         except (OSError, ValueError) as e:
             log.warning("ignoring unreadable alert state %s: %s", path, e)
             return 0
-        if doc.get("version") != FORMAT_VERSION or now_ms - int(doc.get("saved_at", 0)) > self.outage_tolerance_ms:
+        if (
+            doc.get("version") != FORMAT_VERSION
+            or now_ms - int(doc.get("saved_at", 0)) > self.outage_tolerance_ms
+        ):
             return 0
         saved = doc.get("rules", {})
         n = 0

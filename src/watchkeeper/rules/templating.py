@@ -21,15 +21,22 @@ __all__ = ["TEMPLATE_DEFS", "alert_template_data", "make_templater", "check_temp
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_DEFS = ("{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
-                 "{{$externalURL := .ExternalURL}}{{$value := .Value}}")
+TEMPLATE_DEFS = (
+    "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
+    "{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+)
 
 
-def alert_template_data(labels: Labels, external_labels: Labels, external_url: str,
-                        value: float) -> dict[str, Any]:
+def alert_template_data(
+    labels: Labels, external_labels: Labels, external_url: str, value: float
+) -> dict[str, Any]:
     """Prometheus' ``AlertTemplateData``: the template sees the series' labels including ``__name__``."""
-    return {"Labels": labels.to_dict(), "ExternalLabels": external_labels.to_dict(), "ExternalURL": external_url,
-            "Value": value}
+    return {
+        "Labels": labels.to_dict(),
+        "ExternalLabels": external_labels.to_dict(),
+        "ExternalURL": external_url,
+        "Value": value,
+    }
 
 
 def _query_adapter(query: QueryFunc, ts_ms: int) -> Callable[[str], list[QuerySample]]:
@@ -38,7 +45,9 @@ def _query_adapter(query: QueryFunc, ts_ms: int) -> Callable[[str], list[QuerySa
 
     def run(q: str) -> list[QuerySample]:
         vec = query_vector(query, q, ts_ms)
-        return [QuerySample(lbls.to_dict(), v) for lbls, v in zip(vec.labels, vec.values.tolist(), strict=True)]
+        return [
+            QuerySample(lbls.to_dict(), v) for lbls, v in zip(vec.labels, vec.values.tolist(), strict=True)
+        ]
 
     return run
 
@@ -46,8 +55,9 @@ def _query_adapter(query: QueryFunc, ts_ms: int) -> Callable[[str], list[QuerySa
 def make_templater(*, external_labels: Labels, external_url: str) -> Callable[..., str]:
     """An ``AlertTemplater`` expanding with Prometheus' function set."""
 
-    def templater(text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int,
-                  query: QueryFunc) -> str:
+    def templater(
+        text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int, query: QueryFunc
+    ) -> str:
         data = alert_template_data(labels, external_labels, external_url, value)
         funcs = prometheus_funcs(query=_query_adapter(query, ts_ms), external_url=external_url)
         name = "__alert_" + alert_name

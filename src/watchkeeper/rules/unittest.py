@@ -42,8 +42,16 @@ from .vector import RuleEvalError, query_vector
 __all__ = ["run_rule_tests", "run_rule_test_file"]
 
 _FILE_FIELDS = {"rule_files", "evaluation_interval", "group_eval_order", "tests", "fuzzy_compare"}
-_GROUP_FIELDS = {"interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels",
-                 "external_url", "name", "start_timestamp"}
+_GROUP_FIELDS = {
+    "interval",
+    "input_series",
+    "alert_rule_test",
+    "promql_expr_test",
+    "external_labels",
+    "external_url",
+    "name",
+    "start_timestamp",
+}
 
 
 class _Fail(Exception):
@@ -54,7 +62,9 @@ class _Fail(Exception):
         self.errors = errors
 
 
-def run_rule_tests(files: list[str | Path], *, run: Callable[[str], bool] | None = None) -> tuple[int, str, str]:
+def run_rule_tests(
+    files: list[str | Path], *, run: Callable[[str], bool] | None = None
+) -> tuple[int, str, str]:
     """Run unit-test files; returns ``(exit code, stdout, stderr)`` as promtool prints them."""
     out: list[str] = []
     err: list[str] = []
@@ -77,7 +87,8 @@ def run_rule_tests(files: list[str | Path], *, run: Callable[[str], bool] | None
 def run_rule_test_file(path: str | Path, *, run: Callable[[str], bool] | None = None) -> list[str]:
     """The failures of one unit-test file (empty when every test passes)."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        doc = _plain(root) or {}
         _check_fields(doc, _FILE_FIELDS, "main.unitTestFile")
         rule_files = _resolve(Path(path).parent, doc.get("rule_files") or [])
         eval_ms = _duration(doc.get("evaluation_interval")) or 60_000
@@ -92,7 +103,8 @@ def run_rule_test_file(path: str | Path, *, run: Callable[[str], bool] | None = 
             _check_fields(tg, _GROUP_FIELDS, "main.testGroup")
             if run is not None and not run(tg.get("name", "")):
                 continue
-            errors.extend(_TestGroup(tg, eval_ms, order, bool(doc.get("fuzzy_compare")), rule_files).run())
+            fuzzy = str(doc.get("fuzzy_compare", "")).lower() in ("true", "yes", "on")
+            errors.extend(_TestGroup(tg, eval_ms, order, fuzzy, rule_files).run())
         return errors
     except _Fail as e:
         return e.errors
@@ -100,13 +112,29 @@ def run_rule_test_file(path: str | Path, *, run: Callable[[str], bool] | None = 
         return [str(e)]
 
 
+def _plain(node: yaml.Node | None) -> Any:
+    """The YAML tree with every scalar kept as its text, as Go decodes into string fields
+    (``values: 0x10`` is the expanding notation, not the number 16)."""
+    if node is None:
+        return None
+    if isinstance(node, yaml.MappingNode):
+        return {str(_plain(k)): _plain(v) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(v) for v in node.value]
+    return None if node.tag == "tag:yaml.org,2002:null" else str(node.value)
+
+
 def _check_fields(doc: Any, known: set[str], type_name: str) -> None:
     if not isinstance(doc, dict):
         raise _Fail([f"yaml: unmarshal errors:\n  cannot unmarshal into {type_name}"])
     unknown = [k for k in doc if k not in known]
     if unknown:
-        raise _Fail(["yaml: unmarshal errors:\n" + "\n".join(f"  field {k} not found in type {type_name}"
-                                                            for k in unknown)])
+        raise _Fail(
+            [
+                "yaml: unmarshal errors:\n"
+                + "\n".join(f"  field {k} not found in type {type_name}" for k in unknown)
+            ]
+        )
 
 
 def _resolve(base: Path, patterns: list[str]) -> list[str]:
@@ -120,9 +148,6 @@ def _resolve(base: Path, patterns: list[str]) -> list[str]:
 def _duration(v: Any) -> int:
     if v is None:
         return 0
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        # yaml reads a bare number; Prometheus' duration parser takes "0" only.
-        v = str(v)
     try:
         return parse_duration(str(v))
     except DurationError as e:
@@ -178,8 +203,9 @@ class _AlertCase:
 
 
 class _TestGroup:
-    def __init__(self, tg: dict[str, Any], eval_ms: int, order: dict[str, int], fuzzy: bool,
-                 rule_files: list[str]) -> None:
+    def __init__(
+        self, tg: dict[str, Any], eval_ms: int, order: dict[str, int], fuzzy: bool, rule_files: list[str]
+    ) -> None:
         self.tg = tg
         self.eval_ms = eval_ms
         self.order = order
@@ -199,10 +225,14 @@ class _TestGroup:
         def query(expr: Any, t: int) -> Any:
             return engine.instant_query(db, expr, t)
 
-        mgr = RuleManager(query=query, appendable=db.append, notify=lambda alerts, expr: None, clock=lambda: 0.0,
-                          default_interval_ms=self.interval_ms,
-                          templater=make_templater(external_labels=self.external_labels,
-                                                   external_url=self.external_url))
+        mgr = RuleManager(
+            query=query,
+            appendable=db.append,
+            notify=lambda alerts, expr: None,
+            clock=lambda: 0.0,
+            default_interval_ms=self.interval_ms,
+            templater=make_templater(external_labels=self.external_labels, external_url=self.external_url),
+        )
         try:
             groups = mgr.load_groups(self.rule_files)
         except RuleLoadError as e:
@@ -234,10 +264,19 @@ class _TestGroup:
 
     def _load(self, db: TSDB) -> None:
         for s in self.tg.get("input_series") or []:
+            series, text = str(s.get("series") or ""), str(s.get("values") or "")
             try:
-                lbls = parse_labels(str(s.get("series", "")))
-                values = parse_value_sequence(str(s.get("values", "")))
-            except (ValueError, PromQLError) as e:
+                lbls = parse_labels(series)
+            except PromQLError as first:
+                # promtool parses "series values" as one line: report the error where it does.
+                try:
+                    parse_labels(f"{series} {text}")
+                except PromQLError as e:
+                    raise _Fail([str(e)]) from None
+                raise _Fail([str(first)]) from None
+            try:
+                values = parse_value_sequence(text)
+            except ValueError as e:
                 raise _Fail([str(e)]) from None
             ts, vs = [], []
             for i, v in enumerate(values):
@@ -248,8 +287,11 @@ class _TestGroup:
                 ts.append(self.start_ms + i * self.interval_ms)
                 vs.append(v)
             if ts:
-                db.append(SampleBatch([lbls], np.zeros(len(ts), np.int64), np.array(ts, np.int64),
-                                      np.array(vs, np.float64)))
+                db.append(
+                    SampleBatch(
+                        [lbls], np.zeros(len(ts), np.int64), np.array(ts, np.int64), np.array(vs, np.float64)
+                    )
+                )
 
     def _alert_cases(self) -> list[_AlertCase]:
         cases = []
@@ -258,8 +300,12 @@ class _TestGroup:
             ms = _duration(eval_text)
             if not a.get("alertname"):
                 where = f" (in TestGroup {self.name})" if self.name else ""
-                raise _Fail([f"an item under alert_rule_test misses required attribute alertname at eval_time "
-                             f"{format_duration(ms) or '0s'}{where}"])
+                raise _Fail(
+                    [
+                        f"an item under alert_rule_test misses required attribute alertname at eval_time "
+                        f"{format_duration(ms) or '0s'}{where}"
+                    ]
+                )
             case = _AlertCase(ms, format_duration(ms) or "0s", str(a["alertname"]))
             for exp in a.get("exp_alerts") or []:
                 exp = exp or {}
@@ -280,15 +326,25 @@ class _TestGroup:
     def _check_alerts(self, groups: list[Group], cases: list[_AlertCase]) -> list[str]:
         errs = []
         for case in cases:
-            got = sorted(((a.labels, a.annotations) for g in groups for r in g.rules
-                          if isinstance(r, AlertingRule) and r.name == case.alertname
-                          for a in r.active.values() if a.state == AlertState.FIRING), key=_la_key)
+            got = sorted(
+                (
+                    (a.labels, a.annotations)
+                    for g in groups
+                    for r in g.rules
+                    if isinstance(r, AlertingRule) and r.name == case.alertname
+                    for a in r.active.values()
+                    if a.state == AlertState.FIRING
+                ),
+                key=_la_key,
+            )
             exp = sorted(case.expected, key=_la_key)
             if exp != got:
                 name = f"    name: {self.name},\n" if self.name else ""
-                errs.append(f"{name}    alertname: {case.alertname}, time: {case.eval_text}, \n"
-                            f"        exp:{_indent(_la_string(exp), '            ')}, \n"
-                            f"        got:{_indent(_la_string(got), '            ')}")
+                errs.append(
+                    f"{name}    alertname: {case.alertname}, time: {case.eval_text}, \n"
+                    f"        exp:{_indent(_la_string(exp), '            ')}, \n"
+                    f"        got:{_indent(_la_string(got), '            ')}"
+                )
         return errs
 
     def _check_expr(self, query: Any, case: dict[str, Any]) -> list[str]:
@@ -310,8 +366,10 @@ class _TestGroup:
             exp.append((lbls, float(s.get("value", 0) or 0)))
         exp.sort(key=lambda s: _lbl_key(s[0]))
         if not self._samples_equal(exp, got):
-            return [f"    expr: {go_quote(expr)}, time: {when},\n        exp: {_samples_string(exp)}\n"
-                    f"        got: {_samples_string(got)}"]
+            return [
+                f"    expr: {go_quote(expr)}, time: {when},\n        exp: {_samples_string(exp)}\n"
+                f"        got: {_samples_string(got)}"
+            ]
         return []
 
     def _samples_equal(self, exp: list[tuple[Labels, float]], got: list[tuple[Labels, float]]) -> bool:
@@ -322,7 +380,9 @@ class _TestGroup:
                 return False
             if ev == gv:
                 continue
-            if not (self.fuzzy and (math.nextafter(ev, -math.inf) == gv or math.nextafter(ev, math.inf) == gv)):
+            if not (
+                self.fuzzy and (math.nextafter(ev, -math.inf) == gv or math.nextafter(ev, math.inf) == gv)
+            ):
                 return False
         return True
 
@@ -330,8 +390,6 @@ class _TestGroup:
 def _start_ms(v: Any) -> int:
     if v is None or v == "":
         return 0
-    if isinstance(v, datetime):
-        return int(v.timestamp() * 1000)
     text = str(v)
     try:
         return int(float(text) * 1000)
@@ -370,4 +428,3 @@ def _samples_string(samples: list[tuple[Labels, float]]) -> str:
     if not samples:
         return "nil"
     return ", ".join(f"{_go_labels(lbls)} {_go_float_e(v)}" for lbls, v in samples)
-

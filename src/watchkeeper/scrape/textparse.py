@@ -210,6 +210,33 @@ def _labels_end(line: str, b: int) -> int:
     return -1
 
 
+def _simple_pairs(key: str, b: int) -> list[tuple[str, str]] | None:
+    """Labels of the canonical ``{a="x",b="y"}`` spelling (no escapes, no spaces, unquoted names).
+
+    Returns None for anything else, which the general parser then handles (and rejects
+    with Prometheus' message if it is wrong).
+    """
+    out: list[tuple[str, str]] = []
+    pos, end = b + 1, len(key) - 1
+    seen: set[str] = set()
+    while pos < end:
+        eq = key.find('="', pos, end)
+        if eq < 0:
+            return None
+        lname = key[pos:eq]
+        close = key.find('"', eq + 2, end + 1)
+        if close < 0 or not _is_legacy_label_name(lname) or lname in seen or lname == "__name__":
+            return None
+        seen.add(lname)
+        out.append((lname, key[eq + 2 : close]))
+        pos = close + 1
+        if pos < end:
+            if key[pos] != ",":
+                return None
+            pos += 1
+    return out
+
+
 def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
     """Parse a series key into (name, value) pairs, ``__name__`` first.
 
@@ -223,6 +250,11 @@ def parse_series_key(key: str, lineno: int = 0) -> list[tuple[str, str]]:
         _check_metric_name(key, lineno)
         return [("__name__", key)]
     name = key[:b].rstrip(" \t")
+    if name and "\\" not in key and key[-1] == "}":
+        fast = _simple_pairs(key, b)
+        if fast is not None:
+            _check_metric_name(name, lineno)
+            return [("__name__", name), *fast]
     if name:
         _check_metric_name(name, lineno)
         pairs.append(("__name__", name))

@@ -187,15 +187,15 @@ class Server:
         loop = asyncio.get_running_loop()
         self.loaded = self._load()  # a bad config at start is fatal (ConfigError)
         self._warn_unacted(self.loaded)
-        sock = self._bind()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_quietly()))
-
+        sock = self._bind()  # before the WAL replay, so a busy port is reported at once
         log.info("opening storage in %s", self.opts.data_dir)
-        self.storage = await asyncio.to_thread(
-            TSDB, self.opts.data_dir, retention_ms=self.opts.retention_ms,
-            retention_bytes=self.opts.retention_bytes)
+        try:
+            self.storage = await asyncio.to_thread(
+                TSDB, self.opts.data_dir, retention_ms=self.opts.retention_ms,
+                retention_bytes=self.opts.retention_bytes)
+        except BaseException:
+            sock.close()
+            raise
         executor = ThreadPoolExecutor(self.opts.query_max_concurrency, thread_name_prefix="query")
         engine = Engine(lookback_delta_ms=self.opts.lookback_delta_ms, timeout_s=self.opts.query_timeout_s,
                         max_samples=self.opts.query_max_samples,
@@ -204,6 +204,9 @@ class Server:
         app = create_app(self._context(executor, engine))
         http = _Uvicorn(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
         http_task = asyncio.create_task(http.serve(sockets=[sock]), name="http")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_quietly()))
         try:
             self.supervisor.start("scrape", self._scrape_component)
             self.supervisor.start("storage-maintenance", self._maintenance_component)

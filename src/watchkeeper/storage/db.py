@@ -334,14 +334,14 @@ class TSDB:
                 compression_level=self.block_compression_level,
             )
             keep = head.runs_from(runs, boundary)
+            opened = [Block(self.path / m.ulid, self._cache) for m in metas]  # type: ignore[operator]
         except BaseException:
             with self._lock:
                 head.frozen = 0
             raise
         with self._lock:
             head.replace_runs(count, keep)
-            self._blocks.extend(Block(self.path / m.ulid, self._cache) for m in metas)  # type: ignore[operator]
-            self._blocks.sort(key=lambda b: b.ulid)
+            self._blocks = sorted(self._blocks + opened, key=lambda b: b.ulid)
             self.gc_series_removed += head.gc_series()
             registered = head.index.labels[: len(head.index)]
         if self._wal is not None:
@@ -358,11 +358,10 @@ class TSDB:
             self.path, blocks, compression_level=self.block_compression_level, after=newest
         )
         gone = {b.ulid for b in blocks}
+        opened = [Block(self.path / meta.ulid, self._cache)] if meta is not None else []
         with self._lock:
-            self._blocks = [b for b in self._blocks if b.ulid not in gone]
-            if meta is not None:
-                self._blocks.append(Block(self.path / meta.ulid, self._cache))
-                self._blocks.sort(key=lambda b: b.ulid)
+            kept = [b for b in self._blocks if b.ulid not in gone]
+            self._blocks = sorted(kept + opened, key=lambda b: b.ulid)
         self._graveyard.extend(blocks)
 
     def _apply_retention(self) -> int:

@@ -157,11 +157,12 @@ class WAL:
         return sorted(int(p.name) for p in self.dir.iterdir() if p.name.isdigit())
 
     def checkpoints(self) -> list[int]:
-        return sorted(
-            int(p.name.split(".")[1])
-            for p in self.dir.iterdir()
-            if p.name.startswith("checkpoint.") and p.name.split(".")[1].isdigit()
-        )
+        found = []
+        for p in self.dir.iterdir():
+            parts = p.name.split(".")
+            if len(parts) == 2 and parts[0] == "checkpoint" and parts[1].isdigit():
+                found.append(int(parts[1]))
+        return sorted(found)
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())

@@ -33,7 +33,11 @@ class Pair:
 
 
 class Pairs(list[Pair]):
-    """A list of pairs (Go template.Pairs) with Names/Values and ``a=b, c=d`` printing."""
+    """A list of pairs (Go template.Pairs) with Names and Values.
+
+    Alertmanager 0.25 (the conformance reference) has no String method on Pairs or KV, so they
+    print as Go slices and maps: ``[{alertname G1}]``, ``map[alertname:G1]``.
+    """
 
     go_type = "template.Pairs"
 
@@ -42,9 +46,6 @@ class Pairs(list[Pair]):
 
     def Values(self) -> list[str]:
         return [p.Value for p in self]
-
-    def String(self) -> str:
-        return ", ".join(f"{p.Name}={p.Value}" for p in self)
 
 
 class KV(dict[str, str]):
@@ -69,9 +70,6 @@ class KV(dict[str, str]):
 
     def Values(self) -> list[str]:
         return self.SortedPairs().Values()
-
-    def String(self) -> str:
-        return self.SortedPairs().String()
 
 
 @dataclass(eq=False)
@@ -125,7 +123,12 @@ class Data:
     CommonAnnotations: KV = field(default_factory=KV)
     ExternalURL: str = ""
 
-    go_type = "*template.Data"
+    go_type = "template.Data"
+
+    def __str__(self) -> str:
+        parts = [self.Receiver, self.Status, format_v(self.Alerts), format_v(dict(self.GroupLabels)),
+                 format_v(dict(self.CommonLabels)), format_v(dict(self.CommonAnnotations)), self.ExternalURL]
+        return "{" + " ".join(parts) + "}"
 
     def go_json(self) -> dict[str, Any]:
         return {

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .gofmt import go_type_name
+from .gojson import marshal
 from .gotime import GoDuration, GoTime, load_location
 from .prometheus_funcs import (
     cases_title,
     convert_to_float,
-    go_match,
     go_lower,
+    go_match,
     go_upper,
     humanize_duration,
     re_replace_all,
@@ -42,28 +41,9 @@ def _url_unescape(s: str) -> str:
     return urllib.parse.unquote_plus(s, errors="strict")
 
 
-def _go_json(v: Any) -> Any:
-    hook = getattr(v, "go_json", None)
-    if callable(hook):
-        return _go_json(hook())
-    if isinstance(v, Mapping):
-        return {str(k): _go_json(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_go_json(x) for x in v]
-    if isinstance(v, GoDuration):
-        return v.ns
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return v
-    raise ValueError(f"json: unsupported type: {go_type_name(v)}")
-
-
 def to_json(v: Any) -> str:
-    """encoding/json.Marshal: sorted map keys, no spaces, <>& and U+2028/9 escaped."""
-    out = json.dumps(_go_json(v), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                 ("\u2029", "\\u2029")):
-        out = out.replace(a, b)
-    return out
+    """toJson: encoding/json.Marshal of the value."""
+    return marshal(v)
 
 
 def _date(layout: str, t: GoTime) -> str:

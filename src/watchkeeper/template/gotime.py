@@ -195,7 +195,7 @@ def parse_rfc3339(s: str) -> GoTime:
     frac = (m.group(7) or "").ljust(9, "0")
     zone = m.group(8)
     tz: dt.tzinfo = dt.UTC
-    if zone not in ("Z", "z"):
+    if zone not in ("Z", "z", "+00:00", "-00:00"):
         sign = -1 if zone[0] == "-" else 1
         tz = dt.timezone(sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
     base = dt.datetime(y, mo, d, h, mi, se, tzinfo=tz)
@@ -217,12 +217,13 @@ def _zone(d: dt.datetime) -> tuple[str, int]:
     off = d.utcoffset() or dt.timedelta(0)
     secs = int(off.total_seconds())
     name = d.tzname() or ""
-    if d.tzinfo is dt.UTC or (secs == 0 and name in ("UTC", "UTC+00:00", "")):
+    if d.tzinfo is dt.UTC:
         name = "UTC"
-    elif name.startswith("UTC") or not name:
+    elif not isinstance(d.tzinfo, ZoneInfo):
+        # a bare offset (e.g. parsed from "+01:00") has no zone name; Go prints -0700 style
         sign = "-" if secs < 0 else "+"
-        a = abs(secs)
-        name = f"{sign}{a // 3600:02d}" + (f"{a % 3600 // 60:02d}" if a % 3600 else "")
+        a = abs(secs) // 60
+        name = f"{sign}{a // 60:02d}{a % 60:02d}"
     return name, secs
 
 

@@ -11,11 +11,11 @@ values JSON-encoded).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from .builtins import html_escape
+from .gojson import marshal
 from .values import CSS, HTML, JS, NO_VALUE, URL, HTMLAttr
 
 __all__ = ["HTMLContext"]
@@ -66,17 +66,28 @@ def _url_filter(s: str) -> str:
     return s
 
 
-def _js_val(v: Any, s: str) -> str:
+def _js_val(v: Any) -> str:
+    """jsValEscaper: JSON for values, padded numbers/bools, trusted JS as is."""
     if isinstance(v, JS):
         return str(v)
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return " " + s + " "
-    if isinstance(v, bool):
-        return " " + s + " "
     if v is None or v is NO_VALUE:
         return " null "
-    enc = json.dumps(s if not isinstance(v, (dict, list)) else v, ensure_ascii=False)
-    return enc.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if isinstance(v, (bool, int, float)):
+        return " " + marshal(v) + " "
+    try:
+        return marshal(v)
+    except ValueError:
+        return marshal(str(v))
+
+
+_JS_STR = {"\0": "\\u0000", "\t": "\\t", "\n": "\\n", "\v": "\\u000b", "\f": "\\f", "\r": "\\r",
+           '"': "\\u0022", "`": "\\u0060", "&": "\\u0026", "'": "\\u0027", "+": "\\u002b", "/": "\\/",
+           "<": "\\u003c", ">": "\\u003e", "\\": "\\\\", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _js_str(s: str) -> str:
+    """jsStrEscaper: a value inside a JS string literal."""
+    return "".join(_JS_STR.get(c, c) for c in s)
 
 
 def _css_filter(s: str) -> str:
@@ -94,6 +105,8 @@ class HTMLContext:
         self.attr = _NORMAL
         self.delim = ""
         self.url_part = 0  # 0 none, 1 pre-query, 2 query or fragment
+        self.js_quote = ""  # the quote of the JS string literal we are in, if any
+        self._js_escape = False
         self._cmt = ""
 
     def enter_template(self, name: str) -> None:
@@ -136,12 +149,15 @@ class HTMLContext:
             if st in (RCDATA, SCRIPT, STYLE):
                 end = "</" + self.element
                 j = t.lower().find(end, i)
+                chunk = t[i:] if j < 0 else t[i:j]
+                if st == SCRIPT:
+                    self._js_advance(chunk)
+                out.append(chunk)
                 if j < 0:
-                    out.append(t[i:])
                     break
-                out.append(t[i:j])
                 i = j
                 self.state = TEXT
+                self.js_quote = ""
                 continue
             c = t[i]
             out.append(c)
@@ -180,8 +196,11 @@ class HTMLContext:
             elif st == ATTR:
                 if (self.delim == " " and (c.isspace() or c == ">")) or c == self.delim:
                     self.state = TAG
+                    self.js_quote = ""
                     if c == ">":
                         self._tag_end()
+                elif self.attr == _JS:
+                    self._js_advance(c)
                 else:
                     self._url_advance(c)
         return "".join(out)
@@ -201,6 +220,19 @@ class HTMLContext:
             self.attr = _URL
         else:
             self.attr = _NORMAL
+
+    def _js_advance(self, chunk: str) -> None:
+        """Track whether JS text leaves us inside a '...', "..." or `...` string literal."""
+        for c in chunk:
+            if self._js_escape:
+                self._js_escape = False
+            elif self.js_quote:
+                if c == "\\":
+                    self._js_escape = True
+                elif c == self.js_quote:
+                    self.js_quote = ""
+            elif c in "'\"`":
+                self.js_quote = c
 
     def _tag_end(self) -> None:
         self.state = {"script": SCRIPT, "style": STYLE, "textarea": RCDATA, "title": RCDATA}.get(
@@ -231,7 +263,7 @@ class HTMLContext:
         if st == RCDATA:
             return _html_norm(s) if isinstance(v, HTML) else _html_escaper(s)
         if st == SCRIPT:
-            return _js_val(v, s)
+            return _js_str(s) if self.js_quote else _js_val(v)
         if st == STYLE:
             return str(v) if isinstance(v, CSS) else _css_filter(s)
         if st in (TAG, ATTR_NAME, AFTER_NAME):
@@ -251,7 +283,7 @@ class HTMLContext:
             if self.url_part == 0 and s:
                 self.url_part = 1
         elif self.attr == _JS:
-            s = _js_val(v, s)
+            s = _js_str(s) if self.js_quote else _js_val(v)
         elif self.attr == _CSS:
             s = str(v) if isinstance(v, CSS) else _css_filter(s)
         elif isinstance(v, HTML):

@@ -248,9 +248,9 @@ class _Lexer:
             elif c == ")":
                 self.pos += 1
                 self.paren -= 1
-                if self.paren < 0:
-                    self.error("unexpected right paren")
                 self.emit(Tok.RIGHT_PAREN)
+                if self.paren < 0:
+                    self.error(f"unexpected right paren U+{ord(c):04X} {_char_quote(c)}")
             elif c.isascii() and c.isprintable():
                 self.pos += 1
                 self.emit(Tok.CHAR)
@@ -355,6 +355,10 @@ class _Lexer:
             self.pos = p + 1
             self.error(f"bad number syntax: {_quoted(text[self.start : self.pos])}")
         self.emit(Tok.NUMBER)
+
+
+def _char_quote(c: str) -> str:
+    return "'" + c + "'"
 
 
 def _quoted(s: str) -> str:

@@ -96,7 +96,7 @@ def unquote(s: str) -> str:
             raise ValueError("invalid syntax")
     res = "".join(out)
     if q == "'" and len(res) != 1:
-        raise ValueError("invalid syntax")
+        raise ValueError(f"malformed character constant: {s}" if res else "invalid syntax")
     return res
 
 

@@ -22,7 +22,8 @@ from .values import HTML
 
 __all__ = [
     "prometheus_funcs", "QuerySample", "convert_to_float", "humanize", "humanize1024",
-    "humanize_duration", "humanize_percentage", "go_match", "QueryResult", "AlertTemplateData", "TEMPLATE_HEADER", "humanize_timestamp", "go_title", "cases_title",
+    "humanize_duration", "humanize_percentage", "go_match", "QueryResult", "AlertTemplateData",
+    "TEMPLATE_HEADER", "humanize_timestamp", "go_title", "cases_title",
     "go_upper", "go_lower", "re_replace_all", "strip_port", "strip_domain", "parse_duration",
 ]
 
@@ -59,7 +60,7 @@ class AlertTemplateData:
 
     go_type = (
         "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; "
-        "Value interface {} }"
+        "Value float64 }"
     )
 
     def __str__(self) -> str:
@@ -251,9 +252,16 @@ def go_title(s: str) -> str:
 _WORD_RE = re.compile(r"[^\W_]+(?:['’._:][^\W_]+|_+[^\W_]*)*")
 
 
+def _title_word(w: str) -> str:
+    for i, c in enumerate(w):
+        if c.isalpha():  # leading digits stay; the first letter is title-cased ("3rd" → "3Rd")
+            return w[:i] + _to_title(c) + go_lower(w[i + 1 :])
+    return w
+
+
 def cases_title(s: str) -> str:
     """golang.org/x/text cases.Title: first letter of each word upper, the rest lower."""
-    return _WORD_RE.sub(lambda m: _to_title(m.group(0)[0]) + go_lower(m.group(0)[1:]), s)
+    return _WORD_RE.sub(lambda m: _title_word(m.group(0)), s)
 
 
 def go_upper(s: str) -> str:
@@ -336,7 +344,8 @@ def _split_host_port(hp: str) -> tuple[str, str]:
         if end + 1 == len(hp):
             raise ValueError("missing port in address")
         if end + 1 != i:
-            raise ValueError("too many colons in address" if hp[end + 1] == ":" else "missing port in address")
+            too_many = hp[end + 1] == ":"
+            raise ValueError("too many colons in address" if too_many else "missing port in address")
         host = hp[1:end]
         j, k = 1, end + 1
     else:

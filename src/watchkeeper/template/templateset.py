@@ -69,7 +69,8 @@ class TemplateSet:
         tree = self.trees.get(name)
         if tree is None:
             raise TemplateError(f"template: no template {quote(name)} associated with template {quote(name)}")
-        ex = Executor(self.trees, self.funcs, self._sigs, self.missingkey, HTMLContext() if self.html else None)
+        html = HTMLContext() if self.html else None
+        ex = Executor(self.trees, self.funcs, self._sigs, self.missingkey, html)
         try:
             return ex.run(tree, data)
         except RecursionError:

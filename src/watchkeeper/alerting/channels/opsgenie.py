@@ -1,0 +1,64 @@
+"""OpsGenie receiver config (``opsgenie_configs``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..globalconfig import GlobalConfig
+from ..schema import secret
+from .base import ChannelConfig
+
+__all__ = ["OpsGenieConfig"]
+
+_RESPONDER_TYPES = ("team", "teams", "user", "escalation", "schedule")
+_TEMPLATE = re.compile(r"\{\{.*\}\}", re.S)
+
+
+@dataclass
+class OpsGenieConfig(ChannelConfig):
+    KIND = "opsgenie"
+    URL_FIELDS = ("api_url",)
+
+    api_key: str | None = secret()
+    api_key_file: str | None = None
+    api_url: str | None = None
+    message: str = '{{ template "opsgenie.default.message" . }}'
+    description: str = '{{ template "opsgenie.default.description" . }}'
+    source: str = '{{ template "opsgenie.default.source" . }}'
+    details: dict[str, str] | None = None
+    entity: str | None = None
+    responders: list[dict[str, Any]] | None = None
+    actions: str | None = None
+    tags: str | None = None
+    note: str | None = None
+    priority: str | None = None
+    update_alerts: bool = False
+
+    def check(self) -> None:
+        super().check()
+        self.exclusive(self.api_key, self.api_key_file, "api_key")
+        for r in self.responders or []:
+            if not (r.get("id") or r.get("username") or r.get("name")):
+                raise ValueError(
+                    f"opsGenieConfig responder {r} has to have at least one of id, username or name specified"
+                )
+            rtype = str(r.get("type", ""))
+            if _TEMPLATE.search(rtype):
+                continue
+            r["type"] = rtype.lower()
+            if r["type"] not in _RESPONDER_TYPES:
+                raise ValueError(
+                    f"opsGenieConfig responder {r} type does not match valid options "
+                    "team|teams|user|escalation|schedule"
+                )
+
+    def resolve(self, glob: GlobalConfig) -> None:
+        super().resolve(glob)
+        url = self.api_url or glob.opsgenie_api_url
+        self.api_url = url if url.endswith("/") else url + "/"
+        if not self.api_key and not self.api_key_file:
+            if not glob.opsgenie_api_key and not glob.opsgenie_api_key_file:
+                raise ValueError("no global OpsGenie API Key set either inline or in a file")
+            self.api_key, self.api_key_file = glob.opsgenie_api_key, glob.opsgenie_api_key_file

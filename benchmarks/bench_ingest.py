@@ -98,7 +98,7 @@ def remote_write(work: Path, *, series: int, rounds: int, runs: int) -> list[Row
         time.sleep(2)
         rss0 = {k: p.rss_bytes() for k, p in sides.items()}
         for k, p in sides.items():
-            wall, cpu = _send(p, pool, bodies[:1])
+            wall, _ = _send(p, pool, bodies[:1])
             figures[k] = {"create_rate": [series / wall], "rate": [], "cpu": []}
         for run in range(runs):
             chunk = bodies[1 + run * rounds:1 + (run + 1) * rounds]

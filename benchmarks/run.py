@@ -36,7 +36,7 @@ SIZES = {
     False: {"promql_instances": 30, "promql_hours": 24.0, "rw_series": 100_000, "rw_rounds": 2,
             "disk_targets": 10, "disk_hours": 24.0, "scrape_targets": 10, "scrape_seconds": 20.0},
     True: {"promql_instances": 4, "promql_hours": 6.0, "rw_series": 10_000, "rw_rounds": 1,
-           "disk_targets": 2, "disk_hours": 6.0, "scrape_targets": 4, "scrape_seconds": 5.0},
+           "disk_targets": 1, "disk_hours": 6.0, "scrape_targets": 4, "scrape_seconds": 5.0},
 }
 
 

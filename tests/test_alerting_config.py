@@ -305,6 +305,6 @@ def test_old_match_maps_and_tracing_and_time_intervals() -> None:
         "tracing: {endpoint: 'localhost:4317'}\n"
     )
     child = cfg.route.routes[0]
-    assert [str(m) for m in child.matchers] == ['a="1"', 'b=~"x|y"']
+    assert [str(m) for m in child.matchers] == ['a="1"', 'b=~"^(?:x|y)$"']
     assert set(cfg.time_intervals) == {"old", "new"}
     assert child.opts.mute_time_intervals == ("old",) and child.opts.active_time_intervals == ("new",)

@@ -158,3 +158,17 @@ def test_bad_push_bodies_leave_the_server_and_its_data_intact(procs: Processes, 
     assert _query(wk.url, "safe")[0]["value"][1] == "42"
     assert 'watchkeeper_ingest_rejected_requests_total{code="413",endpoint="remote_write"} 1' in \
         httpx.get(wk.url + "/metrics").text
+
+
+def test_small_requests_do_not_stall_on_delayed_acks(procs: Processes, tmp_path: Path) -> None:
+    """Responses go out with TCP_NODELAY; without it each keep-alive request waits ~40 ms."""
+    cfg = tmp_path / "empty.yml"
+    cfg.write_text("scrape_configs: []\n")
+    wk = procs.watchkeeper(config=cfg)
+    times = []
+    with httpx.Client() as client:
+        for _ in range(30):
+            t = time.perf_counter()
+            assert client.get(wk.url + "/-/healthy").status_code == 200
+            times.append(time.perf_counter() - t)
+    assert sorted(times)[len(times) // 2] < 0.03

@@ -177,13 +177,27 @@ def test_fsync_policies(tmp_path, monkeypatch, policy, expected):
     now = [0.0]
     syncs: list[int] = []
     monkeypatch.setattr(walmod.os, "fsync", lambda fd: syncs.append(fd))
-    wal = WAL(tmp_path, fsync=policy, fsync_interval_ms=1000, monotonic=lambda: now[0])
+    wal = WAL(tmp_path, fsync=policy, fsync_interval_ms=1000, fsync_bytes=0, monotonic=lambda: now[0])
     wal.open_segment()
     syncs.clear()
     for at in (0.1, 0.5, 1.2, 1.3, 2.5):  # with a 1 s interval: syncs at 1.2 and 2.5
         now[0] = at
         wal.log([(2, b"x")])
     assert len(syncs) == expected
+    wal.close()
+
+
+def test_interval_fsync_also_triggers_on_bytes(tmp_path, monkeypatch):
+    import watchkeeper.storage.wal as walmod
+
+    syncs: list[int] = []
+    monkeypatch.setattr(walmod.os, "fsync", lambda fd: syncs.append(fd))
+    wal = WAL(tmp_path, fsync="interval", fsync_interval_ms=10**9, fsync_bytes=100, monotonic=lambda: 0.0)
+    wal.open_segment()
+    syncs.clear()
+    for _ in range(10):
+        wal.log([(2, b"x" * 40)])  # 49 bytes framed: a sync every third record
+    assert len(syncs) == 3
     wal.close()
 
 

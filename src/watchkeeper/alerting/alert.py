@@ -13,7 +13,8 @@ __all__ = ["Alert"]
 
 @dataclass(frozen=True)
 class Alert:
-    """``ends_at`` is ``None`` when unknown; ``timeout`` marks an ``ends_at`` that came from resolve_timeout."""
+    """Times are ns since the epoch. ``ends_at`` is ``None`` when unknown; ``timeout`` marks an ``ends_at``
+    that came from resolve_timeout rather than from the sender."""
 
     labels: Mapping[str, str]
     annotations: Mapping[str, str] = field(default_factory=dict)

@@ -108,7 +108,10 @@ def parse_matchers(text: str) -> list[Matcher]:
 
 
 def matchers_from_maps(match: Mapping[str, str] | None, match_re: Mapping[str, str] | None) -> list[Matcher]:
-    """The deprecated ``match`` (equality) and ``match_re`` (regex) maps as matchers."""
+    """The deprecated ``match`` (equality) and ``match_re`` (regex) maps as matchers.
+
+    Like Alertmanager, a ``match_re`` value is kept in its anchored form ``^(?:re)$``.
+    """
     out = [Matcher(MatchType.EQUAL, k, v) for k, v in (match or {}).items()]
-    out += [make_matcher(MatchType.REGEX, k, v) for k, v in (match_re or {}).items()]
+    out += [make_matcher(MatchType.REGEX, k, f"^(?:{v})$") for k, v in (match_re or {}).items()]
     return out

@@ -19,7 +19,7 @@ from .keys import format_matchers, group_key
 from .matchers import MatcherParseError, is_label_name, make_matcher, parse_matchers
 from .yamlnodes import line_of
 
-__all__ = ["RouteOpts", "Route", "parse_route", "parse_matcher_list", "DEFAULT_ROUTE_OPTS"]
+__all__ = ["RouteOpts", "Route", "parse_route", "parse_matcher_list", "render_tree", "DEFAULT_ROUTE_OPTS"]
 
 _ROUTE_KEYS = {
     "receiver",
@@ -151,8 +151,12 @@ def parse_label_maps(node: Mapping[str, Any], eq_key: str, re_key: str) -> list[
             if not is_label_name(str(name)):
                 raise _err(f'invalid label name "{name}"', values, name)
             try:
-                op = MatchType.REGEX if regex else MatchType.EQUAL
-                out.append(make_matcher(op, str(name), "" if value is None else str(value)))
+                if regex:
+                    # Alertmanager compiles match_re values anchored and builds the matcher from that
+                    # anchored text, which is what route keys and `amtool config routes` show.
+                    out.append(make_matcher(MatchType.REGEX, str(name), f"^(?:{value})$"))
+                else:
+                    out.append(make_matcher(MatchType.EQUAL, str(name), "" if value is None else str(value)))
             except MatcherParseError as exc:
                 raise _err(str(exc), values, name) from None
     return out
@@ -243,3 +247,24 @@ def parse_route(node: Any, parent: Route | None = None) -> Route:
         raise _err("routes must be a list", node, "routes")
     route.routes = [parse_route(child, route) for child in children]
     return route
+
+
+def render_tree(root: Route) -> str:
+    """The routing tree as ``amtool config routes`` prints it."""
+
+    def slug(node: Route) -> str:
+        out = format_matchers(node.matchers) if node.matchers else "default-route"
+        if node.continue_:
+            out += "  continue: true"
+        return f"{out}  receiver: {node.opts.receiver}"
+
+    lines = ["Routing tree:", ".", f"└── {slug(root)}"]
+
+    def walk(node: Route, prefix: str) -> None:
+        for i, child in enumerate(node.routes):
+            last = i == len(node.routes) - 1
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{slug(child)}")
+            walk(child, prefix + ("    " if last else "│   "))
+
+    walk(root, "    ")
+    return "\n".join(lines) + "\n"

@@ -21,6 +21,8 @@ __all__ = ["TEMPLATE_DEFS", "alert_template_data", "make_templater", "check_temp
 
 log = logging.getLogger(__name__)
 
+_MAX_CACHED_TEMPLATES = 50_000
+
 TEMPLATE_DEFS = (
     "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
     "{{$externalURL := .ExternalURL}}{{$value := .Value}}"
@@ -53,17 +55,49 @@ def _query_adapter(query: QueryFunc, ts_ms: int) -> Callable[[str], list[QuerySa
 
 
 def make_templater(*, external_labels: Labels, external_url: str) -> Callable[..., str]:
-    """An ``AlertTemplater`` expanding with Prometheus' function set."""
+    """An ``AlertTemplater`` expanding with Prometheus' function set.
+
+    Parsing dominates expansion cost, so each (alert, text) is parsed once and its trees are
+    reused; the function map is rebuilt only when the evaluation (query, time) changes.
+    """
+    parsed: dict[tuple[str, str], dict[str, Any] | TemplateError] = {}
+    last_funcs: list[tuple[tuple[int, int], dict[str, Callable[..., Any]]]] = []
+
+    def trees_for(name: str, text: str, funcs: dict[str, Callable[..., Any]]) -> dict[str, Any]:
+        key = (name, text)
+        hit = parsed.get(key)
+        if hit is None:
+            if len(parsed) > _MAX_CACHED_TEMPLATES:
+                parsed.clear()
+            try:
+                hit = TemplateSet(funcs).parse(TEMPLATE_DEFS + text, name).trees
+            except TemplateError as e:
+                hit = e
+            parsed[key] = hit
+        if isinstance(hit, TemplateError):
+            raise hit
+        return hit
+
+    def funcs_for(query: QueryFunc, ts_ms: int) -> dict[str, Callable[..., Any]]:
+        key = (id(query), ts_ms)
+        cached = last_funcs[0] if last_funcs else None
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        funcs = prometheus_funcs(query=_query_adapter(query, ts_ms), external_url=external_url)
+        last_funcs[:] = [(key, funcs)]
+        return funcs
 
     def templater(
         text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int, query: QueryFunc
     ) -> str:
         data = alert_template_data(labels, external_labels, external_url, value)
-        funcs = prometheus_funcs(query=_query_adapter(query, ts_ms), external_url=external_url)
+        funcs = funcs_for(query, ts_ms)
         name = "__alert_" + alert_name
         try:
             # Prometheus expands with missingkey=zero: an absent label prints as "".
-            return TemplateSet(funcs, missingkey="zero").parse(TEMPLATE_DEFS + text, name).execute(name, data)
+            tset = TemplateSet(funcs, missingkey="zero")
+            tset.trees = dict(trees_for(name, text, funcs))
+            return tset.execute(name, data)
         except TemplateError as e:
             log.warning("expanding alert template failed: alert=%s err=%s", alert_name, e)
             return f"<error expanding template: {e}>"

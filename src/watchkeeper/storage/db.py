@@ -58,7 +58,7 @@ class TSDB:
     Options (keyword-only): ``block_range_ms`` (head cut size, aligned to the epoch like
     Prometheus), ``compaction_ranges_ms`` (larger block sizes compaction builds),
     ``retention_ms`` / ``retention_bytes`` (0 disables), ``wal_fsync`` ("always",
-    "interval", "never") with ``wal_fsync_interval_ms``, ``wal_segment_bytes``,
+    "interval", "never") with ``wal_fsync_interval_ms`` / ``wal_fsync_bytes``, ``wal_segment_bytes``,
     ``head_chunk_samples`` (append-buffer size before it is sorted into a run),
     ``block_compression_level`` (zstd) and ``cache_bytes`` (decoded block data cache).
     """
@@ -73,6 +73,7 @@ class TSDB:
         retention_bytes: int = 0,
         wal_fsync: str = "interval",
         wal_fsync_interval_ms: int = 1000,
+        wal_fsync_bytes: int = 16 << 20,
         wal_segment_bytes: int = 64 << 20,
         head_chunk_samples: int = 1 << 18,
         block_compression_level: int = 6,
@@ -105,6 +106,7 @@ class TSDB:
                 self.path / "wal",
                 fsync=wal_fsync,
                 fsync_interval_ms=wal_fsync_interval_ms,
+                fsync_bytes=wal_fsync_bytes,
                 segment_bytes=wal_segment_bytes,
             )
             self._replay()

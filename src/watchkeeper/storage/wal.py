@@ -132,6 +132,7 @@ class WAL:
         *,
         fsync: str = "interval",
         fsync_interval_ms: int = 1000,
+        fsync_bytes: int = 16 << 20,
         segment_bytes: int = 64 << 20,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -141,6 +142,8 @@ class WAL:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         self.fsync_interval = fsync_interval_ms / 1000.0
+        self.fsync_bytes = fsync_bytes
+        self._unsynced = 0
         self.segment_bytes = segment_bytes
         self._monotonic = monotonic
         self._fd: int | None = None
@@ -238,16 +241,21 @@ class WAL:
             os.ftruncate(self._fd, self._seg_size)
             raise
         self._seg_size += len(data)
+        self._unsynced += len(data)
         self._dirty = True
         if self.fsync == "always":
             self.sync()
-        elif self.fsync == "interval" and self._monotonic() - self._last_sync >= self.fsync_interval:
+        elif self.fsync == "interval" and (
+            self._monotonic() - self._last_sync >= self.fsync_interval
+            or (self.fsync_bytes and self._unsynced >= self.fsync_bytes)
+        ):
             self.sync()
 
     def sync(self) -> None:
         if self._fd is not None and self._dirty:
             os.fsync(self._fd)
         self._dirty = False
+        self._unsynced = 0
         self._last_sync = self._monotonic()
 
     def write_checkpoint(self, seq: int, records: Iterator[tuple[int, bytes]]) -> int:

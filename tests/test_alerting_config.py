@@ -308,3 +308,22 @@ def test_old_match_maps_and_tracing_and_time_intervals() -> None:
     assert [str(m) for m in child.matchers] == ['a="1"', 'b=~"^(?:x|y)$"']
     assert set(cfg.time_intervals) == {"old", "new"}
     assert child.opts.mute_time_intervals == ("old",) and child.opts.active_time_intervals == ("new",)
+
+
+def test_check_parses_templates(tmp_path: Path) -> None:
+    tmpl = CONF / "templates"
+    (tmp_path / "bad.tmpl").write_text('{{ define "x" }}{{ .Foo }\n')
+    good = tmp_path / "good.yml"
+    good.write_text(
+        f"route: {{receiver: r}}\nreceivers: [{{name: r}}]\n"
+        f"templates: ['{tmpl}/default-v0.25.0.tmpl', '{tmpl}/email.tmpl', 'nothing-*.tmpl']\n"
+    )
+    code, out = check_alertmanager([str(good)])
+    assert code == 0 and " - 3 templates\n  SUCCESS\n" in out, out
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "route: {receiver: r}\nreceivers: [{name: r}]\ntemplates: ['*.tmpl']\n"
+    )  # relative to file
+    code, out = check_alertmanager([str(bad)])
+    assert code == 1
+    assert ' - 1 templates\n  FAILED: template: bad.tmpl:1: unexpected "}" in operand\n' in out

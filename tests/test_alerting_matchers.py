@@ -56,6 +56,6 @@ def test_old_maps() -> None:
     ms = matchers_from_maps({"a": "1"}, {"b": "^x$"})
     assert [(m.type, m.name, m.value) for m in ms] == [
         (MatchType.EQUAL, "a", "1"),
-        (MatchType.REGEX, "b", "^x$"),
+        (MatchType.REGEX, "b", "^(?:^x$)$"),
     ]
     assert ms[1].matches("x")

@@ -92,6 +92,7 @@ def test_route_and_group_keys() -> None:
     assert root.key == "{}"
     assert db.key == '{}/{team="db"}'
     assert db.routes[0].key == '{}/{team="db"}/{severity="critical"}'
+    assert db.routes[1].key == '{}/{team="db"}/{severity=~"^(?:warn.*)$"}'  # match_re is kept anchored
     assert alls.key == '{}/{a="1",x=~"a|b"}'  # sorted by name
     assert db.group_key(labels) == '{}/{team="db"}:{alertname="X", env="prod"}'
     assert root.group_key({"alertname": "G1", "instance": "a"}) == '{}:{alertname="G1"}'

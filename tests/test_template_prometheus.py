@@ -43,10 +43,12 @@ def expand_alert(text: str, labels: dict[str, str], value: float, ext: dict[str,
     """Expand one annotation as Prometheus' alerting rule does, errors included."""
     ts = TemplateSet(prometheus_funcs(_query), missingkey="zero").parse(TEMPLATE_HEADER + text, NAME)
     try:
-        return ts.execute(NAME, AlertTemplateData(can\'t evaluate field b in type string>'),
-    ('{{ printf "%#v|%+v" 1.5 $labels }}',
-     '1.5|map[__name__:metric_value instance:b:9100 job:node]'),
-]
+        return ts.execute(NAME, AlertTemplateData(labels, ext, "", value))
+    except TemplateError as e:
+        return f"<error expanding template: error executing template {NAME}: {e}>"
+
+
+CASES: list[tuple[str, str]] = []
 
 PARSE_ERRORS = [
     ('{{ if }}', 'template: __alert_D:1: missing value for if'),

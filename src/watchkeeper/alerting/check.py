@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import glob as globmod
+import os
 from collections.abc import Sequence
 
+from ..template import TemplateError, TemplateSet
+from ..template.alertmanager_funcs import alertmanager_funcs
 from .config import load_config_file
 from .errors import ConfigError
 
 __all__ = ["check_alertmanager"]
+
+
+def _parse_templates(patterns: Sequence[str]) -> str | None:
+    """Parse every file the globs match into one template set, as Alertmanager does; the error or None."""
+    tset = TemplateSet(alertmanager_funcs())
+    for pattern in patterns:
+        for path in sorted(globmod.glob(pattern)):
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    tset.parse(fh.read(), os.path.basename(path))
+            except OSError as exc:
+                return f"open {path}: {exc.strerror or exc}"
+            except TemplateError as exc:
+                return str(exc)
+    return None
 
 
 def _check_one(path: str) -> tuple[bool, list[str]]:
@@ -26,15 +44,12 @@ def _check_one(path: str) -> tuple[bool, list[str]]:
         f" - {len(cfg.receivers)} receivers",
         f" - {len(cfg.templates)} templates",
     ]
-    for pattern in cfg.templates:
-        for tmpl in sorted(globmod.glob(pattern)):
-            try:
-                with open(tmpl, encoding="utf-8") as fh:
-                    fh.read()
-            except OSError as exc:
-                lines.append(f"  FAILED: {tmpl}: {exc}")
-                return False, lines
-            lines.append(f"  - {tmpl}")
+    if cfg.templates:
+        error = _parse_templates(cfg.templates)
+        lines.append(f"  FAILED: {error}" if error else "  SUCCESS")
+        if error:
+            lines.append("")
+            return False, lines
     lines.append("")
     return True, lines
 

@@ -264,7 +264,8 @@ def render_tree(root: Route) -> str:
         for i, child in enumerate(node.routes):
             last = i == len(node.routes) - 1
             lines.append(f"{prefix}{'└── ' if last else '├── '}{slug(child)}")
-            walk(child, prefix + ("    " if last else "│   "))
+            # amtool's tree library pads the vertical bar with two no-break spaces.
+            walk(child, prefix + ("    " if last else "│\u00a0\u00a0 "))
 
     walk(root, "    ")
     return "\n".join(lines) + "\n"

@@ -7,9 +7,12 @@ import logging
 import threading
 from collections.abc import Callable
 
+from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..model.batch import SeriesSet
+from ..promql.engine import QueryResult
 from ..promql.errors import ParseError, PromQLError
 from ..promql.parser import parse
 from ..storage.api import StorageError
@@ -27,15 +30,15 @@ log = logging.getLogger(__name__)
 MAX_POINTS = 11_000
 
 
-def _required_time(params: object, name: str) -> int:
+def _required_time(params: MultiDict, name: str) -> int:
     try:
-        return parse_time_ms(params.get(name, ""))  # type: ignore[attr-defined]
+        return parse_time_ms(params.get(name, ""))
     except ValueError as e:
         raise invalid_param(name, str(e)) from None
 
 
-def _check_timeout(params: object) -> None:
-    text = params.get("timeout", "")  # type: ignore[attr-defined]
+def _check_timeout(params: MultiDict) -> None:
+    text = params.get("timeout", "")
     if text:
         try:
             parse_step_ms(text)
@@ -43,20 +46,22 @@ def _check_timeout(params: object) -> None:
             raise invalid_param("timeout", str(e)) from None
 
 
-def _render(result: object) -> bytes:
-    """Encode a ``QueryResult`` as the API's success envelope."""
-    kind = result.result_type  # type: ignore[attr-defined]
+def _render(result: QueryResult) -> bytes:
+    """Encode a query result as the API's success envelope."""
+    kind = result.result_type
     if kind == "matrix":
-        data = matrix_json(result.series)  # type: ignore[attr-defined]
+        data = matrix_json(result.series or SeriesSet.empty())
     elif kind == "vector":
-        data = vector_json(result.series)  # type: ignore[attr-defined]
+        data = vector_json(result.series or SeriesSet.empty())
     elif kind == "scalar":
-        t, v = result.scalar  # type: ignore[attr-defined]
+        assert result.scalar is not None
+        t, v = result.scalar
         data = scalar_json(t, format_value(v))
     else:
-        t, s = result.string  # type: ignore[attr-defined]
+        assert result.string is not None
+        t, s = result.string
         data = scalar_json(t, s)
-    ann = result.annotations  # type: ignore[attr-defined]
+    ann = result.annotations
     body = '{"resultType":"' + kind + '","result":' + data + "}"
     return success_json(body, ann.warnings if ann else (), ann.infos if ann else ())
 
@@ -85,7 +90,7 @@ async def _run(ctx: ApiContext, request: Request, work: Callable[[threading.Even
     return Response(body, media_type="application/json")
 
 
-def _evaluate(call: Callable[[], object]) -> bytes:
+def _evaluate(call: Callable[[], QueryResult]) -> bytes:
     try:
         return _render(call())
     except ParseError as e:

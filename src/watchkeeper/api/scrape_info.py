@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,8 +18,8 @@ __all__ = ["targets", "target_metadata", "metadata"]
 _STATES = ("any", "active", "dropped")
 
 
-def _int_param(params: object, name: str, default: int) -> int:
-    text = params.get(name, "")  # type: ignore[attr-defined]
+def _int_param(params: MultiDict, name: str, default: int) -> int:
+    text = params.get(name, "")
     if text == "":
         return default
     try:

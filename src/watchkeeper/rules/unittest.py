@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from ..promql.parser import parse_labels
 from ..promql.testscript import parse_value_sequence
 from ..storage.db import TSDB
 from .alert import AlertState
+from .api import go_float_exp
 from .alerting_rule import AlertingRule
 from .group import Group
 from .manager import RuleLoadError, RuleManager
@@ -176,22 +176,6 @@ def go_duration(ms: int) -> str:
 def _go_labels(lbls: Labels) -> str:
     """Go's ``labels.Labels.String``: ``{__name__="x", a="b"}`` (the name is a plain label)."""
     return "{" + ", ".join(f"{k}={go_quote(v)}" for k, v in lbls.items) + "}"
-
-
-def _go_float_e(v: float) -> str:
-    """Go's ``strconv.FormatFloat(v, 'E', -1, 64)``: shortest digits, ``6E+01``."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return ("-" if math.copysign(1, v) < 0 else "") + "0E+00"
-    d = Decimal(repr(abs(v))).normalize()
-    _, digits, exp = d.as_tuple()
-    text = "".join(map(str, digits))
-    e = int(exp) + len(text) - 1
-    mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
-    return f"{'-' if v < 0 else ''}{mant}E{'+' if e >= 0 else '-'}{abs(e):02d}"
 
 
 @dataclass
@@ -427,4 +411,4 @@ def _la_string(items: list[tuple[Labels, Labels]]) -> str:
 def _samples_string(samples: list[tuple[Labels, float]]) -> str:
     if not samples:
         return "nil"
-    return ", ".join(f"{_go_labels(lbls)} {_go_float_e(v)}" for lbls, v in samples)
+    return ", ".join(f"{_go_labels(lbls)} {go_float_exp(v, 'E')}" for lbls, v in samples)

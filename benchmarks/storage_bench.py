@@ -7,6 +7,7 @@ full-precision durations), scraped every 15 s with +-50 ms jitter per scrape.
 
     python benchmarks/storage_bench.py                 # 2,100 series x 24 h, 100k-series head
     python benchmarks/storage_bench.py --hours 6 --head-series 20000
+    python benchmarks/storage_bench.py --openmetrics /tmp/node.om   # same data, for promtool
 
 Prints a table; ``--json`` prints the figures as JSON for other tooling. Speeds are per
 CPU second of this process (``time.process_time``), so that a busy machine does not
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from watchkeeper.model.batch import SampleBatch
-from watchkeeper.model.labels import Labels
+from watchkeeper.model.labels import Labels, format_label_value
 from watchkeeper.model.matchers import Matcher
 from watchkeeper.storage.db import DAY_MS, HOUR_MS, TSDB
 
@@ -135,6 +136,30 @@ def make_dataset(targets: int, hours: float, seed: int = 1, t0: int = 20_000 * D
     rng = np.random.default_rng(seed)
     steps = int(hours * HOUR_MS / SCRAPE_MS)
     return [make_target(rng, f"host{i:03d}:9100", steps, t0) for i in range(targets)]
+
+
+def write_openmetrics(data: list[Target], path: Path) -> int:
+    """Write the data set as OpenMetrics text (for ``promtool tsdb create-blocks-from openmetrics``).
+
+    Families are contiguous, samples of a series in time order, values with full precision,
+    timestamps in seconds. Returns the number of samples written.
+    """
+    by_family: dict[str, list[tuple[Labels, np.ndarray, np.ndarray]]] = {}
+    for d in data:
+        for j, lb in enumerate(d.labels):
+            by_family.setdefault(lb.name, []).append((lb, d.t, d.v[:, j]))
+    n = 0
+    with open(path, "w") as f:
+        for name in sorted(by_family):
+            f.write(f"# TYPE {name} unknown\n")
+            for lb, t, v in by_family[name]:
+                pairs = ",".join(f"{k}={format_label_value(x)}" for k, x in lb.without_name())
+                head = f"{name}{{{pairs}}}"
+                pts = zip(t.tolist(), v.tolist(), strict=True)
+                f.write("".join(f"{head} {x!r} {ms / 1000:.3f}\n" for ms, x in pts))
+                n += t.shape[0]
+        f.write("# EOF\n")
+    return n
 
 
 def append_all(db: TSDB, data: list[Target], maintain_every: int = 240) -> tuple[int, float]:
@@ -282,7 +307,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--head-scrapes", type=int, default=240, help="scrapes held in the head (240 = 1 h)")
     ap.add_argument("--wal-series", type=int, default=20_000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--openmetrics",
+        type=Path,
+        help="only write the --hours data set as OpenMetrics text to this file (for promtool) and exit",
+    )
     args = ap.parse_args(argv)
+    if args.openmetrics:
+        n = write_openmetrics(make_dataset(args.targets, args.hours), args.openmetrics)
+        print(f"wrote {n} samples to {args.openmetrics}")
+        return
     res = bench_bytes_per_sample(args.targets, args.hours)
     res.update(bench_head(args.head_series, args.head_scrapes))
     res.update(bench_wal(args.wal_series, args.head_scrapes))

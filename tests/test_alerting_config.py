@@ -327,3 +327,25 @@ def test_check_parses_templates(tmp_path: Path) -> None:
     code, out = check_alertmanager([str(bad)])
     assert code == 1
     assert ' - 1 templates\n  FAILED: template: bad.tmpl:1: unexpected "}" in operand\n' in out
+
+
+def test_load_from_mapping_as_server_section() -> None:
+    from watchkeeper.alerting.config import load_config_mapping
+
+    cfg = load_config_mapping({"route": {"receiver": "r"}, "receivers": [{"name": "r"}]})
+    assert cfg.route.opts.receiver == "r" and "receiver: r" in cfg.original
+    with pytest.raises(ConfigError, match='undefined receiver "x"'):
+        load_config_mapping({"route": {"receiver": "x"}, "receivers": [{"name": "r"}]})
+
+
+def test_dump_masks_http_and_url_secrets() -> None:
+    cfg = load_config(
+        "route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs:\n"
+        "      - url: 'http://user:pw@hook/x'\n        http_config:\n"
+        "          basic_auth: {username: u, password: hunter2}\n"
+        "      - url: 'http://hook/y'\n        http_config: {authorization: {credentials: tok3n}}\n"
+    )
+    out = dump_config(cfg)
+    for secret in ("hunter2", "tok3n", "user:pw"):
+        assert secret not in out
+    assert "username: u" in out and out.count("<secret>") == 4

@@ -153,3 +153,28 @@ def test_invalid(spec: dict, message: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_time_interval(spec)
     assert message in str(info.value)
+
+
+def test_route_suppression_mute_and_active() -> None:
+    from watchkeeper.alerting.config import load_config
+    from watchkeeper.alerting.timeintervals import suppressed
+
+    cfg = load_config(
+        "route:\n  receiver: r\n  routes:\n"
+        "    - matchers: [a=1]\n      mute_time_intervals: [weekend]\n"
+        "    - matchers: [a=2]\n      active_time_intervals: [office, weekend]\n"
+        "receivers: [{name: r}]\n"
+        "time_intervals:\n  - name: weekend\n    time_intervals: [{weekdays: [saturday, sunday]}]\n"
+        "  - name: office\n    time_intervals: [{times: [{start_time: '09:00', end_time: '17:00'}]}]\n"
+    )
+    muted, active = cfg.route.routes
+    ti = cfg.time_intervals
+    saturday_night, monday_noon, monday_night = utc(2024, 1, 6, 23), utc(2024, 1, 8, 12), utc(2024, 1, 8, 23)
+    assert suppressed(muted.opts.mute_time_intervals, muted.opts.active_time_intervals, ti, saturday_night)
+    assert not suppressed(muted.opts.mute_time_intervals, muted.opts.active_time_intervals, ti, monday_night)
+    assert not suppressed(active.opts.mute_time_intervals, active.opts.active_time_intervals, ti, monday_noon)
+    assert not suppressed(
+        active.opts.mute_time_intervals, active.opts.active_time_intervals, ti, saturday_night
+    )
+    assert suppressed(active.opts.mute_time_intervals, active.opts.active_time_intervals, ti, monday_night)
+    assert not suppressed((), (), ti, monday_night)  # the root lists none

@@ -349,3 +349,85 @@ def test_append_failures_are_counted_not_raised(env: Env) -> None:
     g.evaluate(0)
     assert g.metrics.append_errors == {"RuntimeError": 1}
     assert g.rules[0].health == "ok"
+
+
+def test_levels_one_alert_per_level_higher_suppresses_lower(env: Env) -> None:
+    from watchkeeper.rules.alerting_rule import Level
+
+    levels = (Level(Labels({"severity": "critical"}), 95), Level(Labels({"severity": "warning"}), 80))
+    r = alert_rule("Disk", "disk", levels=levels)
+    g = env.group(r)
+    got = []
+    for i, v in enumerate([50, 85, 97, 85, 50]):
+        env.put({"__name__": "disk", "dev": "sda"}, i * M, v)
+        g.evaluate(i * M)
+        got.append(sorted((a.labels.get("severity"), a.state.value) for a in r.active.values()))
+    assert got == [
+        [],
+        [("warning", "firing")],
+        [("critical", "firing"), ("warning", "inactive")],
+        [("critical", "inactive"), ("warning", "firing")],
+        [("critical", "inactive"), ("warning", "inactive")],
+    ]
+
+
+def test_level_recovery_threshold(env: Env) -> None:
+    from watchkeeper.rules.alerting_rule import Level
+
+    r = alert_rule("Hot", "temp", levels=(Level(Labels({"severity": "page"}), 90, recover=80),))
+    g = env.group(r)
+    states_seen = []
+    for i, v in enumerate([85, 91, 85, 80, 79.9, 85]):
+        env.put({"__name__": "temp"}, i * M, v)
+        g.evaluate(i * M)
+        states_seen.append(r.state().value)
+    # Fires above 90, stays firing down to 80, resolves below 80, does not re-fire at 85.
+    assert states_seen == ["inactive", "firing", "firing", "firing", "inactive", "inactive"]
+
+
+def test_levels_below(env: Env) -> None:
+    from watchkeeper.rules.alerting_rule import Level
+
+    r = alert_rule(
+        "Low", "free", levels=(Level(Labels({"severity": "warning"}), 10, above=False, recover=20),)
+    )
+    g = env.group(r)
+    seen = []
+    for i, v in enumerate([15, 5, 15, 25]):
+        env.put({"__name__": "free"}, i * M, v)
+        g.evaluate(i * M)
+        seen.append(r.state().value)
+    assert seen == ["inactive", "firing", "firing", "inactive"]
+
+
+def test_backtest_reports_transitions(env: Env) -> None:
+    from watchkeeper.rules.backtest import backtest, format_report
+
+    rec = RecordingRule("lat:max", "max(latency)")
+    r = alert_rule("Slow", "lat:max > 1", for_ms=2 * M)
+    g = env.group(rec, r)
+    # High from 10m to 20m, then low.
+    for i in range(40):
+        env.put({"__name__": "latency"}, i * M, 5 if 10 <= i < 20 else 0)
+    off = g.eval_timestamp(0) + M  # first evaluation instant after 0
+    got = backtest([g], 0, 40 * M)
+    assert [(t.state, t.alertname) for t in got] == [
+        ("pending", "Slow"),
+        ("firing", "Slow"),
+        ("resolved", "Slow"),
+    ]
+    pending, firing, resolved = (t.at_ms for t in got)
+    assert (pending - off) % M == 0 and 9 * M < pending <= 11 * M
+    assert firing == pending + 2 * M
+    assert 19 * M < resolved <= 21 * M
+    report = format_report(got)
+    assert report.count("\n") == 3 and "  firing    Slow{}  value=5\n" in report
+
+
+def test_backtest_pending_that_clears(env: Env) -> None:
+    from watchkeeper.rules.backtest import backtest
+
+    g = env.group(alert_rule("Blip", "latency > 1", for_ms=10 * M))
+    for i in range(10):
+        env.put({"__name__": "latency"}, i * M, 5 if i == 3 else 0)
+    assert [t.state for t in backtest([g], 0, 10 * M)] == ["pending", "resolved"]

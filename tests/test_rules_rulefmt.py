@@ -260,3 +260,42 @@ def test_check_matches_promtool() -> None:
         p = subprocess.run([PROMTOOL, "check", "rules", f], capture_output=True, text=True, timeout=60)
         code, out, err = check_rules_split([f], name_validation="legacy")
         assert (code, out, err) == (p.returncode, p.stdout, p.stderr), f
+
+
+LEVELS_RULE = """
+groups:
+- name: g
+  rules:
+  - alert: DiskFull
+    expr: disk_used_percent
+    watchkeeper:
+      levels:
+      - labels: {severity: critical}
+        above: 95
+      - labels: {severity: warning}
+        above: 80
+        recover_below: 70
+"""
+
+
+def test_levels_extension_parses() -> None:
+    rf, errs = parse_rules(LEVELS_RULE)
+    assert errs == [] and rf is not None
+    assert rf.groups[0].rules[0].levels == (
+        {"labels": {"severity": "critical"}, "above": "95"},
+        {"labels": {"severity": "warning"}, "above": "80", "recover_below": "70"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("above: 95", "above: 95\n        below: 3"),
+        ("above: 95", "above: x"),
+        ("recover_below: 70", "recover_above: 70"),
+        ("{severity: critical}", "{__name__: critical}"),
+    ],
+)
+def test_levels_extension_validation(change: str, message: str) -> None:
+    _, errs = parse_rules(LEVELS_RULE.replace(change, message))
+    assert len(errs) == 1 and errs[0].startswith('group "g", rule 1, "DiskFull": level ')

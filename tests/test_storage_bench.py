@@ -31,3 +31,15 @@ def test_small_benchmark_run_meets_the_compression_target(capsys):
     assert res["bytes_per_sample"] < 0.3 * 5.11
     assert res["timestamps_bytes_per_sample"] < 0.05
     assert res["head_select_samples"] == 4 * 20
+
+
+def test_openmetrics_dump_of_the_data_set(tmp_path):
+    bench = load_bench()
+    data = bench.make_dataset(1, 0.25)
+    n = bench.write_openmetrics(data, tmp_path / "d.om")
+    lines = (tmp_path / "d.om").read_text().splitlines()
+    families = {lb.name for lb in data[0].labels}
+    assert n == len(data[0].labels) * 60
+    assert len(lines) == n + len(families) + 1 and lines[-1] == "# EOF"
+    first = lines[1]
+    assert first.startswith('node_boot_time_seconds{instance="host000:9100",job="node"} 1700000000.0 ')

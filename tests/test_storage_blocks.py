@@ -345,3 +345,58 @@ def test_head_cut_writes_each_range_in_series_batches(tmp_path):
             got.update({(ss.labels[i], int(t)): float(v) for t, v in zip(*ss.series(i)[1:], strict=True)})
     assert got == ref
     assert all(r.mint >= 25_000 for r in head.runs_from(head.runs, 25_000))
+
+
+def test_queries_and_appends_stay_consistent_while_maintenance_runs(tmp_path):
+    import threading
+
+    db = TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=(3 * R,), head_chunk_samples=32)
+    labels = [Labels({"__name__": "c", "i": str(i)}) for i in range(4)]
+    acked = [-1]
+    errors: list[str] = []
+    done = threading.Event()
+
+    def writer() -> None:
+        for k in range(600):
+            db.append(SampleBatch(labels, np.arange(4), np.full(4, k * 500), np.full(4, float(k))))
+            acked[0] = k
+        done.set()
+
+    def reader() -> None:
+        while not done.is_set():
+            upto = acked[0]
+            ss = db.select(ALL, 0, upto * 500)
+            for i in range(len(ss)):
+                t = ss.series(i)[1]
+                if t.tolist() != list(range(0, upto * 500 + 1, 500)):
+                    errors.append(f"series {i}: {len(t)} samples for {upto + 1} acknowledged")
+                    return
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for th in threads:
+        th.start()
+    rounds = 0
+    while not done.is_set() and rounds < 10_000:
+        db.maintain()
+        rounds += 1
+    for th in threads:
+        th.join(timeout=60)
+    db.maintain()
+    assert not errors
+    assert len(db.blocks()) >= 3
+    assert len(db.select(ALL, 0, 10**9).t) == 4 * 600
+    db.close()
+
+
+def test_unreadable_block_is_moved_aside_not_fatal(tmp_path):
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=()) as db:
+        for t in range(0, 40_000, 1000):
+            scrape(db, t)
+        db.maintain()
+        first = db.blocks()[0].ulid
+    (tmp_path / first / "series.parquet").write_bytes(b"not parquet at all")
+    with TSDB(tmp_path, block_range_ms=R, compaction_ranges_ms=()) as db:
+        assert db.broken_blocks == 1
+        assert (tmp_path / (first + ".broken")).is_dir()
+        assert len(db.blocks()) == 2
+        assert min(t for t, _ in samples(db)['m{i="0"}']) == R

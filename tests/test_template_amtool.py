@@ -103,6 +103,50 @@ CASES = [
      '[{resolved map[alertname:G1 instance:a] map[summary:s a] 2026-11-21 23:51:08.638976 +0000 UTC 2026-11-21 23:51:28.642583 +0000 UTC http://gen/x 89ebaa99bbf4f944}]'),
     ('text', '{{ with .CommonAnnotations.summary }}x{{ else }}none{{ end }}|{{ .GroupLabels.alertname }}',
      'none|G1'),
+    ('text', '{{ range $i, $a := .Alerts }}{{ $i }}:{{ $.Receiver }}:{{ $a.Status }}{{ end }}',
+     '0:hook:resolved1:hook:firing2:hook:firing'),
+    ('text', '{{ define "x" }}{{ $ }}|{{ . }}{{ end }}{{ template "x" .Status }}',
+     'firing|firing'),
+    ('text', '{{ printf "%s|%v|%d" .Alerts.Firing .GroupLabels (len .Alerts) }}',
+     '[{firing map[alertname:G1 instance:b] map[summary:s b] 2026-11-21 23:51:09.641041672 +0000 UTC 0001-01-01 00:00:00 +0000 UTC http://gen/x 89efaa99bbf8e21b} {firing map[alertname:G1 instance:c] map[summary:s c] 2026-11-21 23:51:11.642277964 +0000 UTC 0001-01-01 00:00:00 +0000 UTC http://gen/x 89f1aa99bbf964f2}]|map[alertname:G1]|3'),
+    ('text', '{{ range .Alerts }}{{ .StartsAt.Unix }} {{ .StartsAt.Format "2006-01-02T15:04:05.999999999Z07:00" }} {{ .EndsAt.IsZero }} {{ .StartsAt.Year }}{{ end }}',
+     '1795305068 2026-11-21T23:51:08.638976Z false 20261795305069 2026-11-21T23:51:09.641041672Z true 20261795305071 2026-11-21T23:51:11.642277964Z true 2026'),
+    ('text', '{{ (index .Alerts 0).EndsAt.Sub (index .Alerts 0).StartsAt }}',
+     '20.003607s'),
+    ('text', '{{ with $x := .Receiver }}{{ $x }}{{ end }}{{ if $y := .Status }}{{ $y }}{{ end }}',
+     'hookfiring'),
+    ('text', '{{ .Alerts.Firing.Resolved | len }}{{ len .Alerts.Resolved.Firing }}',
+     'ERROR: template: :1:10: executing "" at <.Alerts.Firing.Resolved>: can\'t evaluate field Resolved in type []template.Alert'),
+    ('text', '{{ index .Alerts.Firing 0 | printf "%v" }}',
+     '{firing map[alertname:G1 instance:b] map[summary:s b] 2026-11-21 23:51:09.641041672 +0000 UTC 0001-01-01 00:00:00 +0000 UTC http://gen/x 89efaa99bbf8e21b}'),
+    ('text', '{{ range .CommonLabels.SortedPairs }}{{ .Name | toUpper }}={{ .Value | printf "%q" }}{{ end }}',
+     'ALERTNAME="G1"'),
+    ('text', '{{ .CommonLabels.SortedPairs.Names }} {{ .CommonLabels.Names | len }} {{ .CommonLabels.Values }}',
+     '[alertname] 1 [G1]'),
+    ('text', '{{ eq .Status "firing" }} {{ ne (len .Alerts) 3 }} {{ gt (len .Alerts.Firing) (len .Alerts.Resolved) }}',
+     'true false true'),
+    ('text', '{{ match "fir.*" .Status }} {{ reReplaceAll "^(\\\\w)" "[$1]" .Status }} {{ title .Status }} {{ join "+" .GroupLabels.Values }}',
+     'true [f]iring Firing G1'),
+    ('text', '{{ template "__subject" . }}|{{ template "__text_alert_list" .Alerts.Resolved }}|',
+     '[FIRING:2] G1 |Labels:\n - alertname = G1\n - instance = a\nAnnotations:\n - summary = s a\nSource: http://gen/x\n|'),
+    ('text', '{{ range $k, $v := .CommonLabels }}{{ $k }}{{ $v }}{{ end }}{{ range .CommonAnnotations }}x{{ else }}no{{ end }}',
+     'alertnameG1no'),
+    ('text', '{{ .Alerts.Firing.Foo }}',
+     'ERROR: template: :1:10: executing "" at <.Alerts.Firing.Foo>: can\'t evaluate field Foo in type []template.Alert'),
+    ('text', '{{ .CommonLabels.Remove }}',
+     'ERROR: template: :1:16: executing "" at <.CommonLabels.Remove>: wrong number of args for Remove: want 1 got 0'),
+    ('text', '{{ index .Alerts 9 }}',
+     'ERROR: template: :1:3: executing "" at <index .Alerts 9>: error calling index: index out of range: 9'),
+    ('text', '{{ .StartsAt }}',
+     'ERROR: template: :1:3: executing "" at <.StartsAt>: can\'t evaluate field StartsAt in type template.Data'),
+    ('text', '{{ (index .Alerts 0).Labels.alertname.x }}',
+     'ERROR: template: :1:18: executing "" at <0>: can\'t evaluate field x in type string'),
+    ('text', '{{ printf "%.3s|%5.1f%%" .Receiver 99.44 }}',
+     'hoo| 99.4%'),
+    ('text', '{{ (index .Alerts 1).EndsAt }}|{{ (index .Alerts 0).Fingerprint }}|{{ (index .Alerts 0).GeneratorURL }}',
+     '0001-01-01 00:00:00 +0000 UTC|89ebaa99bbf4f944|http://gen/x'),
+    ('text', '{{ stringSlice "b" "a" }} {{ stringSlice }} {{ printf "%q" (stringSlice "x") }}',
+     '[b a] [] ["x"]'),
 ]
 
 
@@ -121,16 +165,38 @@ def test_matches_amtool(kind: str, text: str, want: str) -> None:
     assert render(kind, text) == want
 
 
-@pytest.mark.peer
-def test_amtool_agrees(tmp_path: pathlib.Path) -> None:
-    amtool = shutil.which("amtool")
-    if amtool is None:
+def _amtool() -> str:
+    path = shutil.which("amtool")
+    if path is None:
         pytest.skip("amtool not installed")
+    return path
+
+
+@pytest.mark.peer
+def test_amtool_agrees() -> None:
+    amtool = _amtool()
     for kind, text, _ in CASES:
         r = subprocess.run(
             [amtool, "template", "render", f"--template.glob={DEFAULT}", f"--template.data={DATA}",
              f"--template.type={kind}", f"--template.text={text}"],
             capture_output=True, text=True, timeout=60,
         )
-        got = r.stdout.removesuffix("\n") if r.returncode == 0 else "ERROR: " + r.stderr.strip().removeprefix("amtool: error: ")
+        got = r.stdout if r.returncode == 0 else "ERROR: " + r.stderr.strip().removeprefix("amtool: error: ")
         assert got == render(kind, text), text
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("data", sorted(TMPL.glob("data-*.json")), ids=lambda p: p.stem)
+def test_email_html_matches_amtool(data: pathlib.Path) -> None:
+    """The whole HTML e-mail body (html/template) equals amtool's --template.type=html rendering."""
+    amtool = _amtool()
+    email = TMPL / "email.tmpl"
+    text = '{{ template "email.default.html" . }}'
+    r = subprocess.run(
+        [amtool, "template", "render", f"--template.glob={DEFAULT}", f"--template.glob={email}",
+         f"--template.data={data}", "--template.type=html", f"--template.text={text}"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    ts = TemplateSet(alertmanager_funcs(), html=True, missingkey="zero")
+    ts.parse(DEFAULT.read_text(), DEFAULT.name).parse(email.read_text(), email.name).parse(text, "")
+    assert ts.execute("", Data.from_webhook(json.loads(data.read_text()))) == r.stdout

@@ -86,6 +86,8 @@ class DiskQueue:
         self._write_seg = max(self._sizes)
         self._writer = open(self._path(self._write_seg), "ab")  # noqa: SIM115 - held open for the queue's life
         self._read_seg, self._read_off = self._load_position()
+        for seg in [s for s in self._sizes if s < self._read_seg]:
+            self._delete(seg)  # consumed before a crash that came between saving the position and deleting
 
     # -- paths and positions -------------------------------------------------------------
     def _path(self, seg: int) -> Path:
@@ -136,7 +138,8 @@ class DiskQueue:
     def append(self, payload: bytes) -> None:
         record = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
         with self._lock:
-            if self._sizes[self._write_seg] and self._sizes[self._write_seg] + len(record) > self.segment_bytes:
+            used = self._sizes[self._write_seg]
+            if used and used + len(record) > self.segment_bytes:
                 self._roll()
             self._writer.write(record)
             self._writer.flush()

@@ -113,7 +113,10 @@ class SupervisedCollectors:
                 continue
             box: dict[str, object] = {}
             thread = threading.Thread(
-                target=_run, args=(slot.collector, self.paths, box), name=f"collector-{slot.name}", daemon=True
+                target=_run,
+                args=(slot.collector, self.paths, box),
+                name=f"collector-{slot.name}",
+                daemon=True,
             )
             started = time.monotonic()
             thread.start()
@@ -150,11 +153,13 @@ class SupervisedCollectors:
             "node_scrape_collector_success", "node_exporter: Whether a collector succeeded.", "gauge"
         )
         duration = MetricFamily(
-            "node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.", "gauge"
+            "node_scrape_collector_duration_seconds",
+            "node_exporter: Duration of a collector scrape.",
+            "gauge",
         )
         up = MetricFamily(
             "watchkeeper_agent_collector_up",
-            "1 if the collector's last run succeeded within its timeout, 0 while it is failed or backing off.",
+            "1 if the collector's last run succeeded within its timeout, 0 while failed or backing off.",
             "gauge",
         )
         failures = MetricFamily(

@@ -4,24 +4,42 @@ inhibition. Imports only ``model`` (and ``support``); never PromQL, storage, rul
 from __future__ import annotations
 
 from .alert import Alert
+from .channels.webhook import webhook_message
 from .check import check_alertmanager
-from .config import AlertmanagerConfig, InhibitRule, Receiver, dump_config, load_config, load_config_file
+from .config import (
+    AlertmanagerConfig,
+    InhibitRule,
+    Receiver,
+    dump_config,
+    load_config,
+    load_config_file,
+    load_config_mapping,
+)
+from .dispatch import AlertStore, Dispatcher, Flush, Notification
 from .errors import ConfigError
 from .inhibit import Inhibitor
 from .keys import fingerprint, format_labelset, group_key
 from .matchers import MatcherParseError, parse_matcher, parse_matchers
-from .route import Route, RouteOpts
+from .nflog import LogEntry, NotificationLog, dedup_reason, hash_alert
+from .notifydata import template_data
+from .route import Route, RouteOpts, render_tree
 from .silences import Silence, SilenceError, SilenceNotFound, Silences, SilenceState
-from .timeintervals import NamedTimeInterval, TimeInterval
+from .timeintervals import NamedTimeInterval, TimeInterval, suppressed
 
 __all__ = [
     "Alert",
+    "AlertStore",
     "AlertmanagerConfig",
     "ConfigError",
+    "Dispatcher",
+    "Flush",
     "InhibitRule",
+    "LogEntry",
     "Inhibitor",
     "MatcherParseError",
     "NamedTimeInterval",
+    "Notification",
+    "NotificationLog",
     "Receiver",
     "Route",
     "RouteOpts",
@@ -32,12 +50,19 @@ __all__ = [
     "Silences",
     "TimeInterval",
     "check_alertmanager",
+    "dedup_reason",
     "dump_config",
     "fingerprint",
     "format_labelset",
     "group_key",
+    "hash_alert",
     "load_config",
     "load_config_file",
+    "load_config_mapping",
     "parse_matcher",
     "parse_matchers",
+    "render_tree",
+    "suppressed",
+    "template_data",
+    "webhook_message",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .keys import fingerprint
 
@@ -24,7 +25,7 @@ class Alert:
     updated_at: int = 0
     timeout: bool = False
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.labels)
 
@@ -47,3 +48,15 @@ class Alert:
         elif later and not old.timeout:
             ends_at = old.ends_at
         return dataclasses.replace(new, starts_at=min(old.starts_at, new.starts_at), ends_at=ends_at)
+
+    def normalized(self, now: int, resolve_timeout_ns: int) -> Alert:
+        """Intake defaults: ``updated_at = now``; a missing ``starts_at`` becomes ``ends_at`` or ``now``; a
+        missing ``ends_at`` becomes ``now + resolve_timeout`` and is marked as a timeout; empty label
+        values are dropped."""
+        starts = self.starts_at or (self.ends_at if self.ends_at is not None else now)
+        timeout = self.ends_at is None
+        ends = now + resolve_timeout_ns if timeout else self.ends_at
+        labels = {k: v for k, v in self.labels.items() if v != ""}
+        return dataclasses.replace(
+            self, labels=labels, starts_at=starts, ends_at=ends, updated_at=now, timeout=timeout
+        )

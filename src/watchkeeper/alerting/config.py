@@ -24,7 +24,15 @@ from .schema import dump, load_strict
 from .timeintervals import NamedTimeInterval, parse_named_interval
 from .yamlnodes import line_of, load_yaml
 
-__all__ = ["AlertmanagerConfig", "Receiver", "InhibitRule", "load_config", "load_config_file", "dump_config"]
+__all__ = [
+    "AlertmanagerConfig",
+    "Receiver",
+    "InhibitRule",
+    "load_config",
+    "load_config_file",
+    "load_config_mapping",
+    "dump_config",
+]
 
 _TOP_KEYS = {
     "global",
@@ -196,6 +204,18 @@ def load_config(text: str, *, base_dir: str | None = None) -> AlertmanagerConfig
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"yaml: {exc}", line=mark.line + 1 if mark else None) from None
+    return load_config_mapping(doc, base_dir=base_dir, original=text)
+
+
+def load_config_mapping(
+    doc: Any, *, base_dir: str | None = None, original: str | None = None
+) -> AlertmanagerConfig:
+    """Validate an already parsed document, e.g. the ``alertmanager:`` section of the server config.
+
+    Line numbers in errors are known only when ``doc`` came from ``yamlnodes.load_yaml``.
+    """
+    if original is None:
+        original = yaml.safe_dump(doc, sort_keys=False) if doc is not None else ""
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
@@ -256,7 +276,7 @@ def load_config(text: str, *, base_dir: str | None = None) -> AlertmanagerConfig
         time_intervals=intervals_only,
         templates=_resolve_templates(doc.get("templates"), base_dir),
         tracing=tracing,
-        original=text,
+        original=original,
     )
 
 

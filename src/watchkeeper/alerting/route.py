@@ -35,6 +35,8 @@ _ROUTE_KEYS = {
     "mute_time_intervals",
     "active_time_intervals",
     "labels",
+    # watchkeeper extension (not in Alertmanager): tell a paged receiver when a silenced alert resolves.
+    "send_resolved_when_silenced",
 }
 
 
@@ -51,6 +53,7 @@ class RouteOpts:
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    send_resolved_when_silenced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The shape Alertmanager's API prints for route options."""
@@ -227,6 +230,13 @@ def parse_route(node: Any, parent: Route | None = None) -> Route:
     cont = node.get("continue", False)
     if not isinstance(cont, bool):
         raise _err(f"continue must be a boolean, got {cont!r}", node, "continue")
+    srws = node.get("send_resolved_when_silenced", base.send_resolved_when_silenced)
+    if not isinstance(srws, bool):
+        raise _err(
+            f"send_resolved_when_silenced must be a boolean, got {srws!r}",
+            node,
+            "send_resolved_when_silenced",
+        )
     labels = node.get("labels") or {}
     if not isinstance(labels, dict):
         raise _err("labels must be a mapping", node, "labels")
@@ -240,6 +250,7 @@ def parse_route(node: Any, parent: Route | None = None) -> Route:
         mute_time_intervals=_names(node, "mute_time_intervals"),
         active_time_intervals=_names(node, "active_time_intervals"),
         labels={**base.labels, **{str(k): str(v) for k, v in labels.items()}},
+        send_resolved_when_silenced=srws,
     )
     route = Route(opts=opts, matchers=tuple(matchers), continue_=cont, parent=parent, line=line_of(node))
     children = node.get("routes") or []

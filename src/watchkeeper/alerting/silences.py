@@ -213,9 +213,9 @@ class Silences:
             self._by_id[sid] = self._expired(s, now)
             self._save()
 
-    def mutes(self, labels: Mapping[str, str]) -> list[str]:
-        """Ids of the active silences matching ``labels``, sorted."""
-        now = self._clock()
+    def mutes(self, labels: Mapping[str, str], now: int | None = None) -> list[str]:
+        """Ids of the silences active at ``now`` (default: the clock) that match ``labels``, sorted."""
+        now = self._clock() if now is None else now
         return sorted(
             s.id for s in self._by_id.values() if s.state(now) is SilenceState.ACTIVE and s.matches(labels)
         )

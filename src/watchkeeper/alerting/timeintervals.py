@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["TimeRange", "TimeInterval", "NamedTimeInterval", "parse_time_interval", "parse_named_interval"]
+__all__ = [
+    "TimeRange",
+    "TimeInterval",
+    "NamedTimeInterval",
+    "parse_time_interval",
+    "parse_named_interval",
+    "suppressed",
+]
 
 _DAYS = {
     d: i for i, d in enumerate(["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"])
@@ -241,3 +248,13 @@ def parse_named_interval(node: Any) -> NamedTimeInterval:
         raise ValueError("missing name in time interval")
     entries = node.get("time_intervals") or []
     return NamedTimeInterval(str(name), tuple(parse_time_interval(e) for e in entries))
+
+
+def suppressed(
+    mute: Sequence[str], active: Sequence[str], intervals: Mapping[str, NamedTimeInterval], t: datetime
+) -> bool:
+    """Whether a route's notifications are held back at ``t``: inside any of its ``mute_time_intervals``,
+    or outside all of its ``active_time_intervals`` (when it lists some)."""
+    if active and not any(intervals[name].contains(t) for name in active):
+        return True
+    return any(intervals[name].contains(t) for name in mute)

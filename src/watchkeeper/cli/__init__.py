@@ -1,0 +1,1 @@
+"""The ``watchkeeper`` command line (``watchkeeper.cli.main:main``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -12,7 +13,7 @@ from .alert import RESOLVED_RETENTION_MS, Alert, AlertState
 from .base import RuleBase
 from .vector import QueryFunc, RuleEvalError, Vector, query_vector
 
-__all__ = ["AlertingRule", "AlertTemplater", "ALERT_METRIC", "ALERT_FOR_STATE_METRIC", "NotifyFunc"]
+__all__ = ["AlertingRule", "AlertTemplater", "Level", "ALERT_METRIC", "ALERT_FOR_STATE_METRIC", "NotifyFunc"]
 
 ALERT_METRIC = "ALERTS"
 ALERT_FOR_STATE_METRIC = "ALERTS_FOR_STATE"
@@ -21,6 +22,25 @@ ALERTSTATE = "alertstate"
 
 # notify(alerts, expr): alerts to send now, and the rule's expression (for generatorURL).
 NotifyFunc = Callable[[list[Alert], str], None]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One severity level of a multi-level rule: fire when the value is ``above`` (or ``below``)
+    the threshold; with ``recover`` set, an active alert resolves only once the value crosses
+    back over ``recover`` instead (fire above 90, resolve below 80)."""
+
+    labels: Labels
+    threshold: float
+    above: bool = True
+    recover: float | None = None
+
+    def crossed(self, v: float) -> bool:
+        return v > self.threshold if self.above else v < self.threshold
+
+    def holds_until_recovered(self, v: float) -> bool:
+        assert self.recover is not None
+        return v >= self.recover if self.above else v <= self.recover
 
 
 class AlertTemplater(Protocol):
@@ -45,13 +65,31 @@ class AlertingRule(RuleBase):
         labels: Labels = Labels(),
         annotations: Labels = Labels(),
         templater: AlertTemplater,
+        levels: tuple[Level, ...] = (),
     ) -> None:
         super().__init__(name, expr, labels=labels)
         self.for_ms = for_ms
         self.keep_firing_for_ms = keep_firing_for_ms
         self.annotations = annotations
         self.templater = templater
+        self.levels = levels
         self.active: dict[Labels, Alert] = {}
+
+    def _level(self, base: dict[str, str], value: float) -> Labels | None:
+        """The labels of the highest level the value is at, or None (extension ``levels``).
+
+        A level holds when its threshold is crossed, or while its alert is active and the
+        value has not yet crossed back over the recovery threshold (hysteresis). The first
+        level (highest) that holds wins, so one series yields at most one alert.
+        """
+        for lv in self.levels:
+            if lv.crossed(value):
+                return lv.labels
+            if lv.recover is not None:
+                cur = self.active.get(Labels({**base, **lv.labels.to_dict()}))
+                if cur is not None and cur.state != AlertState.INACTIVE and lv.holds_until_recovered(value):
+                    return lv.labels
+        return None
 
     def eval(self, ts_ms: int, query_offset_ms: int, query: QueryFunc, limit: int) -> Vector:
         """One evaluation at ``ts_ms``: update ``active`` and return the ALERTS/ALERTS_FOR_STATE samples."""
@@ -70,6 +108,11 @@ class AlertingRule(RuleBase):
             for k, v in self.labels.items:
                 d[k] = expand(v)
             d[ALERTNAME] = self.name
+            if self.levels:
+                level_labels = self._level(d, value)
+                if level_labels is None:
+                    continue
+                d.update(level_labels.items)
             lbls = Labels(d)
             annotations = Labels([(k, expand(v)) for k, v in self.annotations.items])
             if lbls in found:

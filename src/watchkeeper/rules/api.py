@@ -12,6 +12,7 @@ from typing import Any
 
 from .alert import Alert
 from .alerting_rule import AlertingRule
+from .base import HEALTH_UNKNOWN
 from .group import Group
 from .manager import RuleManager
 from .notify import format_time
@@ -37,9 +38,11 @@ def go_float_exp(v: float, verb: str = "e") -> str:
     return f"{sign}{mant}{verb}{'+' if e >= 0 else '-'}{abs(e):02d}"
 
 
-def _time(ms: int) -> str:
-    # Prometheus shows the zero time.Time for "never".
-    return format_time(ms) if ms else "0001-01-01T00:00:00Z"
+ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time: Prometheus' "never"
+
+
+def _time(ms: int, ever: bool) -> str:
+    return format_time(ms) if ever else ZERO_TIME
 
 
 def alert_json(a: Alert) -> dict[str, Any]:
@@ -47,11 +50,11 @@ def alert_json(a: Alert) -> dict[str, Any]:
         "labels": a.labels.to_dict(),
         "annotations": a.annotations.to_dict(),
         "state": a.state.value,
-        "activeAt": _time(a.active_at),
+        "activeAt": format_time(a.active_at),
         "value": go_float_exp(a.value),
     }
     if a.keep_firing_since:
-        out["keepFiringSince"] = _time(a.keep_firing_since)
+        out["keepFiringSince"] = format_time(a.keep_firing_since)
     return out
 
 
@@ -69,7 +72,7 @@ def _rule_json(r: object) -> dict[str, Any]:
             "health": r.health,
             "lastError": r.last_error,
             "evaluationTime": r.evaluation_seconds,
-            "lastEvaluation": _time(r.last_evaluation_ms),
+            "lastEvaluation": _time(r.last_evaluation_ms, r.health != HEALTH_UNKNOWN),
             "type": "alerting",
         }
     return {
@@ -79,7 +82,7 @@ def _rule_json(r: object) -> dict[str, Any]:
         "health": r.health,  # type: ignore[attr-defined]
         "lastError": r.last_error,  # type: ignore[attr-defined]
         "evaluationTime": r.evaluation_seconds,  # type: ignore[attr-defined]
-        "lastEvaluation": _time(r.last_evaluation_ms),  # type: ignore[attr-defined]
+        "lastEvaluation": _time(r.last_evaluation_ms, r.health != HEALTH_UNKNOWN),  # type: ignore[attr-defined]
         "type": "recording",
     }
 
@@ -127,7 +130,7 @@ def _group_json(g: Group, rules: list[dict[str, Any]]) -> dict[str, Any]:
         "interval": g.interval_ms / 1000,
         "limit": g.limit,
         "evaluationTime": g.metrics.last_duration_s,
-        "lastEvaluation": _time(g.metrics.last_evaluation_ms),
+        "lastEvaluation": _time(g.metrics.last_evaluation_ms, g.metrics.iterations > 0),
     }
 
 

@@ -218,5 +218,5 @@ class Group:
 
 def _rule_sig(r: Rule) -> tuple[object, ...]:
     if isinstance(r, AlertingRule):
-        return ("a", r.name, r.expr, r.labels, r.annotations, r.for_ms, r.keep_firing_for_ms)
+        return ("a", r.name, r.expr, r.labels, r.annotations, r.for_ms, r.keep_firing_for_ms, r.levels)
     return ("r", r.name, r.expr, r.labels)

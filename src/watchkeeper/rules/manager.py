@@ -7,11 +7,12 @@ import glob
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ..model.batch import SampleBatch
 from ..model.labels import Labels
 from .alert import Alert
-from .alerting_rule import AlertingRule, AlertTemplater, NotifyFunc
+from .alerting_rule import AlertingRule, AlertTemplater, Level, NotifyFunc
 from .group import Group, GroupOptions, Rule, next_eval
 from .metrics import group_metric_samples, render_text
 from .recording_rule import RecordingRule
@@ -111,6 +112,7 @@ class RuleManager:
                         labels=labels,
                         annotations=Labels(rd.annotations),
                         templater=self.templater,
+                        levels=tuple(_level(lv) for lv in rd.levels),
                     )
                 )
             else:
@@ -229,6 +231,18 @@ class RuleManager:
             self.store.save(g, self.now_ms())
         except OSError as e:
             log.warning("saving alert state of %s failed: %s", g.key, e)
+
+
+def _level(lv: dict[str, Any]) -> Level:
+    """A validated level definition (see rulefmt) as the rule uses it."""
+    above = "above" in lv
+    recover = lv.get("recover_below" if above else "recover_above")
+    return Level(
+        Labels(lv["labels"]),
+        float(lv["above" if above else "below"]),
+        above,
+        float(recover) if recover is not None else None,
+    )
 
 
 def _expand(patterns: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,6 +21,9 @@ from ..promql.durations import DurationError, parse_duration
 from ..promql.errors import ParseError
 from ..promql.lexer import go_quote
 from ..promql.parser import parse as parse_promql
+
+# libyaml when available: rule files run to megabytes and pure-Python composing is slow.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = [
     "RuleDef",
@@ -41,7 +45,10 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 
 _FILE_FIELDS = {"groups"}
 _GROUP_FIELDS = {"name", "interval", "query_offset", "limit", "rules", "labels"}
-_RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+# "watchkeeper" is the extension key (severity levels, recovery thresholds); Prometheus rejects it.
+_RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations", "watchkeeper"}
+_EXT_FIELDS = {"levels"}
+_LEVEL_FIELDS = {"labels", "above", "below", "recover_below", "recover_above"}
 
 
 def valid_label_name(name: str, scheme: NameValidation = "utf8") -> bool:
@@ -67,6 +74,8 @@ class RuleDef:
     keep_firing_for_ms: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # Extension: severity levels, each {labels, above|below, recover_below|recover_above} as written.
+    levels: tuple[dict[str, Any], ...] = ()
 
     @property
     def name(self) -> str:
@@ -201,7 +210,7 @@ def parse_rules(
     if isinstance(content, bytes):
         content = content.decode("utf-8", errors="surrogateescape")
     try:
-        docs = list(yaml.compose_all(content, Loader=yaml.SafeLoader))
+        docs = list(yaml.compose_all(content, Loader=_LOADER))
     except yaml.YAMLError as e:
         return None, [_yaml_syntax_message(e)]
     root = docs[0] if docs else None
@@ -315,8 +324,56 @@ def _decode_rule(dec: _Decoder, rn: yaml.Node) -> tuple[RuleDef, _RuleNodes]:
         keep_firing_for_ms=dec.duration(f["keep_firing_for"][1]) if "keep_firing_for" in f else 0,
         labels=dec.string_map(f["labels"][1]) if "labels" in f else {},
         annotations=dec.string_map(f["annotations"][1]) if "annotations" in f else {},
+        levels=_decode_levels(dec, f["watchkeeper"][1]) if "watchkeeper" in f else (),
     )
     return rule, nodes
+
+
+def _decode_levels(dec: _Decoder, node: yaml.Node) -> tuple[dict[str, Any], ...]:
+    ext = dec.pairs(node, "watchkeeper extension", _EXT_FIELDS)
+    levels_node = ext.get("levels", (None, None))[1]
+    if levels_node is None:
+        return ()
+    if not isinstance(levels_node, yaml.SequenceNode):
+        dec.unmarshal_errors.append(
+            f"line {_pos(levels_node).line}: cannot unmarshal {_short_tag(levels_node)} into levels"
+        )
+        return ()
+    out = []
+    for ln in levels_node.value:
+        f = dec.pairs(ln, "watchkeeper level", _LEVEL_FIELDS)
+        lv: dict[str, Any] = {"labels": dec.string_map(f["labels"][1]) if "labels" in f else {}}
+        for k in ("above", "below", "recover_below", "recover_above"):
+            if k in f:
+                lv[k] = dec.string(f[k][1])
+        out.append(lv)
+    return tuple(out)
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _validate_levels(levels: tuple[dict[str, Any], ...], scheme: NameValidation) -> list[str]:
+    errs = []
+    for i, lv in enumerate(levels, 1):
+        sides = [k for k in ("above", "below") if k in lv]
+        if len(sides) != 1:
+            errs.append(f"level {i}: exactly one of 'above' and 'below' must be set")
+            continue
+        for k in ("above", "below", "recover_below", "recover_above"):
+            if k in lv and _float(lv[k]) is None:
+                errs.append(f"level {i}: {k}: invalid number {go_quote(lv[k])}")
+        wrong = "recover_above" if sides[0] == "above" else "recover_below"
+        if wrong in lv:
+            errs.append(f"level {i}: '{wrong}' does not go with '{sides[0]}'")
+        for k in sorted(lv["labels"]):
+            if not valid_label_name(k, scheme) or k == "__name__":
+                errs.append(f"level {i}: invalid label name: {k}")
+    return errs
 
 
 def _validate(
@@ -378,6 +435,10 @@ def _validate_rule(
     for k in sorted(r.annotations):
         if not valid_label_name(k, scheme):
             out.append(("", f"invalid annotation name: {k}"))
+    if r.levels:
+        if r.record:
+            out.append((rec, "invalid field 'watchkeeper' in recording rule"))
+        out.extend(("", msg) for msg in _validate_levels(r.levels, scheme))
     if r.alert and check_template is not None:
         for kind, m in (("label", r.labels), ("annotation", r.annotations)):
             for k in sorted(m):

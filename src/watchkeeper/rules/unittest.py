@@ -32,12 +32,15 @@ from ..promql.parser import parse_labels
 from ..promql.testscript import parse_value_sequence
 from ..storage.db import TSDB
 from .alert import AlertState
-from .api import go_float_exp
 from .alerting_rule import AlertingRule
+from .api import go_float_exp
 from .group import Group
 from .manager import RuleLoadError, RuleManager
 from .templating import make_templater
 from .vector import RuleEvalError, query_vector
+
+# libyaml when available: rule files run to megabytes and pure-Python composing is slow.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = ["run_rule_tests", "run_rule_test_file"]
 
@@ -87,7 +90,7 @@ def run_rule_tests(
 def run_rule_test_file(path: str | Path, *, run: Callable[[str], bool] | None = None) -> list[str]:
     """The failures of one unit-test file (empty when every test passes)."""
     try:
-        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
         doc = _plain(root) or {}
         _check_fields(doc, _FILE_FIELDS, "main.unitTestFile")
         rule_files = _resolve(Path(path).parent, doc.get("rule_files") or [])

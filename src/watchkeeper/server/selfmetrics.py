@@ -7,11 +7,12 @@ import platform
 
 import psutil
 
-from .. import __name__ as _pkg
 from ..api.context import IngestCounters
 from ..api.textfmt import MetricFamily, render_families
 
 __all__ = ["SelfMetrics"]
+
+_PREFIX = "watchkeeper"
 
 
 class SelfMetrics:
@@ -29,31 +30,31 @@ class SelfMetrics:
     def render(self) -> bytes:
         fams: list[MetricFamily] = []
 
-        build = MetricFamily(f"{_pkg}_build_info", "gauge", "Build information of this server.")
+        build = MetricFamily(f"{_PREFIX}_build_info", "gauge", "Build information of this server.")
         build.add([("python", platform.python_version()), ("version", self._version)], 1.0)
         fams.append(build)
 
-        restarts = MetricFamily(f"{_pkg}_component_restarts_total", "counter",
+        restarts = MetricFamily(f"{_PREFIX}_component_restarts_total", "counter",
                                 "Times a supervised component crashed and was restarted.")
         for name in sorted(self._restarts):
             restarts.add([("component", name)], float(self._restarts[name]))
         fams.append(restarts)
 
-        ok = MetricFamily(f"{_pkg}_config_last_reload_successful", "gauge",
+        ok = MetricFamily(f"{_PREFIX}_config_last_reload_successful", "gauge",
                           "Whether the last configuration reload attempt was successful.")
         ok.add([], self._reload.get("success", 0.0))
         fams.append(ok)
-        ts = MetricFamily(f"{_pkg}_config_last_reload_success_timestamp_seconds", "gauge",
+        ts = MetricFamily(f"{_PREFIX}_config_last_reload_success_timestamp_seconds", "gauge",
                           "Timestamp of the last successful configuration reload.")
         ts.add([], self._reload.get("timestamp", 0.0))
         fams.append(ts)
 
-        samples = MetricFamily(f"{_pkg}_ingest_samples_total", "counter",
+        samples = MetricFamily(f"{_PREFIX}_ingest_samples_total", "counter",
                                "Samples accepted by push endpoints.")
         for endpoint in sorted(self._ingest.samples):
             samples.add([("endpoint", endpoint)], float(self._ingest.samples[endpoint]))
         fams.append(samples)
-        rejected = MetricFamily(f"{_pkg}_ingest_rejected_requests_total", "counter",
+        rejected = MetricFamily(f"{_PREFIX}_ingest_rejected_requests_total", "counter",
                                 "Push requests refused, by endpoint and HTTP status.")
         for (endpoint, code) in sorted(self._ingest.rejected):
             rejected.add([("code", str(code)), ("endpoint", endpoint)],
@@ -61,10 +62,10 @@ class SelfMetrics:
         fams.append(rejected)
 
         head = self._storage_stats(1).get("headStats", {})  # type: ignore[operator]
-        series = MetricFamily(f"{_pkg}_tsdb_head_series", "gauge", "Series in the in-memory head.")
+        series = MetricFamily(f"{_PREFIX}_tsdb_head_series", "gauge", "Series in the in-memory head.")
         series.add([], float(head.get("numSeries", 0)))
         fams.append(series)
-        head_samples = MetricFamily(f"{_pkg}_tsdb_head_samples", "gauge", "Samples in the in-memory head.")
+        head_samples = MetricFamily(f"{_PREFIX}_tsdb_head_samples", "gauge", "Samples in the in-memory head.")
         head_samples.add([], float(head.get("numSamples", 0)))
         fams.append(head_samples)
 

@@ -129,14 +129,9 @@ class Block:
         self.meta = BlockMeta.from_json(json.loads((path / "meta.json").read_text()))
         self._cache = cache
         tab = pq.read_table(path / "series.parquet")
-        lab = tab.column("labels").combine_chunks()
-        keys = lab.keys.to_pylist()
-        vals = lab.items.to_pylist()
-        loffs = lab.offsets.to_numpy()
         self.index = SeriesIndex()
-        for i in range(len(lab)):
-            a, b = loffs[i], loffs[i + 1]
-            self.index.add(Labels.from_sorted(tuple(zip(keys[a:b], vals[a:b], strict=True))))
+        for labels in _read_label_sets(tab.column("labels").combine_chunks()):
+            self.index.add(labels)
         self.groups = tab.column("group").to_numpy()
         self.exponents = tab.column("exponent").to_numpy().astype(np.int64)
         counts = tab.column("count").to_numpy().astype(np.int64)
@@ -144,8 +139,9 @@ class Block:
         np.cumsum(counts, out=self.offsets[1:])
         self._ts: tuple[np.ndarray, np.ndarray] | None = None
         self._ts_lock = threading.Lock()
-        vf = pq.ParquetFile(path / "values.parquet")
-        rg_rows = [vf.metadata.row_group(i).num_rows for i in range(vf.metadata.num_row_groups)]
+        with pq.ParquetFile(path / "values.parquet") as vf:
+            md = vf.metadata
+        rg_rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
         self._rg_starts = np.concatenate([[0], np.cumsum(rg_rows)]).astype(np.int64)
         self.tombstones = _read_tombstones(path)
 
@@ -172,8 +168,8 @@ class Block:
         key = (self.ulid, i)
         vals = self._cache.get(key)
         if vals is None:
-            vf = pq.ParquetFile(self.path / "values.parquet")
-            tab = vf.read_row_group(i, columns=["mantissa", "float"])
+            with pq.ParquetFile(self.path / "values.parquet") as vf:
+                tab = vf.read_row_group(i, columns=["mantissa", "float"])
             mant, is_decimal = _column_int(tab.column("mantissa"))
             flt, _ = _column_int(tab.column("float"))
             a, b = int(self._rg_starts[i]), int(self._rg_starts[i + 1])
@@ -249,6 +245,25 @@ class Block:
     def remove(self) -> None:
         self._cache.drop_block(self.ulid)
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _read_label_sets(col: pa.MapArray) -> list[Labels]:
+    """Label sets of a map column; every distinct (name, value) pair becomes one shared tuple.
+
+    Sharing the pairs (and their strings) keeps a block's index at a fraction of the memory
+    of one fresh string per label per series.
+    """
+    keys = col.keys.dictionary_encode()
+    vals = col.items.dictionary_encode()
+    kdict = keys.dictionary.to_pylist()
+    vdict = vals.dictionary.to_pylist()
+    nv = max(len(vdict), 1)
+    code = keys.indices.to_numpy().astype(np.int64) * nv + vals.indices.to_numpy().astype(np.int64)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    pairs = [(kdict[c // nv], vdict[c % nv]) for c in uniq.tolist()]
+    shared = [pairs[j] for j in inverse.tolist()]
+    offs = col.offsets.to_numpy().tolist()
+    return [Labels.from_sorted(tuple(shared[a:b])) for a, b in zip(offs[:-1], offs[1:], strict=True)]
 
 
 def _read_tombstones(path: Path) -> list[tuple[np.ndarray, int, int]]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from ..model.batch import SampleBatch, SeriesSet
 from ..model.labels import METRIC_NAME, Labels
@@ -99,6 +100,7 @@ class TSDB:
         self._wal: WAL | None = None
         self.replay_dropped_samples = 0
         self.gc_series_removed = 0
+        self.broken_blocks = 0
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._open_blocks()
@@ -124,7 +126,17 @@ class TSDB:
         for d in self.path.iterdir():
             if d.is_dir() and d.name.endswith(".tmp"):
                 shutil.rmtree(d, ignore_errors=True)
-        blocks = [Block(d, self._cache) for d in self.path.iterdir() if (d / "meta.json").is_file()]
+        blocks = []
+        for d in sorted(self.path.iterdir()):
+            if not (d / "meta.json").is_file() or d.suffix == ".broken":
+                continue
+            try:
+                blocks.append(Block(d, self._cache))
+            except (OSError, ValueError, KeyError, pa.ArrowException) as e:
+                # Keep serving the rest; leave the damaged block for inspection.
+                log.error("block %s is unreadable (%s); moved aside as %s.broken", d.name, e, d.name)
+                d.rename(d.with_name(d.name + ".broken"))
+                self.broken_blocks += 1
         stale = {m.ulid for m in covered_blocks([b.meta for b in blocks])}
         for b in blocks:
             if b.ulid in stale:
@@ -218,7 +230,7 @@ class TSDB:
 
     def _snapshot(
         self, matchers: Sequence[Matcher], mint: int, maxt: int
-    ) -> tuple[list[Block], np.ndarray, HeadSnapshot, list[Labels]]:
+    ) -> tuple[list[Block], np.ndarray, HeadSnapshot, list[Labels | None]]:
         with self._lock:
             blocks = [b for b in self._blocks if b.meta.min_time <= maxt and b.meta.max_time > mint]
             head = self._head

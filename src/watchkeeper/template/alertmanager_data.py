@@ -14,7 +14,7 @@ from typing import Any
 from .gofmt import format_v
 from .gotime import GoTime, parse_rfc3339
 
-__all__ = ["Pair", "Pairs", "KV", "Alert", "Alerts", "Data", "ZERO_TIME"]
+__all__ = ["Pair", "Pairs", "KV", "Alert", "Alerts", "AlertSlice", "Data", "ZERO_TIME"]
 
 ZERO_TIME = parse_rfc3339("0001-01-01T00:00:00Z")
 
@@ -99,16 +99,22 @@ class Alert:
         }
 
 
+class AlertSlice(list[Alert]):
+    """A plain []Alert: what Firing/Resolved return in Alertmanager (no further methods)."""
+
+    go_type = "[]template.Alert"
+
+
 class Alerts(list[Alert]):
     """A list of alerts with Firing/Resolved filters (Go template.Alerts)."""
 
     go_type = "template.Alerts"
 
-    def Firing(self) -> Alerts:
-        return Alerts(a for a in self if a.Status == "firing")
+    def Firing(self) -> AlertSlice:
+        return AlertSlice(a for a in self if a.Status == "firing")
 
-    def Resolved(self) -> Alerts:
-        return Alerts(a for a in self if a.Status == "resolved")
+    def Resolved(self) -> AlertSlice:
+        return AlertSlice(a for a in self if a.Status == "resolved")
 
 
 @dataclass(eq=False)

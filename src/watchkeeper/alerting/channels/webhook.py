@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from ..alert import Alert
+from ..notifydata import template_data
 from ..schema import secret
 from .base import ChannelConfig
 
-__all__ = ["WebhookConfig"]
+__all__ = ["WebhookConfig", "webhook_message"]
 
 
 @dataclass
@@ -28,3 +32,24 @@ class WebhookConfig(ChannelConfig):
         self.exclusive(self.url, self.url_file, "url")
         if not isinstance(self.max_alerts, int) or self.max_alerts < 0:
             raise ValueError(f"max_alerts must be a non-negative integer, got {self.max_alerts!r}")
+
+
+def webhook_message(
+    receiver: str,
+    group_key: str,
+    group_labels: Mapping[str, str],
+    alerts: Sequence[Alert],
+    *,
+    now: int,
+    external_url: str,
+    max_alerts: int = 0,
+) -> dict[str, Any]:
+    """The version 4 webhook body; with ``max_alerts > 0`` only that many alerts go out and the rest are
+    counted in ``truncatedAlerts`` (common labels are computed over what is sent)."""
+    truncated = 0
+    if max_alerts > 0 and len(alerts) > max_alerts:
+        truncated = len(alerts) - max_alerts
+        alerts = alerts[:max_alerts]
+    body = template_data(receiver, group_labels, alerts, now, external_url)
+    body.update({"version": "4", "groupKey": group_key, "truncatedAlerts": truncated})
+    return body

@@ -117,6 +117,8 @@ def main() -> int:
             time.sleep(1.0)
         elapsed = time.monotonic() - start
         cpu1 = {name: sum(p.cpu_times()[:2]) for name, p in ps.items()}
+        # Private (unshared) memory: RSS also counts library pages shared with other processes.
+        uss = {name: p.memory_full_info().uss for name, p in ps.items()}
     finally:
         for p in procs.values():
             p.send_signal(signal.SIGTERM)
@@ -130,14 +132,15 @@ def main() -> int:
 
     print(f"interval {args.interval:g}s, measured {elapsed:.0f}s, {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.2f}; remote-write requests received: {_Sink.requests}")
-    header = ("process", "CPU % of 1 core", "RSS mean MB", "RSS peak MB", "/metrics bytes")
-    print(f"{header[0]:<16} {header[1]:>16} {header[2]:>12} {header[3]:>12} {header[4]:>15}")
+    header = ("process", "CPU % of 1 core", "RSS mean MB", "RSS peak MB", "USS MB", "/metrics bytes")
+    print(f"{header[0]:<16} {header[1]:>16} {header[2]:>12} {header[3]:>12} {header[4]:>7} {header[5]:>15}")
     for name in ps:
         cpu = 100 * (cpu1[name] - cpu0[name]) / elapsed
         mean = sum(rss[name]) / len(rss[name]) / 2**20
         peak = max(rss[name]) / 2**20
-        size = sizes.get(name)
-        print(f"{name:<16} {cpu:>16.3f} {mean:>12.1f} {peak:>12.1f} {size if size else '-':>15}")
+        size = str(sizes.get(name, "-"))
+        private = uss[name] / 2**20
+        print(f"{name:<16} {cpu:>16.3f} {mean:>12.1f} {peak:>12.1f} {private:>7.1f} {size:>15}")
     return 0
 
 

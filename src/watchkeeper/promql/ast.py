@@ -115,7 +115,8 @@ class Call(Expr):
 
 @dataclass(eq=False)
 class AggregateExpr(Expr):
-    op: str  # sum, avg, count, min, max, group, stddev, stdvar, topk, bottomk, quantile, count_values, limitk, limit_ratio
+    # sum avg count min max group stddev stdvar topk bottomk quantile count_values limitk limit_ratio
+    op: str
     expr: Expr
     param: Expr | None = None
     grouping: list[str] = field(default_factory=list)

@@ -254,8 +254,6 @@ class Executor:
         self.tree, self.vars = tree, [["$", newdot]]
         self.depth += 1
         try:
-            if self.html is not None:
-                self.html.enter_template(node.name)
             self.walk(newdot, tree.root)
         finally:
             self.depth -= 1

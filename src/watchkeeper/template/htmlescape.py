@@ -107,10 +107,6 @@ class HTMLContext:
         self.url_part = 0  # 0 none, 1 pre-query, 2 query or fragment
         self.js_quote = ""  # the quote of the JS string literal we are in, if any
         self._js_escape = False
-        self._cmt = ""
-
-    def enter_template(self, name: str) -> None:
-        """A {{template}} call continues in the caller's context (Go derives a copy per context)."""
 
     def text(self, t: str) -> str:
         """Advance the context over literal text; returns the text as emitted (comments removed)."""

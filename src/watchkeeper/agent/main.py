@@ -117,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     def _stop(signum: int, _frame: object) -> None:
+        # Only set the event here: the handler interrupts the main thread, which may hold queue locks.
         log.info("received signal %d, stopping", signum)
-        agent.close()
+        agent.stop.set()
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop)
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         while not agent.stop.wait(1.0):
             pass
+    agent.close()
     if http is not None:
         http.shutdown()
     if sender is not None:

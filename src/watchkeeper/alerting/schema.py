@@ -48,26 +48,36 @@ def secret(default: Any = None) -> Any:
     return dataclasses.field(default=default, metadata={"secret": True})
 
 
-def load_strict(cls: type[T], node: Any, *, what: str) -> T:
-    """Build ``cls`` from mapping ``node``; ``None`` gives all defaults."""
+def load_strict(
+    cls: type[T],
+    node: Any,
+    *,
+    what: str,
+    unknown: list[tuple[int | None, str]],
+    removed: frozenset[str] = frozenset(),
+) -> T:
+    """Build ``cls`` from mapping ``node`` (``None`` gives all defaults).
+
+    Unknown keys (and ``removed`` ones, for an older Alertmanager) are appended to ``unknown`` as
+    ``(line, message)`` and left out, because Go's strict YAML decoding reports them together at the end
+    rather than stopping at the first.
+    """
     if node is None:
         node = {}
     if not isinstance(node, dict):
         raise ConfigError(f"{what} must be a mapping, got {type(node).__name__}", line=line_of(node))
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for key in node:
-        if cls.RENAMES.get(key, key) not in names or key in cls.RENAMES.values():
-            raise ConfigError(
-                f"yaml: unmarshal errors:\n  line {line_of(node, key)}: field {key} not found in type "
-                f"{cls.GO_TYPE}",
-                line=line_of(node, key),
-            )
-    kwargs = {cls.RENAMES.get(k, k): v for k, v in node.items() if v is not None}
+    kwargs = {}
+    for key, value in node.items():
+        field_name = cls.RENAMES.get(key, key)
+        if field_name not in names or key in cls.RENAMES.values() or key in removed:
+            unknown.append((line_of(node, key), f"field {key} not found in type {cls.GO_TYPE}"))
+        elif value is not None:
+            kwargs[field_name] = value
     try:
-        obj = cls(**kwargs)
+        return cls(**kwargs)
     except TypeError as exc:  # a required field is missing
         raise ConfigError(f"{what}: {exc}", line=line_of(node)) from None
-    return obj
 
 
 def one_of(a: Any, b: Any, message: str) -> None:

@@ -45,7 +45,10 @@ class ProcessCollector:
                     cpu = proc.cpu_times()
                     rss = proc.memory_info().rss
                     threads = proc.num_threads()
-                    fds = proc.num_fds()
+                    try:
+                        fds = proc.num_fds()
+                    except psutil.AccessDenied:  # another user's process when not root
+                        fds = 0
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             for g in groups:

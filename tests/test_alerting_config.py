@@ -15,15 +15,21 @@ CONF = Path("/work/shared/conformance/alertmanager")
 pytestmark = pytest.mark.skipif(not CONF.is_dir(), reason="conformance data not present")
 
 
-def _expected_rows() -> list[tuple[str, str, str]]:
-    rows = []
+def _table() -> list[list[str]]:
     if not CONF.is_dir():
-        return rows
-    for line in (CONF / "config-testdata" / "EXPECTED.md").read_text().splitlines():
-        if line.startswith("| `conf"):
-            cells = [c.strip() for c in line.split("|")[1:-1]]
-            rows.append((cells[0].strip("`"), cells[1], cells[2]))
-    return rows
+        return []
+    lines = (CONF / "config-testdata" / "EXPECTED.md").read_text().splitlines()
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in lines if line.startswith("| `conf")]
+
+
+def _expected_rows() -> list[tuple[str, str, str]]:
+    """(file, HEAD verdict, HEAD error text)."""
+    return [(row[0].strip("`"), row[1], row[2]) for row in _table()]
+
+
+def _amtool_rows() -> list[tuple[str, str]]:
+    """(file, amtool 0.25 result: 'valid' or 'invalid: FAILED: <first line>')."""
+    return [(row[0].strip("`"), row[3]) for row in _table()]
 
 
 def _needle(text: str) -> str:
@@ -43,6 +49,31 @@ def test_fixture_verdict(name: str, verdict: str, message: str) -> None:
         line = re.search(r"line \d+", message)
         if line:  # the line number upstream reports is reported too
             assert line.group(0) in out
+
+
+@pytest.mark.parametrize(("name", "amtool"), _amtool_rows(), ids=lambda x: str(x)[:60])
+def test_fixture_verdict_in_0_25_mode_equals_amtool(name: str, amtool: str) -> None:
+    code, out = check_alertmanager([str(CONF / "config-testdata" / name)], compat="0.25")
+    assert (code == 0) == (amtool == "valid"), out
+    if amtool != "valid":
+        assert amtool.removeprefix("invalid: FAILED: ") in out
+
+
+@pytest.mark.parametrize(
+    ("path", "valid"),
+    [
+        ("cli-testdata/conf.bad.yml", False),
+        ("cli-testdata/conf.good.yml", True),
+        ("cli-testdata/conf.routing.yml", True),
+        ("cli-testdata/conf.routing-reverted.yml", True),
+        ("examples/ha-alertmanager.yml", True),
+        ("examples/simple.yml", False),  # `tracing:` is newer than 0.25
+        ("examples/route_labels.yml", False),  # so are route `labels`
+    ],
+)
+def test_other_fixtures_in_0_25_mode(path: str, valid: bool) -> None:
+    code, out = check_alertmanager([str(CONF / path)], compat="0.25")
+    assert (code == 0) == valid, out
 
 
 def test_expected_table_covers_every_fixture() -> None:

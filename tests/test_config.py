@@ -188,3 +188,11 @@ def test_yaml_source_map_points_at_keys_and_items() -> None:
     assert srcmap.where(("a", "b", 7, "zzz")) == "f.yml:2"
     with pytest.raises(YAMLSyntaxError):
         load_yaml("a: [1\n", "f.yml")
+
+
+def test_bare_number_interval_rejected_like_prometheus() -> None:
+    # Prometheus reads `15` as the duration string "15", which has no unit.
+    with pytest.raises(ConfigError) as e:
+        load_config_text("global:\n  scrape_interval: 15\n", filename="p.yml", base_dir=".")
+    text = "\n".join(e.value.messages)
+    assert "p.yml:2" in text and 'not a valid duration string: "15"' in text

@@ -431,3 +431,16 @@ def test_backtest_pending_that_clears(env: Env) -> None:
     for i in range(10):
         env.put({"__name__": "latency"}, i * M, 5 if i == 3 else 0)
     assert [t.state for t in backtest([g], 0, 10 * M)] == ["pending", "resolved"]
+
+
+def test_notify_failure_is_counted_not_raised(env: Env) -> None:
+    def broken(alerts: list[Alert], expr: str) -> None:
+        raise RuntimeError("receiver down")
+
+    env.opts.notify = broken
+    r = alert_rule()
+    g = env.group(r)
+    env.put({"__name__": "latency"}, 0, 5)
+    g.evaluate(0)
+    assert g.metrics.notify_errors == 1 and r.health == "ok"
+    assert env.instant("ALERTS", 0) != {}

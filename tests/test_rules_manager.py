@@ -535,3 +535,31 @@ def test_levels_from_rule_file(tmp_path: Path) -> None:
     env.put({"__name__": "disk_used_percent", "dev": "a"}, 0, 90)
     env.mgr.groups[0].evaluate(0)
     assert [a.labels.get("severity") for a in rule.active.values()] == ["warning"]
+
+
+@pytest.mark.parametrize(("stale", "want_active_at"), [(False, 540_000), (True, 600_000)])
+def test_alerts_for_state_restore_fallback(tmp_path: Path, stale: bool, want_active_at: int) -> None:
+    """No state file: Prometheus' restore from the last ALERTS_FOR_STATE sample before the restart."""
+    from watchkeeper.model.batch import STALE_NAN
+
+    env = Env(tmp_path, state=False)
+    series = {"__name__": "ALERTS_FOR_STATE", "alertname": "JobDown", "job": "db", "severity": "page"}
+    env.put(series, 0, 0.0)
+    env.put(series, M, 0.0)  # pending since 0 when the previous process went down at 1m
+    if stale:
+        env.put(series, M + 30_000, STALE_NAN)  # ... or the alert had ended before that
+    mgr = RuleManager(query=env.mgr.opts.query, appendable=env.db.append, notify=lambda a, e: None,
+                      clock=lambda: env.now, external_labels=Labels({"region": "eu"}), select=env.db.select,
+                      for_grace_period_ms=30_000)
+    mgr.update([str(env.rule_file)])
+    env.step(10 * M, 0, mgr)
+    rule = job_down(mgr)
+    assert not rule.restored
+    assert env.instant('ALERTS_FOR_STATE{alertname="JobDown"}', 10 * M + 1) == {}  # not written yet
+    env.step(11 * M, 0, mgr)
+    (a,) = rule.active.values()
+    assert rule.restored and a.active_at == want_active_at
+    # Downtime did not count: 60 s had been pending before the restart at 10m (active since 9m now).
+    assert env.instant('ALERTS_FOR_STATE{alertname="JobDown"}', 12 * M) == {}
+    env.step(12 * M, 0, mgr)
+    assert list(env.instant('ALERTS_FOR_STATE{alertname="JobDown"}', 12 * M).values()) == [want_active_at / 1000]

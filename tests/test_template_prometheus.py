@@ -323,6 +323,24 @@ def test_parse_error_matches_prometheus(text: str, want: str) -> None:
     assert got == want
 
 
+SPECIAL_TEMPLATE = '{{ $value }}|{{ humanize $value }}|{{ printf "%.2f" $value }}|{{ humanizePercentage $value }}|{{ humanizeDuration $value }}|{{ if gt $value 0.0 }}pos{{ end }}|{{ humanize1024 $value }}|{{ humanizeTimestamp $value }}|{{ printf "%e %g %v %d %5.1f %x" $value $value $value $value $value $value }}|{{ if $value }}t{{ end }}'
+SPECIAL_VALUES = [  # $value edge cases, outputs from promtool 2.42
+    ('NaN', 'NaN|NaN|NaN|NaN%|NaN|pos|NaN|NaN|NaN NaN NaN %!d(float64=NaN)   NaN NaN|t'),
+    ('+Inf', '+Inf|+Inf|+Inf|+Inf%|+Inf|pos|+Inf|+Inf|+Inf +Inf +Inf %!d(float64=+Inf)  +Inf +Inf|t'),
+    ('-Inf', '-Inf|-Inf|-Inf|-Inf%|-Inf||-Inf|-Inf|-Inf -Inf -Inf %!d(float64=-Inf)  -Inf -Inf|t'),
+    ('-0.5', '-0.5|-500m|-0.50|-50%|-500ms||-0.5|1969-12-31 23:59:59.5 +0000 UTC|-5.000000e-01 -0.5 -0.5 %!d(float64=-0.5)  -0.5 -0x1p-01|t'),
+    ('1e-9', '1e-09|1n|0.00|1e-07%|1ns|pos|1e-09|1970-01-01 00:00:00 +0000 UTC|1.000000e-09 1e-09 1e-09 %!d(float64=1e-09)   0.0 0x1.12e0be826d695p-30|t'),
+    ('42', '42|42|42.00|4200%|42s|pos|42|1970-01-01 00:00:42 +0000 UTC|4.200000e+01 42 42 %!d(float64=42)  42.0 0x1.5p+05|t'),
+    ('-1e300', '<error expanding template: error executing template __alert_D: template: __alert_D:1:300: executing "__alert_D" at <humanizeTimestamp $value>: error calling humanizeTimestamp: -1e+300 cannot be represented as a nanoseconds timestamp since it overflows int64>'),
+    ('123456789012', '<error expanding template: error executing template __alert_D: template: __alert_D:1:300: executing "__alert_D" at <humanizeTimestamp $value>: error calling humanizeTimestamp: 1.23456789012e+11 cannot be represented as a nanoseconds timestamp since it overflows int64>'),
+]
+
+
+@pytest.mark.parametrize(("value", "want"), SPECIAL_VALUES)
+def test_special_values_match_prometheus(value: str, want: str) -> None:
+    assert expand_alert(SPECIAL_TEMPLATE, {}, float(value), {}) == want
+
+
 def _expansion_cases() -> list[tuple[str, str, dict[str, str], float, str, float]]:
     rule = yaml.safe_load((CONF / "template-expansion/rules.yml").read_text())["groups"][0]["rules"][0]
     test = yaml.safe_load((CONF / "template-expansion/tests.yml").read_text())["tests"][0]

@@ -15,6 +15,7 @@ from .config import (
     load_config_file,
     load_config_mapping,
 )
+from .dialect import AM_0_25, DIALECTS, HEAD, Dialect
 from .dispatch import AlertStore, Dispatcher, Flush, Notification
 from .errors import ConfigError
 from .inhibit import Inhibitor
@@ -27,6 +28,10 @@ from .silences import Silence, SilenceError, SilenceNotFound, Silences, SilenceS
 from .timeintervals import NamedTimeInterval, TimeInterval, suppressed
 
 __all__ = [
+    "AM_0_25",
+    "DIALECTS",
+    "Dialect",
+    "HEAD",
     "Alert",
     "AlertStore",
     "AlertmanagerConfig",

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..template import TemplateError, TemplateSet
 from ..template.alertmanager_funcs import alertmanager_funcs
 from .config import load_config_file
+from .dialect import DIALECTS, Dialect
 from .errors import ConfigError
 
 __all__ = ["check_alertmanager"]
@@ -29,9 +30,9 @@ def _parse_templates(patterns: Sequence[str]) -> str | None:
     return None
 
 
-def _check_one(path: str) -> tuple[bool, list[str]]:
+def _check_one(path: str, dialect: Dialect) -> tuple[bool, list[str]]:
     try:
-        cfg = load_config_file(path)
+        cfg = load_config_file(path, dialect=dialect)
     except ConfigError as exc:
         where = f" (line {exc.line})" if exc.line else ""
         return False, [f"Checking '{path}'  FAILED{where}: {exc.message}", ""]
@@ -54,12 +55,16 @@ def _check_one(path: str) -> tuple[bool, list[str]]:
     return True, lines
 
 
-def check_alertmanager(paths: Sequence[str]) -> tuple[int, str]:
-    """Check each config file; exit code 0 if all are valid, 1 otherwise, and the text to print."""
+def check_alertmanager(paths: Sequence[str], *, compat: str = "head") -> tuple[int, str]:
+    """Check each config file; exit code 0 if all are valid, 1 otherwise, and the text to print.
+
+    ``compat="0.25"`` applies Alertmanager 0.25's rules (amtool 0.25's verdicts) instead of current ones.
+    """
+    dialect = DIALECTS[compat]
     out: list[str] = []
     failed = 0
     for path in paths:
-        ok, lines = _check_one(path)
+        ok, lines = _check_one(path, dialect)
         failed += not ok
         out += lines
     if failed:

@@ -16,6 +16,7 @@ import yaml
 
 from ..model.matchers import Matcher
 from .channels import CHANNEL_CONFIGS, ChannelConfig
+from .dialect import HEAD, Dialect
 from .errors import ConfigError
 from .globalconfig import GlobalConfig
 from .matchers import is_label_name
@@ -98,45 +99,57 @@ def _err(message: str, node: Any = None, key: Any = None) -> ConfigError:
     return ConfigError(message, line=line_of(node, key))
 
 
-def _unknown(node: dict[str, Any], allowed: set[str], go_type: str) -> None:
-    for key in node:
-        if key not in allowed:
-            line = line_of(node, key)
-            raise ConfigError(
-                f"yaml: unmarshal errors:\n  line {line}: field {key} not found in type {go_type}", line=line
-            )
+@dataclass
+class _Parse:
+    """State of one load: the dialect's rules and the unknown keys found so far (reported together)."""
+
+    dialect: Dialect
+    unknown: list[tuple[int | None, str]] = field(default_factory=list)
+
+    def check_keys(self, node: dict[str, Any], allowed: set[str], context: str) -> None:
+        removed = self.dialect.removed_in(context)
+        for key in node:
+            if key not in allowed or key in removed:
+                self.unknown.append((line_of(node, key), f"field {key} not found in type config.plain"))
+
+    def err(self, exc: ValueError, node: Any, key: Any = None) -> ConfigError:
+        return _err(self.dialect.message(str(exc)), node, key)
 
 
-def _parse_receiver(node: Any) -> Receiver:
+def _parse_receiver(node: Any, p: _Parse) -> Receiver:
     if not isinstance(node, dict):
         raise _err("receiver must be a mapping", node)
-    _unknown(node, {"name", *CHANNEL_CONFIGS}, "config.plain")
+    p.check_keys(node, {"name", *CHANNEL_CONFIGS}, "receiver")
     name = node.get("name")
     if not name:
         raise _err("missing name in receiver", node)
     receiver = Receiver(str(name))
     for key, cls in CHANNEL_CONFIGS.items():
         entries = node.get(key)
-        if entries is None:
+        if entries is None or key in p.dialect.removed_in("receiver"):
             continue
         if not isinstance(entries, list):
             raise _err(f"{key} must be a list", node, key)
         built = []
         for entry in entries:
-            cfg = load_strict(cls, entry, what=key)
-            try:
-                cfg.check()
-            except ValueError as exc:
-                raise _err(str(exc), entry) from None
+            before = len(p.unknown)
+            cfg = load_strict(cls, entry, what=key, unknown=p.unknown, removed=p.dialect.removed_in(cls.KIND))
+            if len(p.unknown) == before:  # Go skips a block's own checks when it has unknown keys
+                try:
+                    cfg.check()
+                    if p.dialect.telegram_token_inline and cls.KIND == "telegram" and not cfg.bot_token:
+                        raise ValueError("missing bot_token on telegram_config")
+                except ValueError as exc:
+                    raise p.err(exc, entry) from None
             built.append(cfg)
         receiver.integrations[key] = built
     return receiver
 
 
-def _parse_inhibit_rule(node: Any) -> InhibitRule:
+def _parse_inhibit_rule(node: Any, p: _Parse) -> InhibitRule:
     if not isinstance(node, dict):
         raise _err("inhibit rule must be a mapping", node)
-    _unknown(node, _INHIBIT_KEYS, "config.plain")
+    p.check_keys(node, _INHIBIT_KEYS, "inhibit_rule")
     source = parse_label_maps(node, "source_match", "source_match_re") + parse_matcher_list(
         node.get("source_matchers"), node, "source_matchers"
     )
@@ -197,18 +210,21 @@ def _resolve_templates(globs: Any, base_dir: str | None) -> list[str]:
     return out
 
 
-def load_config(text: str, *, base_dir: str | None = None) -> AlertmanagerConfig:
-    """Parse and validate alertmanager.yml content; relative template globs resolve against ``base_dir``."""
+def load_config(text: str, *, base_dir: str | None = None, dialect: Dialect = HEAD) -> AlertmanagerConfig:
+    """Parse and validate alertmanager.yml content; relative template globs resolve against ``base_dir``.
+
+    ``dialect`` selects the Alertmanager version whose rules apply (``HEAD`` unless checking for 0.25).
+    """
     try:
         doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"yaml: {exc}", line=mark.line + 1 if mark else None) from None
-    return load_config_mapping(doc, base_dir=base_dir, original=text)
+    return load_config_mapping(doc, base_dir=base_dir, original=text, dialect=dialect)
 
 
 def load_config_mapping(
-    doc: Any, *, base_dir: str | None = None, original: str | None = None
+    doc: Any, *, base_dir: str | None = None, original: str | None = None, dialect: Dialect = HEAD
 ) -> AlertmanagerConfig:
     """Validate an already parsed document, e.g. the ``alertmanager:`` section of the server config.
 
@@ -224,21 +240,32 @@ def load_config_mapping(
             f"`{str(doc)[:40]}` into config.plain",
             line=1,
         )
-    _unknown(doc, _TOP_KEYS, "config.plain")
-
-    glob = load_strict(GlobalConfig, doc.get("global"), what="global")
+    p = _Parse(dialect)
+    p.check_keys(doc, _TOP_KEYS, "top")
+    glob = load_strict(
+        GlobalConfig,
+        doc.get("global"),
+        what="global",
+        unknown=p.unknown,
+        removed=dialect.removed_in("global"),
+    )
     route_node = doc.get("route")
-    route = parse_route(route_node) if route_node is not None else None
-    receivers = [_parse_receiver(r) for r in doc.get("receivers") or []]
-    inhibit = [_parse_inhibit_rule(r) for r in doc.get("inhibit_rules") or []]
+    route = None
+    if route_node is not None:
+        route = parse_route(route_node, unknown=p.unknown, removed=dialect.removed_in("route"))
+    receivers = [_parse_receiver(r, p) for r in doc.get("receivers") or []]
+    inhibit = [_parse_inhibit_rule(r, p) for r in doc.get("inhibit_rules") or []]
     intervals_only = _parse_intervals(doc)
+    if p.unknown:
+        lines = "\n".join(f"  line {line}: {msg}" for line, msg in p.unknown)
+        raise ConfigError(f"yaml: unmarshal errors:\n{lines}", line=p.unknown[0][0])
 
     try:
         glob.validate()
     except ValueError as exc:
         gnode = doc.get("global") or {}
         named = [k for k in gnode if isinstance(k, str) and k in str(exc)]
-        raise _err(str(exc), gnode, named[0] if named else None) from None
+        raise p.err(exc, gnode, named[0] if named else None) from None
     by_name: dict[str, Receiver] = {}
     for node, rcv in zip(doc.get("receivers") or [], receivers, strict=True):
         if rcv.name in by_name:
@@ -248,7 +275,7 @@ def load_config_mapping(
                 try:
                     cfg.resolve(glob)
                 except ValueError as exc:
-                    raise _err(str(exc), entry) from None
+                    raise p.err(exc, entry) from None
         by_name[rcv.name] = rcv
 
     if route is None:
@@ -280,7 +307,7 @@ def load_config_mapping(
     )
 
 
-def load_config_file(path: str | os.PathLike[str]) -> AlertmanagerConfig:
+def load_config_file(path: str | os.PathLike[str], *, dialect: Dialect = HEAD) -> AlertmanagerConfig:
     """Load a file; errors carry its name."""
     p = Path(path)
     try:
@@ -288,7 +315,7 @@ def load_config_file(path: str | os.PathLike[str]) -> AlertmanagerConfig:
     except OSError as exc:
         raise ConfigError(f"open {p}: {exc.strerror.lower() if exc.strerror else exc}", file=str(p)) from None
     try:
-        return load_config(text, base_dir=str(p.parent))
+        return load_config(text, base_dir=str(p.parent), dialect=dialect)
     except ConfigError as exc:
         exc.file = str(p)
         raise

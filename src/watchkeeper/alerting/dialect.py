@@ -38,17 +38,41 @@ AM_0_25 = Dialect(
     removed={
         "top": frozenset({"tracing"}),
         "route": frozenset({"labels"}),
-        "receiver": frozenset({"msteams_configs", "msteamsv2_configs", "jira_configs", "rocketchat_configs",
-                               "incidentio_configs", "mattermost_configs"}),
-        "global": frozenset({
-            "slack_app_token", "slack_app_token_file", "slack_app_url", "telegram_bot_token",
-            "telegram_bot_token_file", "wechat_api_secret_file", "rocketchat_api_url", "rocketchat_token",
-            "rocketchat_token_file", "rocketchat_token_id", "rocketchat_token_id_file", "mattermost_webhook_url",
-            "mattermost_webhook_url_file", "jira_api_url", "smtp_auth_secret", "smtp_auth_secret_file",
-            "smtp_tls_config", "smtp_force_implicit_tls",
-        }),
-        "slack": frozenset({"app_token", "app_token_file", "app_url", "update_message", "message_text",
-                            "timeout"}),
+        "receiver": frozenset(
+            {
+                "msteams_configs",
+                "msteamsv2_configs",
+                "jira_configs",
+                "rocketchat_configs",
+                "incidentio_configs",
+                "mattermost_configs",
+            }
+        ),
+        "global": frozenset(
+            {
+                "slack_app_token",
+                "slack_app_token_file",
+                "slack_app_url",
+                "telegram_bot_token",
+                "telegram_bot_token_file",
+                "wechat_api_secret_file",
+                "rocketchat_api_url",
+                "rocketchat_token",
+                "rocketchat_token_file",
+                "rocketchat_token_id",
+                "rocketchat_token_id_file",
+                "mattermost_webhook_url",
+                "mattermost_webhook_url_file",
+                "jira_api_url",
+                "smtp_auth_secret",
+                "smtp_auth_secret_file",
+                "smtp_tls_config",
+                "smtp_force_implicit_tls",
+            }
+        ),
+        "slack": frozenset(
+            {"app_token", "app_token_file", "app_url", "update_message", "message_text", "timeout"}
+        ),
         "telegram": frozenset({"bot_token_file", "chat_id_file", "message_thread_id"}),
         "wechat": frozenset({"api_secret_file"}),
         "email": frozenset({"auth_secret", "auth_secret_file", "force_implicit_tls", "threading"}),
@@ -57,8 +81,9 @@ AM_0_25 = Dialect(
         "discord": frozenset({"webhook_url_file", "content", "username", "avatar_url"}),
     },
     messages={
-        "no Slack API URL nor App token set either inline or in a file":
-            "no global Slack API URL set either inline or in a file",
+        "no Slack API URL nor App token set either inline or in a file": (
+            "no global Slack API URL set either inline or in a file"
+        ),
         "no global Wechat Api Secret set either inline or in a file": "no global Wechat ApiSecret set",
         "missing bot_token or bot_token_file on telegram_config": "missing bot_token on telegram_config",
     },

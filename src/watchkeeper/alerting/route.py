@@ -209,18 +209,22 @@ def _names(node: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(str(x) for x in raw)
 
 
-def parse_route(node: Any, parent: Route | None = None) -> Route:
-    """Parse a route node (and its children) from YAML, resolving options against ``parent``."""
+def parse_route(
+    node: Any,
+    parent: Route | None = None,
+    *,
+    unknown: list[tuple[int | None, str]],
+    removed: frozenset[str] = frozenset(),
+) -> Route:
+    """Parse a route node (and its children) from YAML, resolving options against ``parent``.
+
+    Unknown keys (and ``removed`` ones) are collected in ``unknown`` as ``(line, message)``.
+    """
     if not isinstance(node, dict):
         raise ConfigError("route must be a mapping", line=line_of(node))
     for key in node:
-        if key not in _ROUTE_KEYS:
-            raise _err(
-                f"yaml: unmarshal errors:\n  line {line_of(node, key)}: field {key} not found in type "
-                "config.plain",
-                node,
-                key,
-            )
+        if key not in _ROUTE_KEYS or key in removed:
+            unknown.append((line_of(node, key), f"field {key} not found in type config.plain"))
     base = parent.opts if parent is not None else DEFAULT_ROUTE_OPTS
     matchers = parse_label_maps(node, "match", "match_re") + parse_matcher_list(
         node.get("matchers"), node, "matchers"
@@ -256,7 +260,7 @@ def parse_route(node: Any, parent: Route | None = None) -> Route:
     children = node.get("routes") or []
     if not isinstance(children, list):
         raise _err("routes must be a list", node, "routes")
-    route.routes = [parse_route(child, route) for child in children]
+    route.routes = [parse_route(child, route, unknown=unknown, removed=removed) for child in children]
     return route
 
 

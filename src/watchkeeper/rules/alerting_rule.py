@@ -74,6 +74,8 @@ class AlertingRule(RuleBase):
         self.templater = templater
         self.levels = levels
         self.active: dict[Labels, Alert] = {}
+        # False while waiting for the ALERTS_FOR_STATE restore (see restore.py): no ALERTS series then.
+        self.restored = True
 
     def _level(self, base: dict[str, str], value: float) -> Labels | None:
         """The labels of the highest level the value is at, or None (extension ``levels``).
@@ -155,10 +157,11 @@ class AlertingRule(RuleBase):
             if a.state == AlertState.PENDING and ts_ms - a.active_at >= self.for_ms:
                 a.state = AlertState.FIRING
                 a.fired_at = ts_ms
-            out_labels.append(self._series(a.labels, ALERT_METRIC, a.state.value))
-            out_values.append(1.0)
-            out_labels.append(self._series(a.labels, ALERT_FOR_STATE_METRIC, None))
-            out_values.append(float(a.active_at // 1000))
+            if self.restored:
+                out_labels.append(self._series(a.labels, ALERT_METRIC, a.state.value))
+                out_values.append(1.0)
+                out_labels.append(self._series(a.labels, ALERT_FOR_STATE_METRIC, None))
+                out_values.append(float(a.active_at // 1000))
 
         if 0 < limit < active_pending:
             self.active = {}

@@ -45,6 +45,7 @@ class GroupMetrics:
     last_duration_s: float = 0.0
     last_samples: int = 0
     append_errors: dict[str, int] = field(default_factory=dict)
+    notify_errors: int = 0
 
 
 def group_offset_ns(file: str, name: str, interval_ms: int) -> int:
@@ -152,7 +153,11 @@ class Group:
         if isinstance(rule, AlertingRule):
             due = rule.alerts_to_send(ts_ms, self.opts.resend_delay_ms, self.interval_ms)
             if due:
-                self.opts.notify(due, rule.expr)
+                try:
+                    self.opts.notify(due, rule.expr)
+                except Exception:  # noqa: BLE001 - a failing receiver must not stop the rules
+                    self.metrics.notify_errors += 1
+                    log.exception("rule group %s: notify failed for rule %s", self.key, rule.name)
         sample_ts = ts_ms - self.query_offset_ms
         returned = set(vec.labels)
         gone = [s for s in self.series_in_previous_eval[i] if s not in returned]

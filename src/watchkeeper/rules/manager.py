@@ -16,6 +16,7 @@ from .alerting_rule import AlertingRule, AlertTemplater, Level, NotifyFunc
 from .group import Group, GroupOptions, Rule, next_eval
 from .metrics import group_metric_samples, render_text
 from .recording_rule import RecordingRule
+from .restore import SelectFunc, restore_for_state
 from .rulefmt import GroupDef, NameValidation, parse_rule_file
 from .state import AlertStateStore
 from .templating import check_template, make_templater
@@ -53,6 +54,8 @@ class RuleManager:
         outage_tolerance_ms: int = 3_600_000,
         name_validation: NameValidation = "utf8",
         templater: AlertTemplater | None = None,
+        select: SelectFunc | None = None,
+        for_grace_period_ms: int = 600_000,
     ) -> None:
         self.clock = clock
         self.external_labels = external_labels
@@ -71,8 +74,14 @@ class RuleManager:
             appendable=appendable,
             notify=notify,
             resend_delay_ms=resend_delay_ms,
-            on_evaluated=self._save_state if self.store else None,
+            on_evaluated=self._on_evaluated,
         )
+        # Prometheus' ALERTS_FOR_STATE restore for groups without a state file at first load.
+        self.select = select
+        self.outage_tolerance_ms = outage_tolerance_ms
+        self.for_grace_period_ms = for_grace_period_ms
+        self._awaiting_restore: dict[str, int] = {}  # group key -> evaluations seen so far
+        self._loaded = False
         self._groups: dict[str, Group] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running = False
@@ -144,12 +153,15 @@ class RuleManager:
                 result[g.key] = prev
                 continue
             if prev is not None:
+                self._awaiting_restore.pop(g.key, None)
                 g.copy_state(prev)
                 self._stop_task(g.key)
-            elif self.store is not None:
+            elif self.store is not None and self.store.has_state(g):
                 restored = self.store.restore(g, now)
                 if restored:
                     log.info("restored %d alerts of rule group %s", restored, g.key)
+            elif self.select is not None and not self._loaded:
+                self._await_restore(g)
             result[g.key] = g
         for key, g in old.items():
             if key not in result:
@@ -158,6 +170,7 @@ class RuleManager:
                 if self.store is not None:
                     self.store.forget(key)
         self._groups = result
+        self._loaded = True
         if self._running:
             for key, g in result.items():
                 if key not in self._tasks:
@@ -220,11 +233,36 @@ class RuleManager:
         ts = g.eval_timestamp(self.now_ms()) + g.interval_ms
         while True:
             await asyncio.sleep(max(0.0, (ts - self.now_ms()) / 1000))
-            await asyncio.to_thread(g.evaluate, ts)
+            try:
+                await asyncio.to_thread(g.evaluate, ts)
+            except Exception:  # noqa: BLE001 - rule errors are handled per rule; this is a bug guard
+                log.exception("rule group %s: evaluation crashed", g.key)
             ts, missed = next_eval(ts, self.now_ms(), g.interval_ms)
             g.metrics.iterations_missed += missed
 
-    def _save_state(self, g: Group) -> None:
+    def _await_restore(self, g: Group) -> None:
+        self._awaiting_restore[g.key] = 0
+        for r in g.rules:
+            if isinstance(r, AlertingRule):
+                r.restored = False
+
+    def _on_evaluated(self, g: Group) -> None:
+        seen = self._awaiting_restore.get(g.key)
+        if seen is not None and self.select is not None:
+            # Like Prometheus: restore after the second evaluation, once recording rules have run.
+            if seen + 1 >= 2:
+                del self._awaiting_restore[g.key]
+                n = restore_for_state(
+                    g,
+                    self.now_ms(),
+                    self.select,
+                    outage_tolerance_ms=self.outage_tolerance_ms,
+                    for_grace_period_ms=self.for_grace_period_ms,
+                )
+                if n:
+                    log.info("restored the for-state of %d alerts of rule group %s", n, g.key)
+            else:
+                self._awaiting_restore[g.key] = seen + 1
         if self.store is None:
             return
         try:

@@ -33,6 +33,14 @@ _HELP = {
         "The number of samples returned during the last rule group evaluation.",
     ),
     "prometheus_rule_group_rules": ("gauge", "The number of rules."),
+    "watchkeeper_rule_group_notify_failures_total": (
+        "counter",
+        "Alerts batches the notify function failed to take (watchkeeper extension).",
+    ),
+    "watchkeeper_rule_group_append_failures_total": (
+        "counter",
+        "Rule result batches the storage refused (watchkeeper extension).",
+    ),
 }
 
 
@@ -49,6 +57,8 @@ def group_metric_samples(g: Group) -> list[tuple[str, Labels, float]]:
         ("prometheus_rule_group_last_duration_seconds", lbl, m.last_duration_s),
         ("prometheus_rule_group_last_evaluation_samples", lbl, float(m.last_samples)),
         ("prometheus_rule_group_rules", lbl, float(len(g.rules))),
+        ("watchkeeper_rule_group_notify_failures_total", lbl, float(m.notify_errors)),
+        ("watchkeeper_rule_group_append_failures_total", lbl, float(sum(m.append_errors.values()))),
     ]
 
 

@@ -97,6 +97,9 @@ class AlertStateStore:
         os.replace(tmp, path)
         self._last_written[group.key] = fingerprint
 
+    def has_state(self, group: Group) -> bool:
+        return self._path(group.key).exists()
+
     def restore(self, group: Group, now_ms: int) -> int:
         """Give the group's unchanged alerting rules their saved alerts; returns how many were restored."""
         path = self._path(group.key)

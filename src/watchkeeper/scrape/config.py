@@ -46,10 +46,9 @@ __all__ = [
 
 
 def _duration(v: Any) -> int:
-    if isinstance(v, bool):
-        raise ValueError("duration must be a string")
-    if isinstance(v, int):
-        return v
+    # YAML ``15`` is not a duration to Prometheus (it wants ``15s``): reject numbers with its message.
+    if isinstance(v, (int, float)):
+        v = str(v).lower()
     if not isinstance(v, str):
         raise ValueError(f"not a valid duration string: {v!r}")
     try:
@@ -291,10 +290,10 @@ class GlobalScrapeDefaults(_Strict):
         # An unset global timeout is 10s, or the global interval when that is shorter.
         if isinstance(data, dict) and data.get("scrape_timeout") in (None, 0, "0"):
             try:
-                interval = _duration(data.get("scrape_interval", 60_000))
+                interval = _duration(data.get("scrape_interval", "1m"))
             except ValueError:
                 return data  # the field validator reports the bad interval
-            data = {**data, "scrape_timeout": min(10_000, interval)}
+            data = {**data, "scrape_timeout": format_duration(min(10_000, interval))}
         return data
 
     @model_validator(mode="after")

@@ -281,7 +281,7 @@ def _fmt_float(v: float, verb: str, sp: _Spec) -> str:
     else:
         prec = -1 if sp.prec is None else sp.prec
     if verb in "xX":
-        s = float.hex(v)
+        s = _hex_float(v)
         s = s if verb == "x" else s.upper()
     else:
         s = format_float(v, "f" if verb == "F" else verb, prec)
@@ -300,6 +300,16 @@ def _fmt_float(v: float, verb: str, sp: _Spec) -> str:
     if math.isinf(v):
         return _pad(s, _nozero(sp))
     return _pad(s, sp, numeric=True)
+
+
+def _hex_float(v: float) -> str:
+    """strconv 'x' format, shortest: -0x1p-01, 0x1.5p+05, +Inf."""
+    if not math.isfinite(v):
+        return format_float(v)
+    mant, _, exp = float.hex(v).partition("p")
+    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+    e = int(exp)
+    return f"{mant}p{'-' if e < 0 else '+'}{abs(e):02d}"
 
 
 def _nozero(sp: _Spec) -> _Spec:

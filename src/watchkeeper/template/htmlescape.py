@@ -21,7 +21,7 @@ from .values import CSS, HTML, JS, NO_VALUE, URL, HTMLAttr
 __all__ = ["HTMLContext"]
 
 TEXT, TAG, ATTR_NAME, AFTER_NAME, BEFORE_VALUE, ATTR, RCDATA, COMMENT, SCRIPT, STYLE = range(10)
-_NORMAL, _URL, _JS, _CSS = range(4)
+_NORMAL, _URL, _JS, _CSS, _SRCSET = range(5)
 
 _URL_ATTRS = {
     "action", "archive", "background", "cite", "classid", "codebase", "data", "formaction", "href",
@@ -88,6 +88,47 @@ _JS_STR = {"\0": "\\u0000", "\t": "\\t", "\n": "\\n", "\v": "\\u000b", "\f": "\\
 def _js_str(s: str) -> str:
     """jsStrEscaper: a value inside a JS string literal."""
     return "".join(_JS_STR.get(c, c) for c in s)
+
+
+def _attr_kind(name: str) -> int:
+    if name.startswith("data-"):
+        name = name[5:]
+    elif ":" in name:
+        name = name.split(":", 1)[1]
+    if name == "srcset":
+        return _SRCSET
+    if name.startswith("on"):
+        return _JS
+    if name == "style":
+        return _CSS
+    if name in _URL_ATTRS or "src" in name or "uri" in name or "url" in name:
+        return _URL
+    return _NORMAL
+
+
+def _name_filter(s: str) -> str:
+    """htmlNameFilter: an attribute name from data must be plain [a-z0-9]+ and not a special kind."""
+    low = s.lower()
+    if not re.fullmatch(r"[a-z0-9]+", low) or _attr_kind(low) != _NORMAL:
+        return "ZgotmplZ"
+    return low
+
+
+def _srcset(s: str) -> str:
+    """srcsetFilterAndEscaper: filter each URL of a srcset list, keep safe descriptors."""
+    out = []
+    for part in s.split(","):
+        stripped = part.lstrip(" \t\n\f\r")
+        start = len(part) - len(stripped)
+        m = re.match(r"[^ \t\n\f\r]*", stripped)
+        url = m.group(0) if m else ""
+        end = start + len(url)
+        meta = part[end:]
+        if url and _url_filter(url) == url and re.fullmatch(r"[ \t\n\f\rA-Za-z0-9]*", meta):
+            out.append(part[:start] + _url_escape(url, norm=True) + meta)
+        else:
+            out.append("#ZgotmplZ")
+    return ",".join(out)
 
 
 def _css_filter(s: str) -> str:
@@ -203,19 +244,7 @@ class HTMLContext:
 
     def _attr_name(self, t: str, start: int) -> None:
         m = re.match(r"[^\s=>/]+", t[start:])
-        name = (m.group(0) if m else "").lower()
-        if name.startswith("data-"):
-            name = name[5:]
-        elif ":" in name:
-            name = name.split(":", 1)[1]
-        if name.startswith("on"):
-            self.attr = _JS
-        elif name == "style":
-            self.attr = _CSS
-        elif name in _URL_ATTRS or "src" in name or "uri" in name or "url" in name:
-            self.attr = _URL
-        else:
-            self.attr = _NORMAL
+        self.attr = _attr_kind((m.group(0) if m else "").lower())
 
     def _js_advance(self, chunk: str) -> None:
         """Track whether JS text leaves us inside a '...', "..." or `...` string literal."""
@@ -263,11 +292,11 @@ class HTMLContext:
         if st == STYLE:
             return str(v) if isinstance(v, CSS) else _css_filter(s)
         if st in (TAG, ATTR_NAME, AFTER_NAME):
-            if isinstance(v, HTMLAttr):
-                return s
-            return s if re.fullmatch(r"[a-zA-Z0-9_-]*", s) else "ZgotmplZ"
+            return s if isinstance(v, HTMLAttr) else _name_filter(s)
         # attribute value
-        if self.attr == _URL:
+        if self.attr == _SRCSET:
+            s = _srcset(s) if not isinstance(v, URL) else s
+        elif self.attr == _URL:
             if self.url_part == 2:
                 if last_fn != "urlquery":
                     s = _url_escape(s, norm=False)

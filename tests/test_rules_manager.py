@@ -70,6 +70,10 @@ class Env:
     def put(self, labels: dict[str, str], t: int, v: float) -> None:
         self.db.append(SampleBatch([Labels(labels)], np.array([0]), np.array([t]), np.array([float(v)])))
 
+    def instant(self, q: str, t: int) -> dict[str, float]:
+        ss = self.engine.instant_query(self.db, q, t).series
+        return {str(lbls): float(ss.v[i]) for i, lbls in enumerate(ss.labels)}
+
     def step(self, t: int, up: float, mgr: RuleManager | None = None) -> None:
         self.now = t / 1000
         self.put({"__name__": "up", "job": "db", "instance": "1"}, t, up)
@@ -537,7 +541,7 @@ def test_levels_from_rule_file(tmp_path: Path) -> None:
     assert [a.labels.get("severity") for a in rule.active.values()] == ["warning"]
 
 
-@pytest.mark.parametrize(("stale", "want_active_at"), [(False, 540_000), (True, 600_000)])
+@pytest.mark.parametrize(("stale", "want_active_at"), [(False, 570_000), (True, 600_000)])
 def test_alerts_for_state_restore_fallback(tmp_path: Path, stale: bool, want_active_at: int) -> None:
     """No state file: Prometheus' restore from the last ALERTS_FOR_STATE sample before the restart."""
     from watchkeeper.model.batch import STALE_NAN
@@ -545,12 +549,18 @@ def test_alerts_for_state_restore_fallback(tmp_path: Path, stale: bool, want_act
     env = Env(tmp_path, state=False)
     series = {"__name__": "ALERTS_FOR_STATE", "alertname": "JobDown", "job": "db", "severity": "page"}
     env.put(series, 0, 0.0)
-    env.put(series, M, 0.0)  # pending since 0 when the previous process went down at 1m
+    env.put(series, 90_000, 0.0)  # pending since 0 when the previous process went down at 90 s
     if stale:
-        env.put(series, M + 30_000, STALE_NAN)  # ... or the alert had ended before that
-    mgr = RuleManager(query=env.mgr.opts.query, appendable=env.db.append, notify=lambda a, e: None,
-                      clock=lambda: env.now, external_labels=Labels({"region": "eu"}), select=env.db.select,
-                      for_grace_period_ms=30_000)
+        env.put(series, 100_000, STALE_NAN)  # ... or the alert had ended before that
+    mgr = RuleManager(
+        query=env.mgr.opts.query,
+        appendable=env.db.append,
+        notify=lambda a, e: None,
+        clock=lambda: env.now,
+        external_labels=Labels({"region": "eu"}),
+        select=env.db.select,
+        for_grace_period_ms=10_000,
+    )
     mgr.update([str(env.rule_file)])
     env.step(10 * M, 0, mgr)
     rule = job_down(mgr)
@@ -559,7 +569,9 @@ def test_alerts_for_state_restore_fallback(tmp_path: Path, stale: bool, want_act
     env.step(11 * M, 0, mgr)
     (a,) = rule.active.values()
     assert rule.restored and a.active_at == want_active_at
-    # Downtime did not count: 60 s had been pending before the restart at 10m (active since 9m now).
+    # Restored at 11m: the 90 s pending before count, the downtime (90 s .. 11m) does not.
     assert env.instant('ALERTS_FOR_STATE{alertname="JobDown"}', 12 * M) == {}
     env.step(12 * M, 0, mgr)
-    assert list(env.instant('ALERTS_FOR_STATE{alertname="JobDown"}', 12 * M).values()) == [want_active_at / 1000]
+    assert list(env.instant('ALERTS_FOR_STATE{alertname="JobDown"}', 12 * M).values()) == [
+        want_active_at / 1000
+    ]

@@ -54,6 +54,7 @@ class Server:
         self.opts = opts
         self.supervisor = Supervisor()
         self.loaded: LoadedConfig | None = None
+        self.engine: Engine | None = None
         self.storage: TSDB | None = None
         self.scrape: ScrapeManager | None = None
         self._ready = False
@@ -93,6 +94,9 @@ class Server:
         assert self.scrape is not None
         await self.scrape.apply_config(loaded.config.scrape_configs, loaded.config.global_)
         self.loaded = loaded
+        if self.engine is not None:
+            # Prometheus uses the global evaluation interval as the step of `x[1h:]` subqueries.
+            self.engine.no_step_subquery_interval_ms = loaded.config.global_.evaluation_interval
         self._warn_unacted(loaded)
 
     async def _reload_quietly(self) -> None:
@@ -201,7 +205,9 @@ class Server:
         executor = ThreadPoolExecutor(self.opts.query_max_concurrency, thread_name_prefix="query")
         engine = Engine(lookback_delta_ms=self.opts.lookback_delta_ms, timeout_s=self.opts.query_timeout_s,
                         max_samples=self.opts.query_max_samples,
-                        max_concurrent=self.opts.query_max_concurrency)
+                        max_concurrent=self.opts.query_max_concurrency,
+                        no_step_subquery_interval_ms=self.loaded.config.global_.evaluation_interval)
+        self.engine = engine
         self.scrape = ScrapeManager(self.storage)
         app = create_app(self._context(executor, engine))
         http = _Uvicorn(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))

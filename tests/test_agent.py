@@ -156,6 +156,7 @@ def test_encoder_round_trip() -> None:
         MetricFamily("h", "hist", "histogram").add(7, {"__name__": "h_bucket", "le": "+Inf"}),
         MetricFamily("nan_metric", "", "gauge").add(math.nan),
         MetricFamily("own_job", "", "gauge").add(1, {"job": "custom", "empty": ""}),
+        MetricFamily("node_load1", "a textfile repeating a series", "gauge").add(9.0),
     ]
     enc = WriteRequestEncoder(extra_labels={"job": "node", "instance": "host-1:9100"})
     ts = 1_700_000_000_123

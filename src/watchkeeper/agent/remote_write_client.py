@@ -77,14 +77,22 @@ class WriteRequestEncoder:
         return enc
 
     def encode_protobuf(self, families: Iterable[MetricFamily], ts_ms: int) -> bytes:
-        """The uncompressed ``WriteRequest``: one ``TimeSeries`` per sample, all at ``ts_ms``."""
+        """The uncompressed ``WriteRequest``: one ``TimeSeries`` per sample, all at ``ts_ms``.
+
+        A series repeated within the round (say a textfile redefining a collector's series) is
+        sent once: receivers reject a whole request holding two values for one series and time.
+        """
         out = []
+        seen: set[tuple[tuple[str, str], ...]] = set()
         for fam in families:
             for labels, value in fam.samples:
                 merged = dict(self.extra_labels)
                 merged.update(labels)
                 merged.setdefault("__name__", fam.name)
                 key = tuple(sorted((k, v) for k, v in merged.items() if v != ""))
+                if key in seen:
+                    continue
+                seen.add(key)
                 series = self._labels_bytes(key) + _len_field(0x12, _sample(value, ts_ms))
                 out.append(_len_field(0x0A, series))
         return b"".join(out)

@@ -102,15 +102,16 @@ def receiver() -> Iterator[Receiver]:
         r.stop()
 
 
-def _agent(tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
+def _agent(tmp_path: Path, *args: str, capture: bool = False) -> subprocess.Popen[bytes]:
+    """Start an agent; its log goes to a file in ``tmp_path`` (a pipe nobody reads could fill up)."""
     cfg = tmp_path / "agent.yml"
     if not cfg.exists():
         cfg.write_text("collectors:\n  enabled: [loadavg, meminfo]\n")
-    return subprocess.Popen(
-        [sys.executable, "-m", "watchkeeper.agent.main", "--config", str(cfg), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    argv = [sys.executable, "-m", "watchkeeper.agent.main", "--config", str(cfg), *args]
+    if capture:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(tmp_path / "agent.log", "ab") as log:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int:
@@ -230,7 +231,7 @@ def test_rejected_batches_are_dropped_and_counted(tmp_path: Path, receiver: Rece
 
 def test_bad_config_reports_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "agent.yml").write_text("interval: 15s\nlabels:\n  9bad: x\n")
-    proc = _agent(tmp_path, "--listen", f"127.0.0.1:{_free_port()}")
+    proc = _agent(tmp_path, "--listen", f"127.0.0.1:{_free_port()}", capture=True)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert f"{tmp_path / 'agent.yml'}:3: " in err.decode()

@@ -9,6 +9,7 @@ use ``$labels``, ``$value``, ``$externalLabels`` and ``$externalURL`` as well as
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = ["TEMPLATE_DEFS", "alert_template_data", "make_templater", "check_temp
 log = logging.getLogger(__name__)
 
 _MAX_CACHED_TEMPLATES = 50_000
+_MAX_CACHED_EXPANSIONS = 200_000
 
 TEMPLATE_DEFS = (
     "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
@@ -58,10 +60,12 @@ def make_templater(*, external_labels: Labels, external_url: str) -> Callable[..
     """An ``AlertTemplater`` expanding with Prometheus' function set.
 
     Parsing dominates expansion cost, so each (alert, text) is parsed once and its trees are
-    reused; the function map is rebuilt only when the evaluation (query, time) changes.
+    reused; the function map is rebuilt only when the evaluation (query, time) changes; and
+    a template that does not query is expanded again only when its labels or value change.
     """
     parsed: dict[tuple[str, str], dict[str, Any] | TemplateError] = {}
     last_funcs: list[tuple[tuple[int, int], dict[str, Callable[..., Any]]]] = []
+    expanded: dict[tuple[str, str, Labels, float], str] = {}
 
     def trees_for(name: str, text: str, funcs: dict[str, Callable[..., Any]]) -> dict[str, Any]:
         key = (name, text)
@@ -90,6 +94,21 @@ def make_templater(*, external_labels: Labels, external_url: str) -> Callable[..
     def templater(
         text: str, *, alert_name: str, labels: Labels, value: float, ts_ms: int, query: QueryFunc
     ) -> str:
+        # Without `query` the output depends only on these inputs: reuse it while they repeat
+        # (typical: the same alerts with the same values evaluation after evaluation).
+        key = None if "query" in text else (alert_name, text, labels, value)
+        if key is not None:
+            hit = expanded.get(key)
+            if hit is not None:
+                return hit
+        out = expand(text, alert_name, labels, value, ts_ms, query)
+        if key is not None and not math.isnan(value):
+            if len(expanded) > _MAX_CACHED_EXPANSIONS:
+                expanded.clear()
+            expanded[key] = out
+        return out
+
+    def expand(text: str, alert_name: str, labels: Labels, value: float, ts_ms: int, query: QueryFunc) -> str:
         data = alert_template_data(labels, external_labels, external_url, value)
         funcs = funcs_for(query, ts_ms)
         name = "__alert_" + alert_name

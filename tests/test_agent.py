@@ -394,3 +394,29 @@ def test_remote_write_client_tls_and_auth(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_flags_override_config(tmp_path: Path) -> None:
+    import argparse
+
+    from watchkeeper.agent.main import add_arguments, resolve_config, split_listen
+
+    cfg_file = tmp_path / "agent.yml"
+    cfg_file.write_text("interval: 30s\nlabels: {dc: a, team: x}\nqueue: {max_bytes: 1MiB}\n"
+                        "remote_write: {url: http://a/api/v1/write, bearer_token: t}\n")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--config", str(cfg_file), "--interval", "5s", "--label", "dc=b",
+                              "--queue.max-bytes", "2MiB", "--remote-write-url", "http://b/api/v1/write",
+                              "--data-dir", "/tmp/x"])
+    cfg = resolve_config(args)
+    assert cfg.interval == 5000 and cfg.labels == {"dc": "b", "team": "x"}
+    assert cfg.queue.max_bytes == 2 << 20 and cfg.data_dir == "/tmp/x"
+    assert cfg.remote_write.url == "http://b/api/v1/write" and cfg.remote_write.bearer_token == "t"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--interval", "0s"])
+    assert split_listen(":9100") == ("0.0.0.0", 9100)
+    assert split_listen("[::1]:9100") == ("::1", 9100)
+    assert split_listen("127.0.0.1:1") == ("127.0.0.1", 1)
+    with pytest.raises(ValueError):
+        split_listen("localhost")

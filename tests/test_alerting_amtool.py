@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.alerting.check import check_alertmanager
 from watchkeeper.alerting.config import load_config_file
 from watchkeeper.alerting.route import render_tree
 
 AMTOOL = shutil.which("amtool")
-CONF = Path("/work/shared/conformance/alertmanager")
+CONF = CONFORMANCE / "alertmanager"
 pytestmark = [
     pytest.mark.peer,
     pytest.mark.skipif(AMTOOL is None or not CONF.is_dir(), reason="amtool or conformance data missing"),

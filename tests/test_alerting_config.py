@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.alerting.check import check_alertmanager
 from watchkeeper.alerting.config import dump_config, load_config, load_config_file
 from watchkeeper.alerting.errors import ConfigError
 
-CONF = Path("/work/shared/conformance/alertmanager")
+CONF = CONFORMANCE / "alertmanager"
 pytestmark = pytest.mark.skipif(not CONF.is_dir(), reason="conformance data not present")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.alerting.alert import Alert
 from watchkeeper.alerting.config import load_config, load_config_file
 from watchkeeper.alerting.dispatch import Dispatcher, sort_alerts
@@ -16,7 +17,7 @@ from watchkeeper.alerting.matchers import parse_matchers
 from watchkeeper.alerting.nflog import NotificationLog
 from watchkeeper.alerting.silences import Silence, Silences
 
-SCEN = Path("/work/shared/conformance/alertmanager/scenarios")
+SCEN = CONFORMANCE / "alertmanager" / "scenarios"
 S = 1_000_000_000
 T0 = 1_800_000_000 * S
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.alerting.alert import Alert
 from watchkeeper.alerting.channels.webhook import webhook_message
 from watchkeeper.alerting.notifydata import quote_meta, template_data
 from watchkeeper.alerting.timefmt import parse_rfc3339_ns
 
-SCEN = Path("/work/shared/conformance/alertmanager/scenarios")
-TMPL = Path("/work/shared/conformance/alertmanager/templates")
+SCEN = CONFORMANCE / "alertmanager" / "scenarios"
+TMPL = CONFORMANCE / "alertmanager" / "templates"
 
 
 def _bodies() -> list[dict]:

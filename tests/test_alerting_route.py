@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
+from conformance_data import CONFORMANCE
 from watchkeeper.alerting.config import load_config, load_config_file
 from watchkeeper.alerting.keys import fingerprint, format_labelset, go_quote
 
-SCEN = Path("/work/shared/conformance/alertmanager/scenarios")
+SCEN = CONFORMANCE / "alertmanager" / "scenarios"
 pytestmark = pytest.mark.skipif(not SCEN.is_dir(), reason="conformance data not present")
 
 

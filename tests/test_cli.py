@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.cli.main import build_parser, main
 
 
@@ -80,3 +81,14 @@ def test_installed_entry_point(tmp_path: Path) -> None:
     cfg.write_text("scrape_configs: []\n")
     out = subprocess.run([exe, "check", "config", str(cfg)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "SUCCESS" in out.stdout
+
+
+def test_check_alertmanager_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
+    am = CONFORMANCE / "alertmanager"
+    if not am.is_dir():
+        pytest.skip("conformance data not present")
+    assert main(["check", "alertmanager", str(am / "examples" / "simple.yml")]) == 0
+    assert "SUCCESS" in capsys.readouterr().out
+    bad = am / "config-testdata" / "conf.slack-no-api-url-or-token.yml"
+    assert main(["check", "alertmanager", str(bad)]) == 1
+    assert "no Slack API URL nor App token set" in capsys.readouterr().out

@@ -14,13 +14,13 @@ themselves, with a scripted fake engine.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.model.batch import STALE_NAN, SeriesSet, is_stale
 from watchkeeper.model.labels import Labels
 from watchkeeper.promql.errors import ExecutionError
@@ -45,15 +45,7 @@ from watchkeeper.promql.testscript import (
     parse_value_sequence,
 )
 
-
-def _conformance_dir() -> Path:
-    env = os.environ.get("WATCHKEEPER_CONFORMANCE")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
-
-
-LATEST = _conformance_dir() / "promql" / "latest"
+LATEST = CONFORMANCE / "promql" / "latest"
 
 
 # --------------------------------------------------------------------------- value sequences

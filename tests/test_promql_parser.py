@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
 from watchkeeper.promql import ast
@@ -31,7 +31,7 @@ from watchkeeper.promql.parser import (
 )
 from watchkeeper.promql.signatures import FUNCTIONS
 
-CORPUS = Path("/work/shared/conformance/promql")
+CORPUS = CONFORMANCE / "promql"
 
 
 def err(query: str, *, experimental: bool = False) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.model.batch import SampleBatch
 from watchkeeper.model.labels import Labels
 from watchkeeper.promql.engine import Engine
@@ -21,7 +22,7 @@ from watchkeeper.rules.unittest import go_duration, run_rule_test_file, run_rule
 from watchkeeper.storage.db import TSDB
 
 M = 60_000
-CONF = Path("/work/shared/conformance/rules")
+CONF = CONFORMANCE / "rules"
 PROMTOOL_DATA = CONF / "prometheus-testdata" / "promtool"
 PROMTOOL = "/usr/bin/promtool"
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.rules.check import EXIT_FAILURE, EXIT_LINT, EXIT_OK, check_rules, check_rules_split
 from watchkeeper.rules.rulefmt import parse_rule_file, parse_rules
 from watchkeeper.rules.templating import check_template
 
-CONF = Path("/work/shared/conformance/rules")
+CONF = CONFORMANCE / "rules"
 RULEFMT = CONF / "prometheus-testdata" / "rulefmt"
 PROMTOOL = "/usr/bin/promtool"
 

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.template import TemplateError, TemplateSet
 from watchkeeper.template.alertmanager_data import KV, Alert, Alerts, Data
 from watchkeeper.template.alertmanager_funcs import alertmanager_funcs, to_json
 from watchkeeper.template.gotime import GoTime, parse_rfc3339
 
-TMPL = pathlib.Path("/work/shared/conformance/alertmanager/templates")
+TMPL = CONFORMANCE / "alertmanager" / "templates"
 RENDERED = json.loads((TMPL / "default-v0.25.0.rendered.json").read_text())
 
 

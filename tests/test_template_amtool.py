@@ -14,11 +14,12 @@ import subprocess
 
 import pytest
 
+from conformance_data import CONFORMANCE
 from watchkeeper.template import TemplateError, TemplateSet
 from watchkeeper.template.alertmanager_data import Data
 from watchkeeper.template.alertmanager_funcs import alertmanager_funcs
 
-TMPL = pathlib.Path("/work/shared/conformance/alertmanager/templates")
+TMPL = CONFORMANCE / "alertmanager" / "templates"
 DATA = TMPL / "data-g1-one-resolved-two-firing.json"
 DEFAULT = TMPL / "default-v0.25.0.tmpl"
 

@@ -15,6 +15,7 @@ import subprocess
 import pytest
 import yaml
 
+from conformance_data import CONFORMANCE
 from watchkeeper.template import TemplateError, TemplateSet
 from watchkeeper.template.parser import unquote
 from watchkeeper.template.prometheus_funcs import (
@@ -24,7 +25,7 @@ from watchkeeper.template.prometheus_funcs import (
     prometheus_funcs,
 )
 
-CONF = pathlib.Path("/work/shared/conformance/rules")
+CONF = CONFORMANCE / "rules"
 NAME = "__alert_D"
 SERIES = [
     ({"__name__": "metric_value", "instance": "b:9100", "job": "node"}, 1234567.891),

@@ -1,4 +1,8 @@
-"""``watchkeeper agent``: flags, config resolution and the process lifecycle."""
+"""``watchkeeper agent``: flags, config resolution and the process lifecycle.
+
+Imports of the agent's machinery happen inside the functions, so that building the
+``watchkeeper`` command line (which calls ``add_arguments``) stays cheap for every command.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from ..promql.durations import DurationError, parse_duration
-from ..scrape.config import parse_byte_size
-from .config import AgentConfig, AgentConfigError, load_agent_config
+if TYPE_CHECKING:
+    from .config import AgentConfig
 
 __all__ = ["add_arguments", "resolve_config", "run", "split_listen"]
 
@@ -20,6 +24,8 @@ DEFAULT_LISTEN = ":9100"  # node_exporter's port, so existing scrape configs kee
 
 
 def _duration(text: str) -> int:
+    from ..promql.durations import DurationError, parse_duration
+
     try:
         ms = parse_duration(text)
     except DurationError as e:
@@ -30,6 +36,8 @@ def _duration(text: str) -> int:
 
 
 def _bytes(text: str) -> int:
+    from ..scrape.config import parse_byte_size
+
     try:
         return parse_byte_size(text)
     except ValueError as e:
@@ -69,6 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace) -> AgentConfig:
     """The config file (or defaults) with the command-line flags applied on top."""
+    from .config import AgentConfig, load_agent_config
+
     cfg = load_agent_config(args.config) if args.config else AgentConfig()
     update: dict[str, object] = {}
     for key in ("data_dir", "listen", "server", "interval", "textfile_directory"):
@@ -96,6 +106,7 @@ def split_listen(addr: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     from .agent import Agent, serve_metrics
+    from .config import AgentConfigError
 
     levels = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
     logging.basicConfig(

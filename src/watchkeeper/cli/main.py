@@ -1,4 +1,4 @@
-"""``watchkeeper`` command line: ``server``, ``check config``, ``promqltest``."""
+"""``watchkeeper`` command line: ``server``, ``check config|alertmanager``, ``promqltest``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     cc = csub.add_parser("config", help="validate prometheus.yml files",
                          description="Validate prometheus.yml files; problems print as FILE:LINE: message.")
     cc.add_argument("files", nargs="+", metavar="FILE")
+    ca = csub.add_parser("alertmanager", help="validate alertmanager.yml files",
+                         description="Validate alertmanager.yml files (and the templates they name) like "
+                                     "amtool check-config; exit code 1 if any is invalid.")
+    ca.add_argument("files", nargs="+", metavar="FILE")
+    ca.add_argument("--compat", choices=("head", "0.25"), default="head",
+                    help="judge by current Alertmanager's rules, or by Alertmanager 0.25's")
 
     sub.add_parser("promqltest", help="run PromQL .test scripts against the engine", add_help=False)
     return p
@@ -174,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _server(args, raw)
     if args.command == "check" and args.check_what == "config":
         return _check_config(args.files)
+    if args.command == "check" and args.check_what == "alertmanager":
+        from ..alerting.check import check_alertmanager
+
+        code, output = check_alertmanager(args.files, compat=args.compat)
+        print(output, end="" if output.endswith("\n") else "\n")
+        return code
     if args.command == "check":
         parser.parse_args(["check", "--help"])
     parser.print_help()

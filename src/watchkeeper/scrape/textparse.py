@@ -15,6 +15,7 @@ spacing take the character-level slow path.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -429,8 +430,57 @@ def _text_comment(line: str, lineno: int, meta: dict[str, MetricMeta]) -> None:
         m.help = _unescape(parts[2], help_text=True) if len(parts) > 2 else ""
 
 
+# The canonical spelling of a text exposition, matched over the whole body in C (re's
+# findall) instead of line by line in Python. A sample line is ``name{...} value [ts]`` with
+# single spaces and value/timestamp tokens of number characters only; the key it captures is
+# the one the line loop would take (the first "}" after the last quote). Any other line makes
+# the body take the line loop, which also produces every error message.
+_CANON_SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[^"}\n]|"(?:[^"\\\n]|\\[^\n])*")*\})?)'
+    r" ([0-9a-zA-Z.+-]+)(?: ([0-9a-zA-Z.+-]+))?$",
+    re.MULTILINE,
+)
+_CANON_META = re.compile(r"^# (HELP|TYPE) ([^ \n]+)(?: ([^\n]*))?$", re.MULTILINE)
+
+
+def _parse_text_canonical(text: str) -> ParsedScrape | None:
+    """``parse_text`` for a body in canonical spelling, or None when a line is not canonical."""
+    lines = text.split("\n")
+    samples = _CANON_SAMPLE.findall(text)
+    comments = _CANON_META.findall(text)
+    if len(samples) + len(comments) + lines.count("") != len(lines):
+        return None
+    meta: dict[str, MetricMeta] = {}
+    for tag, fam, arg in comments:
+        m = meta.get(fam)
+        if m is None:
+            m = meta[fam] = MetricMeta()
+        if tag == "HELP":
+            m.help = _unescape(arg, help_text=True)
+        else:
+            typ = arg.strip()
+            if typ not in _TEXT_TYPES:
+                return None
+            m.type = "unknown" if typ == "untyped" else typ
+    if not samples:
+        return ParsedScrape([], np.zeros(0, np.float64), np.zeros(0, np.int64), text, meta)
+    keys, vstrs, tstrs = (list(col) for col in zip(*samples, strict=True))
+    ts = np.full(len(keys), NO_TIMESTAMP, dtype=np.int64)
+    if any(tstrs):
+        for i, tstr in enumerate(tstrs):
+            if tstr:
+                try:
+                    ts[i] = _parse_text_ts(tstr, 0)
+                except ParseError as err:
+                    raise ParseError(err.reason, _sample_line(text, i)) from None
+    return ParsedScrape(keys, _floats(vstrs, text), ts, text, meta)
+
+
 def parse_text(text: str) -> ParsedScrape:
     """Parse the Prometheus text exposition format 0.0.4 (timestamps in ms)."""
+    fast = _parse_text_canonical(text)
+    if fast is not None:
+        return fast
     keys: list[str] = []
     vstrs: list[str] = []
     stamped: list[tuple[int, str, int]] = []  # (sample index, timestamp text, line) — rare

@@ -279,3 +279,85 @@ def test_push_into_real_prometheus(tmp_path: Path) -> None:
         if agent is not None:
             assert _stop(agent) == 0
         _stop(prom)
+
+
+def test_hanging_script_does_not_stop_pull(tmp_path: Path) -> None:
+    (tmp_path / "agent.yml").write_text(
+        "collectors: {enabled: [loadavg]}\n"
+        "scripts:\n"
+        "  - {name: hang, command: [sleep, '30'], timeout: 300ms}\n"
+        "  - {name: ok, command: [echo, 'my_metric 42'], timeout: 5s}\n"
+    )
+    port = _free_port()
+    proc = _agent(tmp_path, "--listen", f"127.0.0.1:{port}")
+    try:
+        def fetch() -> str:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+                    return resp.read().decode()
+            except OSError:
+                return ""
+
+        _wait(lambda: fetch() != "", 30, "the agent to listen")
+        start = time.monotonic()
+        text = fetch()
+        assert time.monotonic() - start < 5
+        assert 'watchkeeper_agent_script_success{script="hang"} 0' in text
+        assert "my_metric 42" in text and "node_load1 " in text
+    finally:
+        assert _stop(proc) == 0
+
+
+_NODE_RULES = Path("/work/shared/conformance/rules/kube-prometheus/nodeExporter-prometheusRule.yaml")
+
+
+@pytest.mark.peer
+@pytest.mark.skipif(not (Path("/usr/bin/prometheus").exists() and _NODE_RULES.exists()),
+                    reason="needs /usr/bin/prometheus and the kube-prometheus node rules")
+def test_kube_prometheus_node_rules_work_on_pushed_data(tmp_path: Path) -> None:
+    import yaml
+
+    spec = yaml.safe_load(_NODE_RULES.read_text())["spec"]
+    groups = [{**g, "interval": "1s"} for g in spec["groups"]]
+    records = [r["record"] for g in groups for r in g["rules"] if "record" in r]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": groups}))
+    (tmp_path / "prometheus.yml").write_text(
+        f"global: {{evaluation_interval: 1s}}\nrule_files: [{tmp_path / 'rules.yml'}]\n"
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    prom = subprocess.Popen(
+        ["/usr/bin/prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--web.enable-remote-write-receiver"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    agent = None
+    (tmp_path / "agent.yml").write_text("")  # all default collectors
+    try:
+        def missing() -> list[str]:
+            try:
+                return [r for r in records if not _query(base, r)]
+            except OSError:
+                return records
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"{base}/-/ready", timeout=2) as resp:
+                    return resp.status == 200
+            except OSError:
+                return False
+
+        _wait(ready, 60, "prometheus to start")
+        # The rules select job="node-exporter", kube-prometheus' job name for node_exporter.
+        agent = _agent(tmp_path, "--remote-write-url", f"{base}/api/v1/write", "--data-dir",
+                       str(tmp_path / "d"), "--interval", "500ms", "--label", "job=node-exporter")
+        deadline = time.monotonic() + 60
+        while missing() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert missing() == []  # every recording rule has a result from the agent's series
+        assert len(records) == 15
+    finally:
+        if agent is not None:
+            assert _stop(agent) == 0
+        _stop(prom)

@@ -37,8 +37,18 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def build_collector_factories(cfg: AgentConfig) -> tuple[list[Callable[[], Collector]], dict[str, float]]:
-    """Collector factories selected by the config, and per-collector timeouts (seconds) that differ."""
-    templates: list[Collector] = list(default_collectors(textfile_directory=cfg.textfile_directory or None))
+    """Collector factories selected by the config, and per-collector timeouts (seconds) that differ.
+
+    ``collectors.enabled``/``disabled`` choose among node_exporter's default collectors; the
+    process, systemd and script collectors run whenever their own sections configure them.
+    """
+    builtin = list(default_collectors(textfile_directory=cfg.textfile_directory or None))
+    known = {c.name for c in builtin}
+    wanted = set(cfg.collectors.enabled) if cfg.collectors.enabled is not None else known
+    unknown = (wanted | set(cfg.collectors.disabled)) - known
+    if unknown:
+        raise ValueError(f"unknown collectors {sorted(unknown)}; known: {sorted(known)}")
+    templates: list[Collector] = [c for c in builtin if c.name in wanted - set(cfg.collectors.disabled)]
     if cfg.processes:
         templates.append(ProcessCollector([ProcessGroup(p.name, p.pattern) for p in cfg.processes]))
     if cfg.systemd.enabled or (cfg.systemd.enabled is None and systemd_running()):
@@ -48,14 +58,8 @@ def build_collector_factories(cfg: AgentConfig) -> tuple[list[Callable[[], Colle
         sc = ScriptCollector(script.name, script.command, timeout=script.timeout / 1000)
         templates.append(sc)
         timeouts[sc.name] = script.timeout / 1000 + 2.0  # the script is killed first, then reported
-    known = {c.name for c in templates}
-    wanted = set(cfg.collectors.enabled) if cfg.collectors.enabled is not None else known
-    unknown = (wanted | set(cfg.collectors.disabled)) - known
-    if unknown:
-        raise ValueError(f"unknown collectors {sorted(unknown)}; known: {sorted(known)}")
-    chosen = [c for c in templates if c.name in wanted and c.name not in cfg.collectors.disabled]
     # A restart builds a fresh copy of the pristine template, never of the instance that failed.
-    return [lambda t=t: copy.copy(t) for t in chosen], timeouts
+    return [lambda t=t: copy.copy(t) for t in templates], timeouts
 
 
 def _read_secret(value: str, path: str) -> str:

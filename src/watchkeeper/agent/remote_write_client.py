@@ -212,7 +212,9 @@ class RemoteWriteClient:
 class _SNIConnection(http.client.HTTPSConnection):
     """HTTPS with a TLS server name that may differ from the host dialled (``tls_config.server_name``)."""
 
-    def __init__(self, host: str, port: int, *, timeout: float, context: ssl.SSLContext, server_name: str):
+    def __init__(
+        self, host: str, port: int, *, timeout: float, context: ssl.SSLContext, server_name: str
+    ) -> None:
         super().__init__(host, port, timeout=timeout, context=context)
         self._sni = server_name
         self._ctx = context

@@ -420,3 +420,12 @@ def test_flags_override_config(tmp_path: Path) -> None:
     assert split_listen("127.0.0.1:1") == ("127.0.0.1", 1)
     with pytest.raises(ValueError):
         split_listen("localhost")
+
+
+def test_cli_agent_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from watchkeeper.cli.main import main
+
+    bad = tmp_path / "agent.yml"
+    bad.write_text("collectors:\n  timeout: 1s\n  enable: [cpu]\n")
+    assert main(["agent", "--config", str(bad), "--listen", "127.0.0.1:0"]) == 1
+    assert capsys.readouterr().err.strip() == f"{bad}:3: field enable not found in collectors"

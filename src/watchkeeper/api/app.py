@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..config.default import HOST_METRICS_PATH
-from . import federate, meta, query, scrape_info, status
+from . import federate, meta, query, rules, scrape_info, status
 from .context import ApiContext
 from .errors import ApiError
 from .ingest import RemoteWriteEndpoint, import_text, otlp_metrics
@@ -80,6 +80,14 @@ def create_app(ctx: ApiContext) -> Starlette:
         ("/api/v1/metadata", scrape_info.metadata, ["GET"]),
         ("/api/v1/targets", scrape_info.targets, ["GET"]),
         ("/api/v1/targets/metadata", scrape_info.target_metadata, ["GET"]),
+        ("/api/v1/rules", rules.rules, get_post),
+        ("/api/v1/alerts", rules.alerts, get_post),
+        ("/api/v1/rules-api", rules.ruler_list, ["GET"]),
+        ("/api/v1/rules-api/{namespace}", rules.ruler_namespace, ["GET"]),
+        ("/api/v1/rules-api/{namespace}", rules.ruler_post, ["POST"]),
+        ("/api/v1/rules-api/{namespace}", rules.ruler_delete_namespace, ["DELETE"]),
+        ("/api/v1/rules-api/{namespace}/{group}", rules.ruler_group, ["GET"]),
+        ("/api/v1/rules-api/{namespace}/{group}", rules.ruler_delete_group, ["DELETE"]),
         ("/api/v1/status/buildinfo", status.buildinfo, ["GET"]),
         ("/api/v1/status/config", status.config, ["GET"]),
         ("/api/v1/status/flags", status.flags, ["GET"]),

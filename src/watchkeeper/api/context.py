@@ -50,3 +50,8 @@ class ApiContext:
     admin_api: bool = False
     ingest: IngestCounters = field(default_factory=IngestCounters)
     build_info: dict[str, str] = field(default_factory=dict)
+    # The rule engine: a ``rules.RuleManager``, the API-managed ``rules.store.RuleGroupStore``
+    # (None when the server runs without rules) and a reload of the rule files alone.
+    rules: Callable[[], Any] = lambda: None
+    rule_store: Callable[[], Any] = lambda: None
+    reload_rules: Callable[[], Awaitable[None]] | None = None

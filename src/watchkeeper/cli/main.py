@@ -1,4 +1,4 @@
-"""``watchkeeper`` command line: ``server``, ``check config|alertmanager``, ``promqltest``."""
+"""``watchkeeper`` command line: ``server``, ``agent``, ``check``, ``test``, ``rules``, ``promqltest``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .rules import add_check_rules, add_rule_commands, run_rule_command
 
 __all__ = ["main", "build_parser"]
 
@@ -92,13 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("files", nargs="+", metavar="FILE")
     ca.add_argument("--compat", choices=("head", "0.25"), default="head",
                     help="judge by current Alertmanager's rules, or by Alertmanager 0.25's")
+    add_check_rules(csub)
+    add_rule_commands(sub)
 
     sub.add_parser("promqltest", help="run PromQL .test scripts against the engine", add_help=False)
+
+    from ..agent.main import add_arguments as add_agent_arguments  # cheap: the agent imports lazily
+
+    ag = sub.add_parser("agent", help="run the host agent (node metrics: /metrics pull or remote-write push)",
+                        description="Collect this host's metrics with node_exporter's names; serve them on "
+                                    "--listen and/or push them to --server / --remote-write-url through an "
+                                    "on-disk queue. See docs/agent.md.")
+    add_agent_arguments(ag)
     return p
 
 
 def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
     from ..config import ConfigError
+    from ..rules.manager import RuleLoadError
     from ..server.options import ServerOptions, parse_listen
     from ..server.server import Server
     from ..storage.api import StorageError
@@ -131,6 +143,9 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         asyncio.run(Server(opts).run())
     except ConfigError as e:
         print(f"watchkeeper server: invalid configuration:\n{e}", file=sys.stderr)
+        return 1
+    except RuleLoadError as e:
+        print(f"watchkeeper server: error loading rules:\n{e}", file=sys.stderr)
         return 1
     except (OSError, StorageError) as e:
         print(f"watchkeeper server: {e}", file=sys.stderr)
@@ -178,6 +193,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(raw)
     if args.command == "server":
         return _server(args, raw)
+    if args.command == "agent":
+        from ..agent.main import run as run_agent
+
+        return run_agent(args)
+    code = run_rule_command(args, parser)
+    if code is not None:
+        return code
     if args.command == "check" and args.check_what == "config":
         return _check_config(args.files)
     if args.command == "check" and args.check_what == "alertmanager":

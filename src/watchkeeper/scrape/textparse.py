@@ -15,7 +15,6 @@ spacing take the character-level slow path.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -430,57 +429,117 @@ def _text_comment(line: str, lineno: int, meta: dict[str, MetricMeta]) -> None:
         m.help = _unescape(parts[2], help_text=True) if len(parts) > 2 else ""
 
 
-# The canonical spelling of a text exposition, matched over the whole body in C (re's
-# findall) instead of line by line in Python. A sample line is ``name{...} value [ts]`` with
-# single spaces and value/timestamp tokens of number characters only; the key it captures is
-# the one the line loop would take (the first "}" after the last quote). Any other line makes
-# the body take the line loop, which also produces every error message.
-_CANON_SAMPLE = re.compile(
-    r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[^"}\n]|"(?:[^"\\\n]|\\[^\n])*")*\})?)'
-    r" ([0-9a-zA-Z.+-]+)(?: ([0-9a-zA-Z.+-]+))?$",
-    re.MULTILINE,
-)
-_CANON_META = re.compile(r"^# (HELP|TYPE) ([^ \n]+)(?: ([^\n]*))?$", re.MULTILINE)
+def _comment_line(line: str, lineno: int, meta: dict[str, MetricMeta]) -> None:
+    """Apply one text-format comment line (first character ``#``) to ``meta``."""
+    # Fast path for the canonical "# HELP name text" / "# TYPE name type" spelling.
+    tag = line[:7]
+    if tag == "# HELP " or tag == "# TYPE ":
+        fam, _, arg = line[7:].partition(" ")
+        if fam:
+            m = meta.get(fam)
+            if m is None:
+                m = meta[fam] = MetricMeta()
+            if tag == "# HELP ":
+                m.help = _unescape(arg, help_text=True)
+            else:
+                typ = arg.strip()
+                if typ not in _TEXT_TYPES:
+                    raise ParseError(f'invalid metric type "{typ}"', lineno)
+                m.type = "unknown" if typ == "untyped" else typ
+            return
+    _text_comment(line, lineno, meta)
 
 
-def _parse_text_canonical(text: str) -> ParsedScrape | None:
-    """``parse_text`` for a body in canonical spelling, or None when a line is not canonical."""
-    lines = text.split("\n")
-    samples = _CANON_SAMPLE.findall(text)
-    comments = _CANON_META.findall(text)
-    if len(samples) + len(comments) + lines.count("") != len(lines):
+# Byte classes for the bulk path: characters of a metric name, and of a value token.
+_NAME_BYTE = np.zeros(256, bool)
+_NAME_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:", np.uint8)] = True
+_VALUE_BYTE = np.zeros(256, bool)
+_VALUE_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-", np.uint8)] = True
+
+# Metadata of recently seen comment blocks, keyed by the comment lines' text: targets expose
+# the same HELP/TYPE lines scrape after scrape, and often across targets of a job.
+_META_CACHE: dict[bytes, dict[str, MetricMeta]] = {}
+_META_CACHE_SIZE = 256
+
+
+def _in_ranges(start: np.ndarray, end: np.ndarray, size: int) -> np.ndarray:
+    """Mask of the positions covered by the half-open ranges [start, end) (disjoint)."""
+    mark = np.zeros(size + 1, np.int32)
+    np.add.at(mark, start, 1)
+    np.add.at(mark, end, -1)
+    return np.cumsum(mark[:-1]) > 0
+
+
+def _parse_text_bulk(text: str) -> ParsedScrape | None:
+    """``parse_text`` for the common shape of a body, with numpy over its bytes; None otherwise.
+
+    Handles ASCII bodies whose sample lines are ``key value`` with one space, where the key
+    is a bare metric name or ends with the ``}`` the line loop would end it at, and the value
+    is made of number characters. Any other body (timestamps, odd spacing, non-ASCII, a bad
+    comment) returns None and takes the line loop, which also produces every error message.
+    """
+    if not text.isascii():
         return None
-    meta: dict[str, MetricMeta] = {}
-    for tag, fam, arg in comments:
-        m = meta.get(fam)
-        if m is None:
-            m = meta[fam] = MetricMeta()
-        if tag == "HELP":
-            m.help = _unescape(arg, help_text=True)
-        else:
-            typ = arg.strip()
-            if typ not in _TEXT_TYPES:
-                return None
-            m.type = "unknown" if typ == "untyped" else typ
-    if not samples:
-        return ParsedScrape([], np.zeros(0, np.float64), np.zeros(0, np.int64), text, meta)
-    keys, vstrs, tstrs = (list(col) for col in zip(*samples, strict=True))
+    raw = text.encode("ascii")
+    buf = np.frombuffer(raw, np.uint8)
+    size = buf.shape[0]
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [size]))
+    nonempty = ends > starts
+    starts, ends = starts[nonempty], ends[nonempty]
+    first = buf[starts]
+    if ((first == 32) | (first == 9)).any():  # indented lines take the line loop
+        return None
+    is_comment = first == 35
+    s_start, s_end = starts[~is_comment], ends[~is_comment]
+    # The value is the token after the line's last space.
+    spaces = np.flatnonzero(buf == 32)
+    sp = np.concatenate(([-1], spaces))[np.searchsorted(spaces, s_end)]
+    bad_value = np.concatenate(([0], np.cumsum(~_VALUE_BYTE[buf], dtype=np.int64)))
+    bad_name = np.concatenate(([0], np.cumsum(~_NAME_BYTE[buf], dtype=np.int64)))
+    braces = np.concatenate(([0], np.cumsum(buf == 125, dtype=np.int64)))
+    quotes = np.flatnonzero(buf == 34)
+    q = np.concatenate(([-1], quotes))[np.searchsorted(quotes, sp)]  # the last quote before sp
+    from_ = np.maximum(q, s_start)
+    braced = buf[np.maximum(sp - 1, 0)] == 125
+    ok = (sp > s_start) & (sp + 1 < s_end) & (bad_value[s_end] == bad_value[sp + 1])
+    # Braced key: no "}" between the last quote and the one closing the key (the line loop's
+    # end of key). Bare key: name characters only (then the line has no brace at all).
+    ok &= np.where(braced, braces[sp - 1] == braces[from_], bad_name[sp] == bad_name[s_start])
+    if not ok.all():
+        return None
+    c_start, c_end = starts[is_comment], ends[is_comment]
+    # The comment lines with their newlines: the key tells the line sequence apart.
+    ckey = buf[_in_ranges(c_start, np.minimum(c_end + 1, size), size)].tobytes()
+    meta = _META_CACHE.get(ckey)
+    if meta is None:
+        meta = {}
+        linenos = np.flatnonzero(nonempty)[is_comment] + 1
+        try:
+            for a, b, lineno in zip(c_start.tolist(), c_end.tolist(), linenos.tolist(), strict=True):
+                _comment_line(text[a:b], lineno, meta)
+        except ParseError:
+            return None
+        if len(_META_CACHE) >= _META_CACHE_SIZE:
+            _META_CACHE.clear()
+        _META_CACHE[ckey] = meta
+    a_s, sp_l, e_s = s_start.tolist(), sp.tolist(), s_end.tolist()
+    keys = [text[a:b] for a, b in zip(a_s, sp_l, strict=True)]
+    vstrs = [text[a + 1 : b] for a, b in zip(sp_l, e_s, strict=True)]
     ts = np.full(len(keys), NO_TIMESTAMP, dtype=np.int64)
-    if any(tstrs):
-        for i, tstr in enumerate(tstrs):
-            if tstr:
-                try:
-                    ts[i] = _parse_text_ts(tstr, 0)
-                except ParseError as err:
-                    raise ParseError(err.reason, _sample_line(text, i)) from None
     return ParsedScrape(keys, _floats(vstrs, text), ts, text, meta)
 
 
 def parse_text(text: str) -> ParsedScrape:
-    """Parse the Prometheus text exposition format 0.0.4 (timestamps in ms)."""
-    fast = _parse_text_canonical(text)
-    if fast is not None:
-        return fast
+    """Parse the Prometheus text exposition format 0.0.4 (timestamps in ms).
+
+    The returned metadata may be shared with other parses of the same comment lines:
+    treat it as read-only.
+    """
+    bulk = _parse_text_bulk(text)
+    if bulk is not None:
+        return bulk
     keys: list[str] = []
     vstrs: list[str] = []
     stamped: list[tuple[int, str, int]] = []  # (sample index, timestamp text, line) — rare
@@ -491,23 +550,7 @@ def parse_text(text: str) -> ParsedScrape:
             continue
         c = line[0]
         if c == "#":
-            # Fast path for the canonical "# HELP name text" / "# TYPE name type" spelling.
-            tag = line[:7]
-            if tag == "# HELP " or tag == "# TYPE ":
-                fam, _, arg = line[7:].partition(" ")
-                if fam:
-                    m = meta.get(fam)
-                    if m is None:
-                        m = meta[fam] = MetricMeta()
-                    if tag == "# HELP ":
-                        m.help = _unescape(arg, help_text=True)
-                    else:
-                        typ = arg.strip()
-                        if typ not in _TEXT_TYPES:
-                            raise ParseError(f'invalid metric type "{typ}"', lineno)
-                        m.type = "unknown" if typ == "untyped" else typ
-                    continue
-            _text_comment(line, lineno, meta)
+            _comment_line(line, lineno, meta)
             continue
         if c == " " or c == "\t":
             line = line.strip(" \t")

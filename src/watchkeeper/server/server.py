@@ -22,12 +22,14 @@ from ..api.app import create_app
 from ..api.context import ApiContext
 from ..config import LoadedConfig, load_config_file, load_config_text, redacted_yaml
 from ..config.default import default_config_text
+from ..model.labels import Labels
 from ..promql.durations import format_duration
 from ..promql.engine import Engine
 from ..scrape.manager import ScrapeManager
 from ..storage.db import TSDB
 from ..support.supervise import Supervisor
 from .options import ServerOptions, parse_listen
+from .rulesvc import RuleService
 from .selfmetrics import SelfMetrics
 
 __all__ = ["Server"]
@@ -57,6 +59,7 @@ class Server:
         self.engine: Engine | None = None
         self.storage: TSDB | None = None
         self.scrape: ScrapeManager | None = None
+        self.rules: RuleService | None = None
         self._ready = False
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
@@ -72,8 +75,7 @@ class Server:
 
     def _warn_unacted(self, loaded: LoadedConfig) -> None:
         cfg = loaded.config
-        for section, present in (("remote_write", cfg.remote_write), ("remote_read", cfg.remote_read),
-                                 ("alerting", cfg.alerting.alertmanagers), ("rule_files", cfg.rule_files)):
+        for section, present in (("remote_write", cfg.remote_write), ("remote_read", cfg.remote_read)):
             if present:
                 log.warning("config section %s is validated but not acted on by this version", section)
 
@@ -91,13 +93,23 @@ class Server:
             log.info("config reloaded from %s", loaded.filename)
 
     async def _apply(self, loaded: LoadedConfig) -> None:
-        assert self.scrape is not None
+        assert self.scrape is not None and self.rules is not None
+        # Rule files first: a broken one rejects the whole reload before anything changed.
+        defaults = not self.opts.config_file
+        rule_files, groups = await asyncio.to_thread(self.rules.prepare, loaded, defaults=defaults)
         await self.scrape.apply_config(loaded.config.scrape_configs, loaded.config.global_)
+        self.rules.commit(loaded, rule_files, groups)
         self.loaded = loaded
         if self.engine is not None:
             # Prometheus uses the global evaluation interval as the step of `x[1h:]` subqueries.
             self.engine.no_step_subquery_interval_ms = loaded.config.global_.evaluation_interval
         self._warn_unacted(loaded)
+
+    async def reload_rules(self) -> None:
+        """Reload rule files with the running config (after the rules API changed a group)."""
+        async with self._reload_lock:
+            assert self.rules is not None and self.loaded is not None
+            await self.rules.reload_rules(self.loaded, defaults=not self.opts.config_file)
 
     async def _reload_quietly(self) -> None:
         with contextlib.suppress(Exception):
@@ -137,6 +149,9 @@ class Server:
             runtime_info=self._runtime_info,
             scrape_manager=lambda: self.scrape,
             reload=self.reload,
+            rules=lambda: self.rules.manager if self.rules else None,
+            rule_store=lambda: self.rules.store if self.rules else None,
+            reload_rules=self.reload_rules,
             is_ready=lambda: self._ready,
             own_metrics=lambda: b"",
             host_metrics=render_host_metrics,
@@ -147,7 +162,8 @@ class Server:
         )
         metrics = SelfMetrics(version=__version__, restarts=self.supervisor.restarts, ingest=ctx.ingest,
                               storage_stats=storage.stats, reload_state=self._reload_state)
-        ctx.own_metrics = metrics.render
+        rules = self.rules
+        ctx.own_metrics = (lambda: metrics.render() + rules.metrics_text()) if rules else metrics.render
         return ctx
 
     def _runtime_info(self) -> dict[str, Any]:
@@ -172,6 +188,13 @@ class Server:
         if self.opts.retention_bytes:
             parts.append(f"{self.opts.retention_bytes}B")
         return " or ".join(parts)
+
+    def _external_url(self) -> str:
+        """Where users reach this server (alerts' generatorURL): Prometheus' default, http://host:port."""
+        host, port = parse_listen(self.opts.listen)
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        return f"http://{host}:{port}"
 
     def _bind(self) -> socket.socket:
         host, port = parse_listen(self.opts.listen)
@@ -209,6 +232,18 @@ class Server:
                         no_step_subquery_interval_ms=self.loaded.config.global_.evaluation_interval)
         self.engine = engine
         self.scrape = ScrapeManager(self.storage)
+        self.rules = RuleService(
+            storage=self.storage, engine=engine, data_dir=self.opts.data_dir,
+            external_url=self._external_url(),
+            external_labels=lambda: Labels(self.loaded.config.global_.external_labels if self.loaded else {}),
+            clock=time.time)
+        try:
+            files, groups = self.rules.prepare(self.loaded, defaults=not self.opts.config_file)
+        except BaseException:
+            sock.close()
+            await asyncio.to_thread(self.storage.close)
+            raise
+        self.rules.commit(self.loaded, files, groups)
         app = create_app(self._context(executor, engine))
         http = _Uvicorn(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
         http_task = asyncio.create_task(http.serve(sockets=[sock]), name="http")
@@ -218,6 +253,8 @@ class Server:
         try:
             self.supervisor.start("scrape", self._scrape_component)
             self.supervisor.start("storage-maintenance", self._maintenance_component)
+            self.supervisor.start("rules", self.rules.run_rules)
+            self.supervisor.start("alertmanager-sender", self.rules.run_sender)
             self._reload_state.update(success=1.0, timestamp=time.time())
             self._ready = True
             log.info("watchkeeper %s ready on http://%s", __version__, self.opts.listen)

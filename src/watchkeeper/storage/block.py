@@ -182,15 +182,37 @@ class Block:
             self._cache.put(key, vals)
         return vals
 
-    def read(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All samples of block series ``ids`` (ascending) as ``(rank, t, v)``, sorted by (rank, t)."""
-        rank, rows = gather(self.offsets, ids)
-        if rows.size == 0:
-            return rank, np.zeros(0, np.int64), np.zeros(0, np.float64)
+    def read(self, ids: np.ndarray, mint: int | None = None, maxt: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Samples of block series ``ids`` (ascending) as ``(rank, t, v)``, sorted by (rank, t).
+
+        With ``mint``/``maxt`` only samples in [mint, maxt] are read: a query touching the
+        edge of a long block then decodes a small part of it instead of all of it.
+        """
         goffs, gts = self._timestamps()
         # The k-th sample of series s has the k-th timestamp of its group.
-        lens = self.offsets[ids + 1] - self.offsets[ids]
-        t = gts[rows + np.repeat(goffs[self.groups[ids]] - self.offsets[ids], lens)]
+        if mint is None or maxt is None:
+            rank, rows = gather(self.offsets, ids)
+            if rows.size == 0:
+                return rank, np.zeros(0, np.int64), np.zeros(0, np.float64)
+            lens = self.offsets[ids + 1] - self.offsets[ids]
+            t = gts[rows + np.repeat(goffs[self.groups[ids]] - self.offsets[ids], lens)]
+        else:
+            # Per group, the positions of its first timestamp >= mint and first > maxt; a
+            # series' samples in range are the same positions of its own rows.
+            before = np.add.reduceat((gts < mint).astype(np.int64), goffs[:-1])
+            upto = np.add.reduceat((gts <= maxt).astype(np.int64), goffs[:-1])
+            g = self.groups[ids]
+            starts = self.offsets[ids] + before[g]
+            lens = upto[g] - before[g]
+            total = int(lens.sum())
+            if total == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+            ends = np.cumsum(lens)
+            shift = np.repeat(starts - (ends - lens), lens)
+            rows = np.arange(total, dtype=np.int64) + shift
+            rank = np.repeat(np.arange(ids.shape[0], dtype=np.int64), lens)
+            t = gts[rows + np.repeat(goffs[g] - self.offsets[ids], lens)]
         v = np.empty(rows.shape[0], np.float64)
         cuts = np.searchsorted(rows, self._rg_starts)
         for rg in range(self._rg_starts.shape[0] - 1):
@@ -209,10 +231,7 @@ class Block:
         ids = self.index.select(matchers)
         if ids.size == 0 or mint >= self.meta.max_time or maxt < self.meta.min_time:
             return SeriesSet.empty()
-        rank, t, v = self.read(ids)
-        keep = (t >= mint) & (t <= maxt)
-        if not keep.all():
-            rank, t, v = rank[keep], t[keep], v[keep]
+        rank, t, v = self.read(ids, mint, maxt)
         offsets = np.zeros(ids.shape[0] + 1, np.int64)
         np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
         kept, offsets = drop_empty(offsets)

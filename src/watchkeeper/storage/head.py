@@ -110,13 +110,20 @@ class HeadSnapshot:
             ts.append(t[keep])
             vs.append(run.v[rows[keep]])
         if self.t.size:
-            rank_of = np.full(self.n_series, -1, np.int64)
+            # A byte mask first: a selector usually wants few of the buffer's series, and
+            # the time test then runs on those samples only.
+            wanted = np.zeros(self.n_series, bool)
+            wanted[ids] = True
+            rows = np.flatnonzero(wanted[self.sid])
+            t = self.t[rows]
+            inside = (t >= mint) & (t <= maxt)
+            if not inside.all():
+                rows, t = rows[inside], t[inside]
+            rank_of = np.zeros(self.n_series, np.int64)
             rank_of[ids] = np.arange(ids.shape[0], dtype=np.int64)
-            r = rank_of[self.sid]
-            keep = (r >= 0) & (self.t >= mint) & (self.t <= maxt)
-            ranks.append(r[keep])
-            ts.append(self.t[keep])
-            vs.append(self.v[keep])
+            ranks.append(rank_of[self.sid[rows]])
+            ts.append(t)
+            vs.append(self.v[rows])
         if not ranks:
             return combine(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), ids.shape[0])
         return combine(np.concatenate(ranks), np.concatenate(ts), np.concatenate(vs), ids.shape[0])

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+import aiosmtplib
 from dataclasses import dataclass
 from typing import Any
 
 from ..globalconfig import GlobalConfig
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import ChannelError, SendContext, read_secret
 
-__all__ = ["EmailConfig"]
+__all__ = ["EmailConfig", "send"]
 
 
 @dataclass
@@ -77,3 +83,62 @@ class EmailConfig(ChannelConfig):
             self.require_tls = glob.smtp_require_tls
         if self.force_implicit_tls is None:
             self.force_implicit_tls = glob.smtp_force_implicit_tls
+
+
+def _tls_context(tls: dict[str, Any] | None) -> ssl.SSLContext:
+    tls = tls or {}
+    ctx = ssl.create_default_context(cafile=tls.get("ca_file"))
+    if tls.get("cert_file"):
+        ctx.load_cert_chain(tls["cert_file"], tls.get("key_file"))
+    if tls.get("insecure_skip_verify"):
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def build_message(cfg: EmailConfig, ctx: SendContext) -> EmailMessage:
+    """The MIME message: configured headers rendered (Subject/To/From defaulted), a text part (the
+    configured ``text`` or watchkeeper's ``email.default.text``) and the HTML part as alternative."""
+    msg = EmailMessage()
+    headers = {"Subject": '{{ template "email.default.subject" . }}', "To": cfg.to, "From": cfg.from_}
+    headers.update(cfg.headers or {})
+    for name, value in headers.items():
+        msg[name] = ctx.render(value)
+    msg["Date"] = formatdate(ctx.now / 1e9)
+    msg["Message-Id"] = make_msgid(domain=(cfg.hello or "localhost"))
+    msg.set_content(ctx.render(cfg.text if cfg.text is not None else '{{ template "email.default.text" . }}'))
+    if cfg.html:
+        msg.add_alternative(ctx.render(cfg.html, html=True), subtype="html")
+    return msg
+
+
+async def send(cfg: EmailConfig, ctx: SendContext) -> None:
+    """Deliver over SMTP: implicit TLS on port 465 or with ``force_implicit_tls``, otherwise STARTTLS
+    (mandatory with ``require_tls``, else used when offered), then AUTH when a username is set."""
+    host, _, port_text = str(cfg.smarthost).rpartition(":")
+    port = int(port_text)
+    implicit = bool(cfg.force_implicit_tls) or (cfg.force_implicit_tls is None and port == 465)
+    tls = _tls_context(cfg.tls_config)
+    password = read_secret(cfg.auth_password, cfg.auth_password_file)
+    msg = build_message(cfg, ctx)
+    recipients = [a.strip() for a in str(msg["To"]).split(",") if a.strip()]
+    try:
+        await aiosmtplib.send(
+            msg,
+            sender=str(msg["From"]),
+            recipients=recipients,
+            hostname=host,
+            port=port,
+            local_hostname=cfg.hello,
+            use_tls=implicit,
+            start_tls=False if implicit else (True if cfg.require_tls else None),
+            tls_context=tls,
+            username=cfg.auth_username or None,
+            password=password if cfg.auth_username else None,
+            timeout=30,
+        )
+    except aiosmtplib.SMTPResponseException as exc:
+        # 4xx replies are transient by SMTP's own definition; 5xx are permanent.
+        raise ChannelError(f"SMTP {exc.code}: {exc.message}", retryable=400 <= exc.code < 500) from None
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise ChannelError(f"SMTP {host}:{port}: {exc}", retryable=True) from None

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import SendContext, post_json, read_secret
 
-__all__ = ["MSTeamsConfig"]
+__all__ = ["MSTeamsConfig", "send"]
 
 
 @dataclass
@@ -26,3 +27,16 @@ class MSTeamsConfig(ChannelConfig):
         if not self.webhook_url and not self.webhook_url_file:
             raise ValueError("one of webhook_url or webhook_url_file must be configured")
         self.exclusive(self.webhook_url, self.webhook_url_file, "webhook_url")
+
+
+async def send(cfg: MSTeamsConfig, ctx: SendContext) -> None:
+    """An Office 365 connector MessageCard (what Alertmanager's ``msteams`` sends)."""
+    body = {
+        "@context": "http://schema.org/extensions",
+        "type": "MessageCard",
+        "title": ctx.render(cfg.title),
+        "summary": ctx.render(cfg.summary),
+        "text": ctx.render(cfg.text),
+        "themeColor": "8C1A1A" if ctx.firing else "2DC72D",
+    }
+    await post_json(ctx, read_secret(cfg.webhook_url, cfg.webhook_url_file), body, http_config=cfg.http_config)

@@ -9,8 +9,9 @@ from typing import Any
 from ..globalconfig import GlobalConfig
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import SendContext, group_hash, post_json, read_secret
 
-__all__ = ["OpsGenieConfig"]
+__all__ = ["OpsGenieConfig", "send"]
 
 _RESPONDER_TYPES = ("team", "teams", "user", "escalation", "schedule")
 _TEMPLATE = re.compile(r"\{\{.*\}\}", re.S)
@@ -62,3 +63,33 @@ class OpsGenieConfig(ChannelConfig):
             if not glob.opsgenie_api_key and not glob.opsgenie_api_key_file:
                 raise ValueError("no global OpsGenie API Key set either inline or in a file")
             self.api_key, self.api_key_file = glob.opsgenie_api_key, glob.opsgenie_api_key_file
+
+
+async def send(cfg: OpsGenieConfig, ctx: SendContext) -> None:
+    """Create (firing) or close (resolved) the alert aliased by the group key's hash, with
+    ``Authorization: GenieKey <api_key>``."""
+    alias = group_hash(ctx.group_key)
+    base = str(cfg.api_url).rstrip("/") + "/v2/alerts"
+    headers = {"Authorization": "GenieKey " + read_secret(cfg.api_key, cfg.api_key_file)}
+    if not ctx.firing:
+        url = f"{base}/{alias}/close?identifierType=alias"
+        await post_json(ctx, url, {"source": ctx.render(cfg.source)}, http_config=cfg.http_config, headers=headers)
+        return
+    body: dict[str, Any] = {
+        "alias": alias,
+        "message": ctx.render(cfg.message)[:130],
+        "description": ctx.render(cfg.description),
+        "details": {k: ctx.render(v) for k, v in (cfg.details or {}).items()},
+        "source": ctx.render(cfg.source),
+    }
+    for key in ("entity", "note", "priority"):
+        value = getattr(cfg, key)
+        if value:
+            body[key] = ctx.render(value)
+    if cfg.tags:
+        body["tags"] = [t.strip() for t in ctx.render(cfg.tags).split(",") if t.strip()]
+    if cfg.actions:
+        body["actions"] = [t.strip() for t in ctx.render(cfg.actions).split(",") if t.strip()]
+    if cfg.responders:
+        body["responders"] = [{k: ctx.render(v) for k, v in r.items()} for r in cfg.responders]
+    await post_json(ctx, base, body, http_config=cfg.http_config, headers=headers)

@@ -8,8 +8,9 @@ from typing import Any
 from ..globalconfig import GlobalConfig
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import ChannelError, SendContext, group_hash, post_json, read_secret
 
-__all__ = ["PagerdutyConfig"]
+__all__ = ["PagerdutyConfig", "send"]
 
 
 def _default_details() -> dict[str, str]:
@@ -60,3 +61,44 @@ class PagerdutyConfig(ChannelConfig):
     def resolve(self, glob: GlobalConfig) -> None:
         super().resolve(glob)
         self.url = self.url or glob.pagerduty_url
+
+
+_SUMMARY_MAX = 1024
+
+
+def pagerduty_event(cfg: PagerdutyConfig, ctx: SendContext) -> dict[str, Any]:
+    """An Events API v2 event: ``trigger`` while anything fires, else ``resolve``; the dedup key is the
+    SHA-256 of the group key so every notification of a group updates one incident."""
+    client = ctx.render(cfg.client)
+    summary = ctx.render(cfg.description)
+    if len(summary) > _SUMMARY_MAX:
+        summary = summary[: _SUMMARY_MAX - 1] + "…"
+    payload: dict[str, Any] = {
+        "summary": summary,
+        "source": ctx.render(cfg.source) if cfg.source else client,
+        "severity": ctx.render(cfg.severity),
+        "custom_details": {k: ctx.render(v) if isinstance(v, str) else v for k, v in cfg.details.items()},
+    }
+    for key, value in (("class", cfg.class_), ("component", cfg.component), ("group", cfg.group)):
+        if value:
+            payload[key] = ctx.render(value)
+    event: dict[str, Any] = {
+        "routing_key": read_secret(cfg.routing_key, cfg.routing_key_file),
+        "event_action": "trigger" if ctx.firing else "resolve",
+        "dedup_key": group_hash(ctx.group_key),
+        "client": client,
+        "client_url": ctx.render(cfg.client_url),
+        "payload": payload,
+    }
+    if cfg.images:
+        event["images"] = [{k: ctx.render(v) for k, v in i.items()} for i in cfg.images]
+    if cfg.links:
+        event["links"] = [{k: ctx.render(v) for k, v in i.items()} for i in cfg.links]
+    return event
+
+
+async def send(cfg: PagerdutyConfig, ctx: SendContext) -> None:
+    """Events API v2 only (``routing_key``); the v1 ``service_key`` API is retired by PagerDuty."""
+    if not (cfg.routing_key or cfg.routing_key_file):
+        raise ChannelError("pagerduty: only routing_key (Events API v2) is supported", retryable=False)
+    await post_json(ctx, str(cfg.url), pagerduty_event(cfg, ctx), http_config=cfg.http_config, timeout=cfg.timeout)

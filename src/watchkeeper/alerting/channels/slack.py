@@ -8,8 +8,9 @@ from typing import Any
 from ..globalconfig import GlobalConfig
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import ChannelError, SendContext, post_json, read_secret
 
-__all__ = ["SlackConfig", "POST_MESSAGE_URL"]
+__all__ = ["SlackConfig", "POST_MESSAGE_URL", "send"]
 
 POST_MESSAGE_URL = "https://slack.com/api/chat.postMessage"
 
@@ -87,3 +88,59 @@ class SlackConfig(ChannelConfig):
             raise ValueError(
                 f"update_message can only be used with bot tokens. api_url must be set to {POST_MESSAGE_URL}"
             )
+
+
+def slack_message(cfg: SlackConfig, ctx: SendContext) -> dict[str, Any]:
+    """The chat.postMessage / incoming-webhook body with one attachment, as Alertmanager builds it."""
+    att: dict[str, Any] = {
+        "title": ctx.render(cfg.title),
+        "title_link": ctx.render(cfg.title_link),
+        "pretext": ctx.render(cfg.pretext),
+        "text": ctx.render(cfg.text),
+        "fallback": ctx.render(cfg.fallback),
+        "callback_id": ctx.render(cfg.callback_id),
+        "footer": ctx.render(cfg.footer),
+        "color": ctx.render(cfg.color),
+        "mrkdwn_in": cfg.mrkdwn_in or ["fallback", "pretext", "text"],
+    }
+    if cfg.image_url:
+        att["image_url"] = ctx.render(cfg.image_url)
+    if cfg.thumb_url:
+        att["thumb_url"] = ctx.render(cfg.thumb_url)
+    if cfg.fields:
+        att["fields"] = [
+            {
+                "title": ctx.render(f.get("title")),
+                "value": ctx.render(f.get("value")),
+                "short": f.get("short", cfg.short_fields),
+            }
+            for f in cfg.fields
+        ]
+    if cfg.actions:
+        att["actions"] = [{k: ctx.render(v) if isinstance(v, str) else v for k, v in a.items()} for a in cfg.actions]
+    body: dict[str, Any] = {
+        "channel": ctx.render(cfg.channel),
+        "username": ctx.render(cfg.username),
+        "icon_emoji": ctx.render(cfg.icon_emoji),
+        "icon_url": ctx.render(cfg.icon_url),
+        "link_names": cfg.link_names,
+        "attachments": [att],
+    }
+    if cfg.message_text:
+        body["text"] = ctx.render(cfg.message_text)
+    return body
+
+
+async def send(cfg: SlackConfig, ctx: SendContext) -> None:
+    """Incoming webhook (``api_url``) or chat.postMessage with ``Authorization: Bearer <app_token>``;
+    a 200 reply with ``"ok": false`` is Slack's way of failing and is not retried."""
+    token = read_secret(cfg.app_token, cfg.app_token_file)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = str(cfg.app_url) if token else read_secret(cfg.api_url, cfg.api_url_file)
+    resp = await post_json(
+        ctx, url, slack_message(cfg, ctx), http_config=cfg.http_config, headers=headers, timeout=cfg.timeout
+    )
+    if resp.headers.get("content-type", "").startswith("application/json"):
+        doc = resp.json()
+        if isinstance(doc, dict) and doc.get("ok") is False:
+            raise ChannelError(f"slack: {doc.get('error', 'unknown error')}", retryable=False)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from ..globalconfig import GlobalConfig
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import SendContext, post_json, read_secret
 
-__all__ = ["TelegramConfig"]
+__all__ = ["TelegramConfig", "send"]
 
 
 @dataclass
@@ -43,3 +44,22 @@ class TelegramConfig(ChannelConfig):
             if not glob.telegram_bot_token and not glob.telegram_bot_token_file:
                 raise ValueError("missing bot_token or bot_token_file on telegram_config")
             self.bot_token, self.bot_token_file = glob.telegram_bot_token, glob.telegram_bot_token_file
+
+
+_MAX_TEXT = 4096
+
+
+async def send(cfg: TelegramConfig, ctx: SendContext) -> None:
+    """Bot API ``sendMessage`` (text cut to Telegram's 4096 characters)."""
+    token = read_secret(cfg.bot_token, cfg.bot_token_file)
+    chat = cfg.chat_id if cfg.chat_id is not None else int(read_secret(None, cfg.chat_id_file) or 0)
+    body: dict[str, Any] = {
+        "chat_id": chat,
+        "text": ctx.render(cfg.message)[:_MAX_TEXT],
+        "parse_mode": cfg.parse_mode,
+        "disable_notification": cfg.disable_notifications,
+    }
+    if cfg.message_thread_id:
+        body["message_thread_id"] = cfg.message_thread_id
+    url = f"{str(cfg.api_url).rstrip('/')}/bot{token}/sendMessage"
+    await post_json(ctx, url, body, http_config=cfg.http_config)

@@ -10,8 +10,9 @@ from ..alert import Alert
 from ..notifydata import template_data
 from ..schema import secret
 from .base import ChannelConfig
+from .sending import SendContext, post_json, read_secret
 
-__all__ = ["WebhookConfig", "webhook_message"]
+__all__ = ["WebhookConfig", "webhook_message", "send"]
 
 
 @dataclass
@@ -53,3 +54,17 @@ def webhook_message(
     body = template_data(receiver, group_labels, alerts, now, external_url)
     body.update({"version": "4", "groupKey": group_key, "truncatedAlerts": truncated})
     return body
+
+
+async def send(cfg: WebhookConfig, ctx: SendContext) -> None:
+    """POST the version 4 body (exactly Alertmanager's) to ``url``."""
+    body = webhook_message(
+        ctx.receiver,
+        ctx.group_key,
+        ctx.group_labels,
+        ctx.alerts,
+        now=ctx.now,
+        external_url=ctx.external_url,
+        max_alerts=cfg.max_alerts,
+    )
+    await post_json(ctx, read_secret(cfg.url, cfg.url_file), body, http_config=cfg.http_config, timeout=cfg.timeout)

@@ -142,6 +142,11 @@ class Dispatcher:
     def alerts(self) -> AlertStore:
         return self._store
 
+    @property
+    def inhibitor(self) -> Inhibitor:
+        """The inhibitor fed by ``put``/``gc`` (the API reports ``inhibitedBy`` from it)."""
+        return self._inhibitor
+
     def groups(self) -> list[tuple[str, Route, list[Alert]]]:
         """``(group key, route, alerts)`` for every live group."""
         return [(g.key, g.route, sort_alerts(g.alerts.values())) for g in self._groups.values()]

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ..config.default import HOST_METRICS_PATH
 from . import federate, meta, query, rules, scrape_info, status
@@ -82,6 +82,7 @@ def create_app(ctx: ApiContext) -> Starlette:
         ("/api/v1/targets/metadata", scrape_info.target_metadata, ["GET"]),
         ("/api/v1/rules", rules.rules, get_post),
         ("/api/v1/alerts", rules.alerts, get_post),
+        ("/api/v1/alertmanagers", rules.alertmanagers, ["GET"]),
         ("/api/v1/rules-api", rules.ruler_list, ["GET"]),
         ("/api/v1/rules-api/{namespace}", rules.ruler_namespace, ["GET"]),
         ("/api/v1/rules-api/{namespace}", rules.ruler_post, ["POST"]),
@@ -106,5 +107,11 @@ def create_app(ctx: ApiContext) -> Starlette:
     ]
     if ctx.host_metrics is not None:
         table.append((HOST_METRICS_PATH, _host_metrics, ["GET"]))
-    routes = [Route(path, _bind(ctx, handler), methods=methods) for path, handler, methods in table]
+    routes: list[BaseRoute] = [Route(path, _bind(ctx, handler), methods=methods)
+                               for path, handler, methods in table]
+    # The UI at / and the /api/v1/stream socket, after the API routes. Imported here: the web package
+    # uses api modules, so a module-level import would be circular.
+    from ..web.routes import create_web_routes
+
+    routes += create_web_routes(ctx)
     return Starlette(routes=routes)

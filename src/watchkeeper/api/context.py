@@ -55,3 +55,5 @@ class ApiContext:
     rules: Callable[[], Any] = lambda: None
     rule_store: Callable[[], Any] = lambda: None
     reload_rules: Callable[[], Awaitable[None]] | None = None
+    # ``/api/v1/alertmanagers`` data: {"activeAlertmanagers": [{"url": ...}], "droppedAlertmanagers": [...]}.
+    alertmanagers: Callable[[], dict[str, Any]] | None = None

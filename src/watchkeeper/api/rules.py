@@ -23,7 +23,7 @@ from .errors import ApiError, bad_data, invalid_param
 from .request import BodyTooLarge, form_params, read_body
 from .responses import json_response
 
-__all__ = ["rules", "alerts", "ruler_list", "ruler_namespace", "ruler_group", "ruler_post",
+__all__ = ["rules", "alerts", "alertmanagers", "ruler_list", "ruler_namespace", "ruler_group", "ruler_post",
            "ruler_delete_group", "ruler_delete_namespace"]
 
 _GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -58,6 +58,12 @@ async def rules(ctx: ApiContext, request: Request) -> Response:
 async def alerts(ctx: ApiContext, request: Request) -> Response:
     manager = ctx.rules()
     return json_response(alerts_data(manager) if manager is not None else {"alerts": []})
+
+
+async def alertmanagers(ctx: ApiContext, request: Request) -> Response:
+    if ctx.alertmanagers is None:
+        return json_response({"activeAlertmanagers": [], "droppedAlertmanagers": []})
+    return json_response(ctx.alertmanagers())
 
 
 def _store(ctx: ApiContext) -> Any:

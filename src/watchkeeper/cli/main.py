@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "--listen and/or push them to --server / --remote-write-url through an "
                                     "on-disk queue. See docs/agent.md.")
     add_agent_arguments(ag)
+
+    from .alertmanager import add_arguments as add_alertmanager_arguments  # cheap: imports lazily
+
+    am = sub.add_parser("alertmanager", help="run the notification engine alone (Alertmanager API v2)",
+                        description="Serve Alertmanager's API v2 from an unchanged alertmanager.yml; "
+                                    "silences, the notification log and active alerts persist in --data-dir.")
+    add_alertmanager_arguments(am)
     return p
 
 
@@ -197,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..agent.main import run as run_agent
 
         return run_agent(args)
+    if args.command == "alertmanager":
+        from .alertmanager import run as run_alertmanager
+
+        return run_alertmanager(args)
     code = run_rule_command(args, parser)
     if code is not None:
         return code

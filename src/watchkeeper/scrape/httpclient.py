@@ -1,8 +1,11 @@
 """HTTP client side of scraping and HTTP SD: auth, TLS, headers, body limits.
 
-Built on ``httpx.AsyncClient``; options mirror Prometheus' common HTTP client
-config. Credentials given as files are re-read on every request, as upstream
-does, so rotated secrets take effect without a reload.
+Scrapes go through ``aiohttp`` (``make_scrape_session``/``fetch_body``): a scrape
+is one small GET every interval per target, and aiohttp spends well under half
+the CPU per request that ``httpx`` does. HTTP SD keeps ``httpx.AsyncClient``
+(``make_client``). Options mirror Prometheus' common HTTP client config.
+Credentials given as files are re-read on every request, as upstream does, so
+rotated secrets take effect without a reload.
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ import socket
 import ssl
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 from .config import SCRAPE_PROTOCOL_HEADERS, HTTPClientConfig
 
-__all__ = ["ScrapeError", "make_client", "auth_headers", "accept_header", "fetch_body", "USER_AGENT"]
+__all__ = [
+    "ScrapeError",
+    "make_client",
+    "make_scrape_session",
+    "auth_headers",
+    "accept_header",
+    "fetch_body",
+    "USER_AGENT",
+]
 
 USER_AGENT = "Prometheus/3.0.0 (watchkeeper)"
 
@@ -75,6 +87,17 @@ def make_client(cfg: HTTPClientConfig) -> httpx.AsyncClient:
     )
 
 
+def make_scrape_session(cfg: HTTPClientConfig) -> aiohttp.ClientSession:
+    """A scrape session honouring TLS and proxy-from-environment (redirects, proxy URL and auth
+    are per request). Cookies are not kept, as in Prometheus. Call from a running event loop."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=_ssl_context(cfg)),
+        trust_env=cfg.proxy_from_environment,
+        headers={"User-Agent": USER_AGENT},
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 def accept_header(protocols: list[str]) -> str:
     """The Accept header Prometheus sends for ``scrape_protocols`` (weights 0.6, 0.5, ...)."""
     weight = len(SCRAPE_PROTOCOL_HEADERS) + 1
@@ -89,10 +112,12 @@ def accept_header(protocols: list[str]) -> str:
     return ",".join(vals)
 
 
-def _go_style(e: Exception, url: str) -> str:
+def _go_style(e: BaseException, url: str) -> str:
     """Describe a connection failure the way Go's net/http does where we can tell what happened."""
     cause: BaseException | None = e
     while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            cause = cause.os_error
         if isinstance(cause, ConnectionRefusedError):
             return f"dial tcp {httpx.URL(url).netloc.decode()}: connect: connection refused"
         if isinstance(cause, socket.gaierror):
@@ -106,7 +131,7 @@ def _format_seconds(ms: int) -> str:
 
 
 async def fetch_body(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     cfg: HTTPClientConfig,
     url: str,
     *,
@@ -123,23 +148,28 @@ async def fetch_body(
         "X-Prometheus-Scrape-Timeout-Seconds": _format_seconds(timeout_ms),
     }
     headers.update(auth_headers(cfg))
-    ext = {"sni_hostname": server_name} if server_name else None
     try:
         async with (
             asyncio.timeout(timeout_ms / 1000),
-            client.stream("GET", url, headers=headers, timeout=timeout_ms / 1000, extensions=ext) as resp,
+            session.get(
+                url,
+                headers=headers,
+                allow_redirects=cfg.follow_redirects,
+                proxy=cfg.proxy_url or None,
+                server_hostname=server_name or None,
+            ) as resp,
         ):
-            if resp.status_code != 200:
-                raise ScrapeError(f"server returned HTTP status {resp.status_code} {resp.reason_phrase}")
+            if resp.status != 200:
+                raise ScrapeError(f"server returned HTTP status {resp.status} {resp.reason}")
             chunks: list[bytes] = []
             size = 0
-            async for chunk in resp.aiter_bytes():
+            async for chunk in resp.content.iter_any():
                 size += len(chunk)
                 if body_size_limit and size > body_size_limit:
                     raise ScrapeError("body size limit exceeded")
                 chunks.append(chunk)
             return b"".join(chunks), resp.headers.get("Content-Type", "")
-    except (httpx.TimeoutException, TimeoutError):
+    except TimeoutError:
         raise ScrapeError(f'Get "{url}": context deadline exceeded') from None
-    except httpx.HTTPError as e:
+    except (aiohttp.ClientError, ValueError) as e:
         raise ScrapeError(f'Get "{url}": {_go_style(e, url)}') from None

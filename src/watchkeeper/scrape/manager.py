@@ -21,6 +21,8 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import aiohttp
+
 from ..model.labels import Labels
 from ..model.matchers import Matcher
 from ..promql.durations import format_duration
@@ -30,7 +32,7 @@ from .discovery import Provider
 from .discovery.file_sd import FileSDProvider
 from .discovery.http_sd import HTTPSDProvider
 from .discovery.static import StaticProvider
-from .httpclient import ScrapeError, accept_header, fetch_body, make_client
+from .httpclient import ScrapeError, accept_header, fetch_body, make_scrape_session
 from .loop import Fetch, ScrapeLoop
 from .target import Target, TargetGroup, fnv64a, targets_from_group
 
@@ -99,7 +101,7 @@ class ScrapePool:
         self.now = now
         self.sleep = sleep
         self.offset_seed = offset_seed
-        self._client = None if fetch is not None else make_client(cfg)
+        self._session: aiohttp.ClientSession | None = None  # made on first scrape, in the event loop
         self.fetch: Fetch = fetch or self._http_fetch
         self._accept = accept_header(cfg.scrape_protocols or [])
         self._background = background
@@ -146,9 +148,10 @@ class ScrapePool:
             log.exception("discovery provider %d of job %s failed", i, self.cfg.job_name)
 
     async def _http_fetch(self, target: Target) -> tuple[bytes, str]:
-        assert self._client is not None
+        if self._session is None:
+            self._session = make_scrape_session(self.cfg)
         return await fetch_body(
-            self._client,
+            self._session,
             self.cfg,
             target.url,
             accept=self._accept,
@@ -251,8 +254,9 @@ class ScrapePool:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self.active = {}
-        if self._client is not None:
-            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         return loops
 
 

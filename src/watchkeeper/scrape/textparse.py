@@ -14,6 +14,7 @@ spacing take the character-level slow path.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -450,11 +451,9 @@ def _comment_line(line: str, lineno: int, meta: dict[str, MetricMeta]) -> None:
     _text_comment(line, lineno, meta)
 
 
-# Byte classes for the bulk path: characters of a metric name, and of a value token.
-_NAME_BYTE = np.zeros(256, bool)
-_NAME_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:", np.uint8)] = True
-_VALUE_BYTE = np.zeros(256, bool)
-_VALUE_BYTE[np.frombuffer(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-", np.uint8)] = True
+# Characters of a metric name and of a value token (deleted by bytes.translate to check a run).
+_NAME_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:"
+_VALUE_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+-"
 
 # Metadata of recently seen comment blocks, keyed by the comment lines' text: targets expose
 # the same HELP/TYPE lines scrape after scrape, and often across targets of a job.
@@ -462,12 +461,9 @@ _META_CACHE: dict[bytes, dict[str, MetricMeta]] = {}
 _META_CACHE_SIZE = 256
 
 
-def _in_ranges(start: np.ndarray, end: np.ndarray, size: int) -> np.ndarray:
-    """Mask of the positions covered by the half-open ranges [start, end) (disjoint)."""
-    mark = np.zeros(size + 1, np.int32)
-    np.add.at(mark, start, 1)
-    np.add.at(mark, end, -1)
-    return np.cumsum(mark[:-1]) > 0
+def _next_at(positions: np.ndarray, frm: np.ndarray, size: int) -> np.ndarray:
+    """For each ``frm``, the first of the sorted ``positions`` at or after it (``size`` if none)."""
+    return np.concatenate((positions, [size]))[np.searchsorted(positions, frm)]
 
 
 def _parse_text_bulk(text: str) -> ParsedScrape | None:
@@ -484,10 +480,10 @@ def _parse_text_bulk(text: str) -> ParsedScrape | None:
     buf = np.frombuffer(raw, np.uint8)
     size = buf.shape[0]
     nl = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], nl + 1))
-    ends = np.concatenate((nl, [size]))
-    nonempty = ends > starts
-    starts, ends = starts[nonempty], ends[nonempty]
+    all_starts = np.concatenate(([0], nl + 1))
+    all_ends = np.concatenate((nl, [size]))
+    nonempty = all_ends > all_starts
+    starts, ends = all_starts[nonempty], all_ends[nonempty]
     first = buf[starts]
     if ((first == 32) | (first == 9)).any():  # indented lines take the line loop
         return None
@@ -496,22 +492,28 @@ def _parse_text_bulk(text: str) -> ParsedScrape | None:
     # The value is the token after the line's last space.
     spaces = np.flatnonzero(buf == 32)
     sp = np.concatenate(([-1], spaces))[np.searchsorted(spaces, s_end)]
-    bad_value = np.concatenate(([0], np.cumsum(~_VALUE_BYTE[buf], dtype=np.int64)))
-    bad_name = np.concatenate(([0], np.cumsum(~_NAME_BYTE[buf], dtype=np.int64)))
-    braces = np.concatenate(([0], np.cumsum(buf == 125, dtype=np.int64)))
+    ok = (sp > s_start) & (sp + 1 < s_end)
     quotes = np.flatnonzero(buf == 34)
     q = np.concatenate(([-1], quotes))[np.searchsorted(quotes, sp)]  # the last quote before sp
-    from_ = np.maximum(q, s_start)
-    braced = buf[np.maximum(sp - 1, 0)] == 125
-    ok = (sp > s_start) & (sp + 1 < s_end) & (bad_value[s_end] == bad_value[sp + 1])
     # Braced key: no "}" between the last quote and the one closing the key (the line loop's
-    # end of key). Bare key: name characters only (then the line has no brace at all).
-    ok &= np.where(braced, braces[sp - 1] == braces[from_], bad_name[sp] == bad_name[s_start])
+    # end of key). Bare key: name characters only (checked below; then the line has no brace).
+    braced = buf[np.maximum(sp - 1, 0)] == 125
+    ok &= ~braced | (_next_at(np.flatnonzero(buf == 125), np.maximum(q, s_start), size) == sp - 1)
     if not ok.all():
+        return None
+    a_s, sp_l, e_s = s_start.tolist(), sp.tolist(), s_end.tolist()
+    keys = [text[a:b] for a, b in zip(a_s, sp_l, strict=True)]
+    vstrs = [text[a + 1 : b] for a, b in zip(sp_l, e_s, strict=True)]
+    if "".join(vstrs).encode().translate(None, _VALUE_CHARS):
+        return None
+    bare = "".join(itertools.compress(keys, (~braced).tolist()))
+    if bare.encode().translate(None, _NAME_CHARS):
         return None
     c_start, c_end = starts[is_comment], ends[is_comment]
     # The comment lines with their newlines: the key tells the line sequence apart.
-    ckey = buf[_in_ranges(c_start, np.minimum(c_end + 1, size), size)].tobytes()
+    line_is_comment = np.zeros(all_starts.shape[0], bool)
+    line_is_comment[np.flatnonzero(nonempty)[is_comment]] = True
+    ckey = buf[np.repeat(line_is_comment, all_ends - all_starts + 1)[:size]].tobytes()
     meta = _META_CACHE.get(ckey)
     if meta is None:
         meta = {}
@@ -524,9 +526,6 @@ def _parse_text_bulk(text: str) -> ParsedScrape | None:
         if len(_META_CACHE) >= _META_CACHE_SIZE:
             _META_CACHE.clear()
         _META_CACHE[ckey] = meta
-    a_s, sp_l, e_s = s_start.tolist(), sp.tolist(), s_end.tolist()
-    keys = [text[a:b] for a, b in zip(a_s, sp_l, strict=True)]
-    vstrs = [text[a + 1 : b] for a, b in zip(sp_l, e_s, strict=True)]
     ts = np.full(len(keys), NO_TIMESTAMP, dtype=np.int64)
     return ParsedScrape(keys, _floats(vstrs, text), ts, text, meta)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import posixpath
 import threading
 import time
 from collections import deque
@@ -55,21 +56,32 @@ class AlertmanagerTarget:
 class _Set:
     cfg: AlertmanagerConfig
     targets: list[AlertmanagerTarget] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # URLs of targets relabelling dropped
 
 
-def _targets(cfg: AlertmanagerConfig) -> list[AlertmanagerTarget]:
-    """Prometheus' ``AlertmanagerFromGroup``: static targets, relabelled, into URLs."""
-    prefix = cfg.path_prefix.rstrip("/")
-    out = []
+def _url(lbls: dict[str, str]) -> str:
+    return f"{lbls.get('__scheme__', '')}://{lbls.get('__address__', '')}{lbls.get('__alerts_path__', '')}"
+
+
+def _alertmanager_set(cfg: AlertmanagerConfig) -> _Set:
+    """Prometheus' ``AlertmanagerFromGroup``: static targets, relabelled, into URLs (deduplicated)."""
+    out = _Set(cfg)
+    # Go's path.Join("/", prefix, "/api/v2/alerts"): one leading slash, no doubled or trailing ones.
+    parts = (p.strip("/") for p in (cfg.path_prefix, _ALERTS_PATH))
+    alerts_path = posixpath.normpath("/" + "/".join(p for p in parts if p))
+    seen = set()
     for sc in cfg.static_configs:
         for addr in sc.targets:
             lbls = {**sc.labels, "__address__": addr, "__scheme__": cfg.scheme,
-                    "__alerts_path__": prefix + _ALERTS_PATH}
+                    "__alerts_path__": alerts_path}
             got = relabel(lbls, cfg.relabel_configs)
             if got is None or not got.get("__address__"):
+                out.dropped.append(_url(lbls))
                 continue
-            out.append(AlertmanagerTarget(f"{got['__scheme__']}://{got['__address__']}{got['__alerts_path__']}",
-                                          cfg))
+            url = _url(got)
+            if url not in seen:
+                seen.add(url)
+                out.targets.append(AlertmanagerTarget(url, cfg))
     if cfg.file_sd_configs:
         log.warning("alertmanager file_sd_configs are not supported; only static_configs are used")
     return out
@@ -102,11 +114,16 @@ class AlertmanagerSender:
         """Use this ``alerting:`` section from now on (sender counters restart with new targets)."""
         with self._lock:
             self._relabel = list(alerting.alert_relabel_configs)
-            self._sets = [_Set(cfg, _targets(cfg)) for cfg in alerting.alertmanagers]
+            self._sets = [_alertmanager_set(cfg) for cfg in alerting.alertmanagers]
 
     @property
     def targets(self) -> list[AlertmanagerTarget]:
         return [t for s in self._sets for t in s.targets]
+
+    def alertmanagers(self) -> dict[str, list[dict[str, str]]]:
+        """``/api/v1/alertmanagers`` data: active and relabelling-dropped Alertmanager URLs."""
+        return {"activeAlertmanagers": [{"url": t.url} for t in self.targets],
+                "droppedAlertmanagers": [{"url": u} for s in self._sets for u in s.dropped]}
 
     def queue_length(self) -> int:
         return len(self._queue)
@@ -154,6 +171,9 @@ class AlertmanagerSender:
                 await c.aclose()
 
     async def _send_all(self, batch: list[dict[str, Any]], clients: dict[int, httpx.AsyncClient]) -> None:
+        """Post to every Alertmanager at once; the batch counts as dropped unless every set that was
+        sent to accepted it at least once (Prometheus' ``sendAll``)."""
+        sets: list[list[AlertmanagerTarget]] = []
         jobs = []
         for s in list(self._sets):
             relabelled = (_relabel_alert(a, s.cfg.alert_relabel_configs) for a in batch)
@@ -164,10 +184,13 @@ class AlertmanagerSender:
             client = clients.get(id(s.cfg))
             if client is None:
                 client = clients[id(s.cfg)] = make_client(s.cfg)
+            sets.append(s.targets)
             jobs.extend(self._post(client, t, body, len(alerts)) for t in s.targets)
-        await asyncio.gather(*jobs)
+        results = iter(await asyncio.gather(*jobs))
+        if not all([any([next(results) for _ in targets]) for targets in sets]):
+            self.dropped += len(batch)
 
-    async def _post(self, client: httpx.AsyncClient, t: AlertmanagerTarget, body: bytes, n: int) -> None:
+    async def _post(self, client: httpx.AsyncClient, t: AlertmanagerTarget, body: bytes, n: int) -> bool:
         start = time.monotonic()
         try:
             headers = {"Content-Type": "application/json", **auth_headers(t.cfg)}
@@ -177,9 +200,11 @@ class AlertmanagerSender:
         except Exception as e:  # noqa: BLE001 - any failure of one Alertmanager is counted and logged
             t.errors += n
             log.error("error sending %d alerts to %s: %s", n, t.url, e)
-        else:
-            t.sent += n
-        t.latency_s = time.monotonic() - start
+            return False
+        finally:
+            t.latency_s = time.monotonic() - start
+        t.sent += n
+        return True
 
     def metrics_text(self) -> bytes:
         """Prometheus' notifier metric names, so existing dashboards work."""

@@ -22,6 +22,7 @@ from ..promql.engine import Engine
 from ..rules.group import Group
 from ..rules.manager import RuleManager
 from ..rules.store import RuleGroupStore
+from ..rules.templating import make_templater
 from ..storage.db import TSDB
 from .notifier import AlertmanagerSender, rules_notify
 
@@ -82,6 +83,12 @@ class RuleService:
     def prepare(self, loaded: LoadedConfig, *, defaults: bool) -> tuple[list[str], list[Group]]:
         """Load every rule file into new groups; raises ``RuleLoadError`` (nothing changes then)."""
         self.manager.default_interval_ms = loaded.config.global_.evaluation_interval
+        ext = Labels(loaded.config.global_.external_labels)
+        if ext != self.manager.external_labels:
+            # New and changed groups template with the new labels; unchanged groups keep running
+            # as they are, as in Prometheus (a group's identity does not include them).
+            self.manager.external_labels = ext
+            self.manager.templater = make_templater(external_labels=ext, external_url=self.external_url)
         files = self.files(loaded, defaults=defaults)
         return files, self.manager.load_groups(files)
 

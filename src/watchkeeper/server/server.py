@@ -152,6 +152,7 @@ class Server:
             rules=lambda: self.rules.manager if self.rules else None,
             rule_store=lambda: self.rules.store if self.rules else None,
             reload_rules=self.reload_rules,
+            alertmanagers=lambda: self.rules.sender.alertmanagers() if self.rules else {},
             is_ready=lambda: self._ready,
             own_metrics=lambda: b"",
             host_metrics=render_host_metrics,

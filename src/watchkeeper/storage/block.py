@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from ..model.batch import SeriesSet
 from ..model.labels import Labels
 from ..model.matchers import Matcher
-from .csr import drop_empty, gather
+from .csr import drop_empty, take_ranges
 from .decimal import decode
 from .index import SeriesIndex
 
@@ -189,36 +189,8 @@ class Block:
         With ``mint``/``maxt`` only samples in [mint, maxt] are read: a query touching the
         edge of a long block then decodes a small part of it instead of all of it.
         """
-        goffs, gts = self._timestamps()
-        # The k-th sample of series s has the k-th timestamp of its group.
-        if mint is None or maxt is None:
-            rank, rows = gather(self.offsets, ids)
-            if rows.size == 0:
-                return rank, np.zeros(0, np.int64), np.zeros(0, np.float64)
-            lens = self.offsets[ids + 1] - self.offsets[ids]
-            t = gts[rows + np.repeat(goffs[self.groups[ids]] - self.offsets[ids], lens)]
-        else:
-            # Per group, the positions of its first timestamp >= mint and first > maxt; a
-            # series' samples in range are the same positions of its own rows.
-            before = np.add.reduceat((gts < mint).astype(np.int64), goffs[:-1])
-            upto = np.add.reduceat((gts <= maxt).astype(np.int64), goffs[:-1])
-            g = self.groups[ids]
-            starts = self.offsets[ids] + before[g]
-            lens = upto[g] - before[g]
-            total = int(lens.sum())
-            if total == 0:
-                return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-            ends = np.cumsum(lens)
-            shift = np.repeat(starts - (ends - lens), lens)
-            rows = np.arange(total, dtype=np.int64) + shift
-            rank = np.repeat(np.arange(ids.shape[0], dtype=np.int64), lens)
-            t = gts[rows + np.repeat(goffs[g] - self.offsets[ids], lens)]
-        v = np.empty(rows.shape[0], np.float64)
-        cuts = np.searchsorted(rows, self._rg_starts)
-        for rg in range(self._rg_starts.shape[0] - 1):
-            lo, hi = int(cuts[rg]), int(cuts[rg + 1])
-            if hi > lo:
-                v[lo:hi] = self._row_group(rg)[rows[lo:hi] - self._rg_starts[rg]]
+        lens, t, v = self._read_ranges(ids, mint, maxt)
+        rank = np.repeat(np.arange(ids.shape[0], dtype=np.int64), lens)
         if self.tombstones:
             sids = ids[rank]
             keep = np.ones(t.shape[0], bool)
@@ -227,13 +199,49 @@ class Block:
             rank, t, v = rank[keep], t[keep], v[keep]
         return rank, t, v
 
+    def _read_ranges(self, ids: np.ndarray, mint: int | None, maxt: int | None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(samples per id, t, v)`` of series ``ids`` (ascending) in [mint, maxt], tombstones
+        not applied. Every series' samples are one contiguous run of rows, copied as slices."""
+        goffs, gts = self._timestamps()
+        g = self.groups[ids]
+        starts = self.offsets[ids]
+        ends = self.offsets[ids + 1]
+        # The k-th sample of series s has the k-th timestamp of its group.
+        tshift = goffs[g] - starts
+        if mint is not None and maxt is not None and (mint > self.meta.min_time
+                                                     or maxt < self.meta.max_time - 1):
+            # Per group, the positions of its first timestamp >= mint and first > maxt; a
+            # series' samples in range are the same positions of its own rows.
+            before = np.add.reduceat((gts < mint).astype(np.int64), goffs[:-1])
+            upto = np.add.reduceat((gts <= maxt).astype(np.int64), goffs[:-1])
+            ends = starts + upto[g]
+            starts = starts + before[g]
+        lens = ends - starts
+        if int(lens.sum()) == 0:
+            return lens, np.zeros(0, np.int64), np.zeros(0, np.float64)
+        t = take_ranges(gts, starts + tshift, ends + tshift)
+        # Rows ascend with the ids, so the pieces of row group 0, then 1, ... are in order.
+        pieces = []
+        for rg in range(self._rg_starts.shape[0] - 1):
+            a, b = int(self._rg_starts[rg]), int(self._rg_starts[rg + 1])
+            lo, hi = np.clip(starts, a, b), np.clip(ends, a, b)
+            if (hi > lo).any():
+                pieces.append(take_ranges(self._row_group(rg), lo - a, hi - a))
+        v = np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
+        return lens, t, v
+
     def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesSet:
         ids = self.index.select(matchers)
         if ids.size == 0 or mint >= self.meta.max_time or maxt < self.meta.min_time:
             return SeriesSet.empty()
-        rank, t, v = self.read(ids, mint, maxt)
         offsets = np.zeros(ids.shape[0] + 1, np.int64)
-        np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
+        if self.tombstones:
+            rank, t, v = self.read(ids, mint, maxt)
+            np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
+        else:
+            lens, t, v = self._read_ranges(ids, mint, maxt)
+            np.cumsum(lens, out=offsets[1:])
         kept, offsets = drop_empty(offsets)
         return SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, t, v)
 

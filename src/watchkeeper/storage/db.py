@@ -27,7 +27,7 @@ from .compact import compact_blocks, covered_blocks, plan_compaction
 from .csr import drop_empty, expand_ranks
 from .cut import write_head_blocks
 from .head import Head, HeadSnapshot, Run
-from .merge import merge_series_sets, sorted_series_set
+from .merge import LabelOrder, merge_series_sets, sorted_series_set
 from .retention import expired_blocks
 from .wal import (
     REC_DELETE,
@@ -92,6 +92,7 @@ class TSDB:
         self._lock = threading.RLock()  # head mutation and the block list
         self._maint_lock = threading.Lock()  # cuts, compaction, retention, deletes
         self._head = Head(chunk_samples=head_chunk_samples)
+        self._head_order = LabelOrder()  # label order of the head's series, for select
         self._blocks: list[Block] = []
         self._graveyard: list[Block] = []  # removed blocks, deleted once in-flight reads are done
         self._cache = RowGroupCache(cache_bytes)
@@ -243,7 +244,9 @@ class TSDB:
         if ids.size:
             offsets, t, v = snap.samples(ids, mint, maxt)
             keep, offsets = drop_empty(offsets)
-            parts.append(sorted_series_set([labels[i] for i in ids[keep]], offsets, t, v))
+            kept = ids[keep]
+            ranks = self._head_order.ranks(labels)[kept]
+            parts.append(sorted_series_set([labels[i] for i in kept], offsets, t, v, ranks))
         return merge_series_sets(parts)
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:

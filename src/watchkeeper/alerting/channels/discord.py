@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..schema import secret
 from .base import ChannelConfig
@@ -51,4 +52,5 @@ async def send(cfg: DiscordConfig, ctx: SendContext) -> None:
         body["username"] = cfg.username
     if cfg.avatar_url:
         body["avatar_url"] = cfg.avatar_url
-    await post_json(ctx, read_secret(cfg.webhook_url, cfg.webhook_url_file), body, http_config=cfg.http_config)
+    url = read_secret(cfg.webhook_url, cfg.webhook_url_file)
+    await post_json(ctx, url, body, http_config=cfg.http_config)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 import aiosmtplib
-from dataclasses import dataclass
-from typing import Any
 
 from ..globalconfig import GlobalConfig
 from ..schema import secret

@@ -39,4 +39,5 @@ async def send(cfg: MSTeamsConfig, ctx: SendContext) -> None:
         "text": ctx.render(cfg.text),
         "themeColor": "8C1A1A" if ctx.firing else "2DC72D",
     }
-    await post_json(ctx, read_secret(cfg.webhook_url, cfg.webhook_url_file), body, http_config=cfg.http_config)
+    url = read_secret(cfg.webhook_url, cfg.webhook_url_file)
+    await post_json(ctx, url, body, http_config=cfg.http_config)

@@ -73,7 +73,8 @@ async def send(cfg: OpsGenieConfig, ctx: SendContext) -> None:
     headers = {"Authorization": "GenieKey " + read_secret(cfg.api_key, cfg.api_key_file)}
     if not ctx.firing:
         url = f"{base}/{alias}/close?identifierType=alias"
-        await post_json(ctx, url, {"source": ctx.render(cfg.source)}, http_config=cfg.http_config, headers=headers)
+        body_close = {"source": ctx.render(cfg.source)}
+        await post_json(ctx, url, body_close, http_config=cfg.http_config, headers=headers)
         return
     body: dict[str, Any] = {
         "alias": alias,

@@ -101,4 +101,5 @@ async def send(cfg: PagerdutyConfig, ctx: SendContext) -> None:
     """Events API v2 only (``routing_key``); the v1 ``service_key`` API is retired by PagerDuty."""
     if not (cfg.routing_key or cfg.routing_key_file):
         raise ChannelError("pagerduty: only routing_key (Events API v2) is supported", retryable=False)
-    await post_json(ctx, str(cfg.url), pagerduty_event(cfg, ctx), http_config=cfg.http_config, timeout=cfg.timeout)
+    event = pagerduty_event(cfg, ctx)
+    await post_json(ctx, str(cfg.url), event, http_config=cfg.http_config, timeout=cfg.timeout)

@@ -109,7 +109,8 @@ async def post_json(
     if resp.status_code // 100 != 2:
         retry = resp.status_code == 429 or resp.status_code >= 500
         raise ChannelError(
-            f"unexpected status code {resp.status_code} from {_redact(url)}: {resp.text[:200]}", retryable=retry
+            f"unexpected status code {resp.status_code} from {_redact(url)}: {resp.text[:200]}",
+            retryable=retry,
         )
     return resp
 

@@ -117,7 +117,9 @@ def slack_message(cfg: SlackConfig, ctx: SendContext) -> dict[str, Any]:
             for f in cfg.fields
         ]
     if cfg.actions:
-        att["actions"] = [{k: ctx.render(v) if isinstance(v, str) else v for k, v in a.items()} for a in cfg.actions]
+        att["actions"] = [
+            {k: ctx.render(v) if isinstance(v, str) else v for k, v in a.items()} for a in cfg.actions
+        ]
     body: dict[str, Any] = {
         "channel": ctx.render(cfg.channel),
         "username": ctx.render(cfg.username),

@@ -67,4 +67,5 @@ async def send(cfg: WebhookConfig, ctx: SendContext) -> None:
         external_url=ctx.external_url,
         max_alerts=cfg.max_alerts,
     )
-    await post_json(ctx, read_secret(cfg.url, cfg.url_file), body, http_config=cfg.http_config, timeout=cfg.timeout)
+    url = read_secret(cfg.url, cfg.url_file)
+    await post_json(ctx, url, body, http_config=cfg.http_config, timeout=cfg.timeout)

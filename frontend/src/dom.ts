@@ -1,0 +1,36 @@
+// Minimal DOM building: h("div.card", {onclick}, children) without a framework.
+
+type Child = Node | string | number | null | undefined | false;
+type Props = Record<string, unknown>;
+
+export function h(tag: string, props: Props | null = null, ...children: (Child | Child[])[]): HTMLElement {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name || "div");
+  if (classes.length) el.className = classes.join(" ");
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v as EventListener);
+    else if (k === "class") el.className = [el.className, v].filter(Boolean).join(" ");
+    else if (k in el && typeof v !== "string") (el as unknown as Props)[k] = v;
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el: HTMLElement, ...children: HTMLElement[]): void {
+  el.replaceChildren(...children);
+}
+
+export function labelChips(labels: Record<string, string>): HTMLElement {
+  return h(
+    "span.labels",
+    null,
+    Object.keys(labels)
+      .sort()
+      .map((k) => h("span.chip", null, `${k}="${labels[k]}"`)),
+  );
+}

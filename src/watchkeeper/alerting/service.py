@@ -1,0 +1,213 @@
+"""The running notification engine: an asyncio loop around the deterministic ``Dispatcher``.
+
+Pipeline per alert: intake (``put_alerts``) → the dispatcher's inhibit → silence → route → group/wait →
+dedup (notification log) → ``Notifier`` (per-integration queue, retry, channel). The loop sleeps until
+the next group timer or new intake. ``tick(now)`` runs one step with an explicit time, so tests drive
+the whole pipeline with a fake clock.
+
+Beyond Alertmanager, the alerts themselves persist: ``alerts.json`` in the data directory is rewritten
+(temporary file, fsync, rename) a few seconds after intake and on stop, and replayed on start, so a
+restart loses no resolve (the notification log keeps it from sending duplicates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .alert import Alert
+from .config import AlertmanagerConfig
+from .dispatch import Dispatcher, Flush
+from .nflog import NotificationLog
+from .notify import Notifier, RetryPolicy
+from .rendering import Templates
+from .silences import Silences
+
+__all__ = ["AlertmanagerService", "ALERTS_FILE"]
+
+log = logging.getLogger(__name__)
+
+ALERTS_FILE = "alerts.json"
+NS = 1_000_000_000
+_SAVE_DELAY_NS = 2 * NS
+_GC_EVERY_NS = 15 * 60 * NS
+_MAX_SLEEP = 1.0  # also bounds how late a save or GC can be
+
+
+class AlertmanagerService:
+    """One Alertmanager: configuration, stores, dispatcher and notifier. ``start``/``stop`` run the loop."""
+
+    def __init__(
+        self,
+        config: AlertmanagerConfig,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        external_url: str = "",
+        clock: Callable[[], int] = time.time_ns,
+        client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        queue_capacity: int = 1000,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.external_url = external_url.rstrip("/")
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.silences = Silences(directory=data_dir, clock=clock)
+        self.nflog = NotificationLog(directory=data_dir, clock=clock)
+        self.dispatcher = Dispatcher(config, silences=self.silences, nflog=self.nflog)
+        self.notifier = Notifier(
+            Templates(config.templates),
+            external_url=self.external_url,
+            client=client,
+            retry=retry,
+            queue_capacity=queue_capacity,
+        )
+        self.started_at = clock()
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dirty_since: int | None = None
+        self._next_gc = self.started_at + _GC_EVERY_NS
+        self._restore()
+
+    # -- intake and state -------------------------------------------------------------------------
+
+    def put_alerts(self, alerts: Iterable[Alert]) -> None:
+        now = self.clock()
+        self.dispatcher.put(alerts, now)
+        if self._dirty_since is None:
+            self._dirty_since = now
+        if self._wake is not None:
+            self._wake.set()
+
+    def receivers_of(self, labels: Mapping[str, str]) -> list[str]:
+        """Receivers of the routes ``labels`` match, in route order, each once."""
+        seen: dict[str, None] = {}
+        for route in self.config.route.match(labels):
+            seen.setdefault(route.opts.receiver, None)
+        return list(seen)
+
+    def status_of(self, alert: Alert, now: int) -> dict[str, Any]:
+        """API v2 ``alertStatus``: silenced/inhibited alerts are ``suppressed``."""
+        silenced = self.silences.mutes(alert.labels, now)
+        inhibitor = self.dispatcher.inhibitor.mutes(alert.labels, now)
+        inhibited = [inhibitor] if inhibitor else []
+        return {
+            "inhibitedBy": inhibited,
+            "silencedBy": silenced,
+            "state": "suppressed" if silenced or inhibited else "active",
+        }
+
+    def metrics_text(self) -> str:
+        return self.notifier.metrics.text()
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def tick(self, now: int | None = None) -> list[Flush]:
+        """Run every due group tick at ``now`` (default: the clock) and hand the flushes to the notifier."""
+        now = self.clock() if now is None else now
+        flushes = self.dispatcher.run_due(now)
+        for flush in flushes:
+            self.notifier.submit(flush)
+        if now >= self._next_gc:
+            self._next_gc = now + _GC_EVERY_NS
+            self.dispatcher.gc(now)
+            self.silences.gc()
+            self.nflog.gc()
+            self._dirty_since = self._dirty_since or now
+        if self._dirty_since is not None and now - self._dirty_since >= _SAVE_DELAY_NS:
+            self.save()
+        return flushes
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="alertmanager-dispatch")
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            now = self.clock()
+            try:
+                self.tick(now)
+            except Exception:  # keep dispatching; one bad tick must not stop notifications
+                log.exception("alertmanager tick failed")
+            deadline = self.dispatcher.next_deadline()
+            sleep = _MAX_SLEEP if deadline is None else min(_MAX_SLEEP, max(0.0, (deadline - now) / NS))
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), sleep)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self.notifier.close()
+        self.save()
+
+    # -- persistence of alerts ------------------------------------------------------------------
+
+    def _known_alerts(self) -> list[Alert]:
+        """The store plus the groups' copies (a resolved alert may be gone from the store but not yet
+        delivered)."""
+        out = {a.fingerprint: a for a in self.dispatcher.alerts}
+        for _, _, alerts in self.dispatcher.groups():
+            for a in alerts:
+                out.setdefault(a.fingerprint, a)
+        return list(out.values())
+
+    def save(self) -> None:
+        self._dirty_since = None
+        if self.data_dir is None:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / ALERTS_FILE
+        docs = [
+            {
+                "labels": dict(a.labels),
+                "annotations": dict(a.annotations),
+                "startsAt": a.starts_at,
+                "endsAt": a.ends_at,
+                "generatorURL": a.generator_url,
+                "updatedAt": a.updated_at,
+            }
+            for a in self._known_alerts()
+        ]
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(docs, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def _restore(self) -> None:
+        if self.data_dir is None or not (self.data_dir / ALERTS_FILE).exists():
+            return
+        try:
+            docs = json.loads((self.data_dir / ALERTS_FILE).read_text(encoding="utf-8"))
+        except ValueError:
+            log.warning("ignoring unreadable %s", self.data_dir / ALERTS_FILE)
+            return
+        alerts = [
+            Alert(
+                labels=d["labels"],
+                annotations=d.get("annotations") or {},
+                starts_at=int(d["startsAt"]),
+                ends_at=d.get("endsAt"),
+                generator_url=d.get("generatorURL", ""),
+            )
+            for d in docs
+        ]
+        self.dispatcher.put(alerts, self.clock())

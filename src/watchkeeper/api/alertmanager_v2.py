@@ -1,0 +1,313 @@
+"""Alertmanager's HTTP API v2 (``/api/v2/...``) over an ``AlertmanagerService``: the same paths, JSON
+shapes, query parameters and status codes, so ``amtool``, Prometheus and vmalert talk to it unchanged.
+
+Errors follow go-swagger's conventions as Alertmanager emits them: validation failures are a JSON
+string body with 400; a body that is not valid JSON is ``{"code": 400, "message": ...}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import re2
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..alerting.alert import Alert
+from ..alerting.dispatch import sort_alerts
+from ..alerting.matchers import MatcherParseError, is_label_name, parse_matcher
+from ..alerting.service import AlertmanagerService
+from ..alerting.silences import Silence, SilenceError, SilenceNotFound, SilenceState
+from ..alerting.timefmt import format_rfc3339_ns, parse_rfc3339_ns
+from ..model.matchers import Matcher
+
+__all__ = ["alertmanager_v2_routes"]
+
+def _json(doc: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, media_type="application/json")
+
+
+def _swagger_error(status: int, message: str) -> Response:
+    return _json({"code": status, "message": message}, status)
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _bool_param(request: Request, name: str, default: bool = True) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise _BadRequest(f"{name} in query must be of type boolean: \"{raw}\"")
+
+
+def _filters(request: Request) -> list[Matcher]:
+    out = []
+    for text in request.query_params.getlist("filter"):
+        try:
+            out.append(parse_matcher(text))
+        except (MatcherParseError, ValueError) as exc:
+            raise _BadRequest(f"bad matcher format: {text}: {exc}") from None
+    return out
+
+
+def _receiver_filter(request: Request) -> Callable[[str], bool]:
+    raw = request.query_params.get("receiver")
+    if not raw:
+        return lambda _name: True
+    try:
+        rx = re2.compile(f"^(?:{raw})$")
+    except re2.error as exc:
+        raise _BadRequest(f"failed to parse receiver param: {exc}") from None
+    return lambda name: rx.match(name) is not None
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _BadRequest(f"parsing body from \"\" failed, because {exc}") from None
+
+
+class _Api:
+    def __init__(self, service: AlertmanagerService) -> None:
+        self.svc = service
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    def _alert_json(self, a: Alert, now: int, receivers: list[str] | None = None) -> dict[str, Any]:
+        return {
+            "annotations": dict(a.annotations),
+            "endsAt": format_rfc3339_ns(a.ends_at),
+            "fingerprint": a.fingerprint,
+            "receivers": [{"name": r} for r in (receivers or self.svc.receivers_of(a.labels))],
+            "startsAt": format_rfc3339_ns(a.starts_at),
+            "status": self.svc.status_of(a, now),
+            "updatedAt": format_rfc3339_ns(a.updated_at),
+            "generatorURL": a.generator_url,
+            "labels": dict(a.labels),
+        }
+
+    def _alert_filter(self, request: Request) -> Callable[[dict[str, Any]], bool]:
+        active = _bool_param(request, "active")
+        silenced = _bool_param(request, "silenced")
+        inhibited = _bool_param(request, "inhibited")
+        _bool_param(request, "unprocessed")  # validated; every alert here has been processed
+        matchers = _filters(request)
+        receiver_ok = _receiver_filter(request)
+
+        def keep(doc: dict[str, Any]) -> bool:
+            st = doc["status"]
+            if not active and st["state"] == "active":
+                return False
+            if not silenced and st["silencedBy"]:
+                return False
+            if not inhibited and st["inhibitedBy"]:
+                return False
+            if not any(receiver_ok(r["name"]) for r in doc["receivers"]):
+                return False
+            labels = doc["labels"]
+            return all(m.matches(labels.get(m.name, "")) for m in matchers)
+
+        return keep
+
+    async def get_alerts(self, request: Request) -> Response:
+        keep = self._alert_filter(request)
+        now = self.svc.clock()
+        docs = [self._alert_json(a, now) for a in self.svc.dispatcher.alerts if not a.resolved(now)]
+        docs = [d for d in docs if keep(d)]
+        docs.sort(key=lambda d: d["fingerprint"])
+        return _json(docs)
+
+    async def get_groups(self, request: Request) -> Response:
+        keep = self._alert_filter(request)
+        now = self.svc.clock()
+        out = []
+        for _, route, alerts in self.svc.dispatcher.groups():
+            receiver = route.opts.receiver
+            docs = [self._alert_json(a, now) for a in sort_alerts(alerts) if not a.resolved(now)]
+            docs = [d for d in docs if keep(d)]
+            if docs:
+                labels = route.group_labels(alerts[0].labels)
+                out.append({"alerts": docs, "labels": labels, "receiver": {"name": receiver}})
+        return _json(out)
+
+    async def post_alerts(self, request: Request) -> Response:
+        docs = await _body(request)
+        if not isinstance(docs, list):
+            raise _BadRequest("parsing alerts body from \"\" failed, because expected a JSON array")
+        alerts: list[Alert] = []
+        errors: list[str] = []
+        for doc in docs:
+            try:
+                alerts.append(_parse_alert(doc))
+            except ValueError as exc:
+                errors.append(str(exc))
+        self.svc.put_alerts(alerts)
+        if errors:
+            return _json("; ".join(errors), 400)
+        return Response(status_code=200)
+
+    # -- silences -----------------------------------------------------------------------------
+
+    def _silence_json(self, s: Silence, now: int) -> dict[str, Any]:
+        doc = s.to_json()
+        doc["status"] = {"state": s.state(now).value}
+        return doc
+
+    async def get_silences(self, request: Request) -> Response:
+        matchers = _filters(request)
+        now = self.svc.clock()
+        out = []
+        for s in self.svc.silences.list():
+            if matchers:
+                by_name = {m.name: m.value for m in s.matchers}
+                if not all(m.name in by_name and m.matches(by_name[m.name]) for m in matchers):
+                    continue
+            out.append(s)
+
+        def order(s: Silence) -> tuple[int, int]:
+            state = s.state(now)
+            if state is SilenceState.ACTIVE:
+                return (0, s.ends_at)
+            if state is SilenceState.PENDING:
+                return (1, s.starts_at)
+            return (2, -s.ends_at)
+
+        out.sort(key=order)
+        return _json([self._silence_json(s, now) for s in out])
+
+    async def post_silence(self, request: Request) -> Response:
+        doc = await _body(request)
+        if not isinstance(doc, dict):
+            raise _BadRequest("parsing silence body from \"\" failed, because expected a JSON object")
+        try:
+            silence = Silence.from_json(doc)
+            for i, m in enumerate(silence.matchers):
+                if not is_label_name(m.name):
+                    raise SilenceError(f'invalid label matcher {i}: invalid label name "{m.name}"')
+            if silence.ends_at and silence.ends_at < self.svc.clock():
+                raise SilenceError("end time can't be in the past")
+            sid = self.svc.silences.set(silence)
+        except SilenceNotFound:
+            return _json("silence not found", 404)
+        except SilenceError as exc:
+            return _json(str(exc), 400)
+        return _json({"silenceID": sid})
+
+    async def get_silence(self, request: Request) -> Response:
+        try:
+            s = self.svc.silences.get(request.path_params["id"])
+        except SilenceNotFound:
+            return Response(status_code=404)
+        return _json(self._silence_json(s, self.svc.clock()))
+
+    async def delete_silence(self, request: Request) -> Response:
+        sid = request.path_params["id"]
+        try:
+            s = self.svc.silences.get(sid)
+        except SilenceNotFound:
+            return Response(status_code=404)
+        if s.state(self.svc.clock()) is SilenceState.EXPIRED:
+            return _json(f"silence {sid} already expired", 500)
+        self.svc.silences.expire(sid)
+        return Response(status_code=200)
+
+    # -- receivers and status ------------------------------------------------------------------
+
+    async def get_receivers(self, request: Request) -> Response:
+        return _json([{"name": name} for name in self.svc.config.receivers])
+
+    async def get_status(self, request: Request) -> Response:
+        uptime = format_rfc3339_ns(self.svc.started_at)
+        return _json(
+            {
+                "cluster": {"name": "", "peers": [], "status": "disabled"},
+                "config": {"original": self.svc.config.original},
+                "uptime": uptime,
+                "versionInfo": {
+                    "branch": "",
+                    "buildDate": "",
+                    "buildUser": "",
+                    "goVersion": "",
+                    "revision": "",
+                    "version": f"watchkeeper-{__version__}",
+                },
+            }
+        )
+
+
+def _parse_alert(doc: Any) -> Alert:
+    """A ``postableAlert`` with Alertmanager's intake checks (defaults are applied by the dispatcher)."""
+    if not isinstance(doc, dict):
+        raise ValueError("alert must be a JSON object")
+    labels = doc.get("labels")
+    if not isinstance(labels, dict) or not labels:
+        raise ValueError("at least one label pair required")
+    for k, v in labels.items():
+        if not is_label_name(k):
+            raise ValueError(f'invalid name "{k}"')
+        if not isinstance(v, str):
+            raise ValueError(f'invalid value "{v}"')
+    annotations = doc.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+        raise ValueError("annotations must map names to strings")
+    for k in annotations:
+        if not is_label_name(k):
+            raise ValueError(f'invalid name "{k}"')
+
+    def when(key: str) -> int | None:
+        raw = doc.get(key)
+        if not raw:
+            return None
+        try:
+            return parse_rfc3339_ns(str(raw))
+        except ValueError as exc:
+            raise ValueError(f"{key} in body must be of type date-time: {exc}") from None
+
+    starts, ends = when("startsAt"), when("endsAt")
+    if starts is not None and ends is not None and ends < starts:
+        raise ValueError("start time must be before end time")
+    return Alert(
+        labels=labels,
+        annotations=annotations,
+        starts_at=starts or 0,
+        ends_at=ends,
+        generator_url=str(doc.get("generatorURL") or ""),
+    )
+
+
+def _wrap(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except _BadRequest as exc:
+            return _swagger_error(400, str(exc))
+
+    return endpoint
+
+
+def alertmanager_v2_routes(service: AlertmanagerService, prefix: str = "/api/v2") -> list[Route]:
+    """Starlette routes for the v2 API; mount them in any app (standalone or ``watchkeeper server``)."""
+    api = _Api(service)
+    return [
+        Route(f"{prefix}/alerts", _wrap(api.get_alerts), methods=["GET"]),
+        Route(f"{prefix}/alerts", _wrap(api.post_alerts), methods=["POST"]),
+        Route(f"{prefix}/alerts/groups", _wrap(api.get_groups), methods=["GET"]),
+        Route(f"{prefix}/silences", _wrap(api.get_silences), methods=["GET"]),
+        Route(f"{prefix}/silences", _wrap(api.post_silence), methods=["POST"]),
+        Route(f"{prefix}/silence/{{id}}", _wrap(api.get_silence), methods=["GET"]),
+        Route(f"{prefix}/silence/{{id}}", _wrap(api.delete_silence), methods=["DELETE"]),
+        Route(f"{prefix}/receivers", _wrap(api.get_receivers), methods=["GET"]),
+        Route(f"{prefix}/status", _wrap(api.get_status), methods=["GET"]),
+    ]

@@ -1,0 +1,192 @@
+"""``/api/v1/stream``: one WebSocket with subscribable channels (see docs/ui.md for the protocol).
+
+Channels: ``status`` (server health once a second) and ``query`` (a PromQL query's history once,
+then its new points every ``step`` seconds). Queries run in the API's query pool, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..api.context import ApiContext
+from ..api.jsonfmt import format_value, matrix_json, scalar_json, vector_json
+from ..model.batch import SeriesSet
+from ..promql.engine import QueryResult
+from ..promql.errors import PromQLError
+from ..storage.api import StorageError
+from .status import StatusSampler
+
+__all__ = ["StreamHub", "MAX_SUBSCRIPTIONS", "MIN_STEP_S", "MAX_HISTORY_POINTS"]
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTIONS = 32  # per connection: bounds the work one browser tab can ask for
+MIN_STEP_S = 1.0  # the UI promises to be at most 2 s behind; faster adds load without benefit
+MAX_HISTORY_POINTS = 11_000  # the range query limit of /api/v1/query_range
+STATUS_INTERVAL_S = 1.0
+
+
+class SubscribeError(ValueError):
+    """A subscribe message the server refuses; the text goes back to the client."""
+
+
+def _result_json(result: QueryResult) -> str:
+    kind = result.result_type
+    if kind == "matrix":
+        data = matrix_json(result.series or SeriesSet.empty())
+    elif kind == "vector":
+        data = vector_json(result.series or SeriesSet.empty())
+    elif kind == "scalar":
+        assert result.scalar is not None
+        data = scalar_json(result.scalar[0], format_value(result.scalar[1]))
+    else:
+        assert result.string is not None
+        data = scalar_json(result.string[0], result.string[1])
+    return '{"resultType":"' + kind + '","result":' + data + "}"
+
+
+def _message(kind: str, sub_id: str, data_json: str) -> str:
+    return '{"type":"' + kind + '","id":' + orjson.dumps(sub_id).decode() + ',"data":' + data_json + "}"
+
+
+def _number(msg: dict[str, Any], name: str, default: float) -> float:
+    value = msg.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SubscribeError(f"{name} must be a number of seconds")
+    return float(value)
+
+
+class StreamHub:
+    """Shared state of all stream connections: one status sampler, so N tabs cost one sample a second."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+        self._sampler = StatusSampler(ctx)
+        self._status: tuple[float, str] | None = None
+        self._status_lock = asyncio.Lock()
+
+    async def status_json(self) -> str:
+        """The latest status snapshot as JSON, sampled at most about once per interval."""
+        async with self._status_lock:
+            now = time.monotonic()
+            if self._status is None or now - self._status[0] >= STATUS_INTERVAL_S * 0.9:
+                snap = await asyncio.to_thread(self._sampler.sample)
+                self._status = (now, orjson.dumps(snap).decode())
+            return self._status[1]
+
+    async def _evaluate(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> str:
+        storage, engine = self.ctx.storage, self.ctx.engine
+
+        def work() -> str:
+            if start_ms == end_ms:
+                return _result_json(engine.instant_query(storage, query, end_ms))
+            return _result_json(engine.range_query(storage, query, start_ms, end_ms, step_ms))
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.ctx.executor, work)
+
+    async def serve(self, ws: WebSocket) -> None:
+        """Run one connection until the client leaves."""
+        await ws.accept()
+        send_lock = asyncio.Lock()
+        tasks: dict[str, asyncio.Task[None]] = {}
+
+        async def send(text: str) -> None:
+            async with send_lock:
+                await ws.send_text(text)
+
+        async def send_error(sub_id: str, text: str) -> None:
+            await send(orjson.dumps({"type": "error", "id": sub_id, "error": text}).decode())
+
+        try:
+            while True:
+                raw = await ws.receive_text()
+                try:
+                    msg = orjson.loads(raw)
+                    if not isinstance(msg, dict):
+                        raise SubscribeError("messages are JSON objects")
+                except (orjson.JSONDecodeError, SubscribeError) as e:
+                    await send_error("", f"bad message: {e}")
+                    continue
+                sub_id = str(msg.get("id", ""))
+                kind = msg.get("type")
+                if kind == "unsubscribe":
+                    task = tasks.pop(sub_id, None)
+                    if task is not None:
+                        task.cancel()
+                    continue
+                if kind != "subscribe":
+                    await send_error(sub_id, f"unknown message type {kind!r}")
+                    continue
+                if sub_id in tasks:
+                    tasks.pop(sub_id).cancel()
+                if len(tasks) >= MAX_SUBSCRIPTIONS:
+                    await send_error(sub_id, f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+                    continue
+                try:
+                    coro = self._channel(msg, sub_id, send)
+                except SubscribeError as e:
+                    await send_error(sub_id, str(e))
+                    continue
+                tasks[sub_id] = asyncio.create_task(self._guard(coro, sub_id, send_error))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            for task in tasks.values():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    def _channel(self, msg: dict[str, Any], sub_id: str, send: Any) -> Any:
+        """Validate a subscribe message and return the coroutine that serves it."""
+        channel = msg.get("channel")
+        if channel == "status":
+            return self._status_loop(sub_id, send)
+        if channel == "query":
+            query = msg.get("query")
+            if not isinstance(query, str) or not query.strip():
+                raise SubscribeError("query channel needs a non-empty 'query'")
+            step = max(MIN_STEP_S, _number(msg, "step", 5.0))
+            history = max(0.0, _number(msg, "range", 0.0))
+            if history / step > MAX_HISTORY_POINTS:
+                raise SubscribeError(f"range/step exceeds {MAX_HISTORY_POINTS} points; raise the step")
+            return self._query_loop(sub_id, send, query, history, step)
+        raise SubscribeError(f"unknown channel {channel!r}")
+
+    async def _guard(self, coro: Any, sub_id: str, send_error: Any) -> None:
+        """Report a channel's failure to its subscriber instead of dropping it silently."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except WebSocketDisconnect:
+            return
+        except (PromQLError, StorageError) as e:
+            await send_error(sub_id, str(e))
+        except Exception as e:
+            log.exception("stream channel %s failed", sub_id)
+            await send_error(sub_id, f"internal error: {e}")
+
+    async def _status_loop(self, sub_id: str, send: Any) -> None:
+        while True:
+            await send(_message("status", sub_id, await self.status_json()))
+            await asyncio.sleep(STATUS_INTERVAL_S)
+
+    async def _query_loop(self, sub_id: str, send: Any, query: str, history_s: float, step_s: float) -> None:
+        step_ms = int(step_s * 1000)
+        end = int(time.time() * 1000)
+        if history_s > 0:
+            start = end - int(history_s * 1000)
+            await send(_message("range", sub_id, await self._evaluate(query, start, end, step_ms)))
+        while True:
+            await asyncio.sleep(step_s)
+            t = int(time.time() * 1000)
+            await send(_message("points", sub_id, await self._evaluate(query, t, t, step_ms)))

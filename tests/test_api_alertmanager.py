@@ -1,0 +1,228 @@
+"""Alertmanager API v2: JSON shapes, filters and status codes (in process), then the real peers:
+amtool 0.25 and Prometheus 2.42 against the standalone ``watchkeeper alertmanager`` process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import Proc, Processes
+from watchkeeper.alerting.config import load_config
+from watchkeeper.alerting.service import AlertmanagerService
+from watchkeeper.cli.alertmanager import create_app
+
+AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
+
+CONFIG = """
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1h
+  routes:
+    - matchers: [team="db"]
+      receiver: db
+receivers:
+  - name: default
+  - name: db
+inhibit_rules:
+  - source_matchers: [severity="critical"]
+    target_matchers: [severity="warning"]
+    equal: [instance]
+"""
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    svc = AlertmanagerService(load_config(CONFIG), external_url="http://am.example")
+    with TestClient(create_app(svc)) as c:
+        yield c
+
+
+def _post(c: TestClient, *alerts: dict[str, Any]) -> httpx.Response:
+    return c.post("/api/v2/alerts", json=list(alerts))
+
+
+def test_post_and_list_alerts_with_status_and_filters(client: TestClient) -> None:
+    r = _post(
+        client,
+        {"labels": {"alertname": "Up", "instance": "a", "severity": "critical"}, "annotations": {"s": "x"},
+         "generatorURL": "http://prom/g"},
+        {"labels": {"alertname": "Up", "instance": "a", "severity": "warning", "team": "db"}},
+        {"labels": {"alertname": "Old", "instance": "b"}, "startsAt": "2020-01-01T00:00:00Z",
+         "endsAt": "2020-01-01T00:05:00Z"},
+    )
+    assert r.status_code == 200
+    docs = client.get("/api/v2/alerts").json()
+    assert len(docs) == 2  # the resolved one is not listed
+    crit = next(d for d in docs if d["labels"]["severity"] == "critical")
+    warn = next(d for d in docs if d["labels"]["severity"] == "warning")
+    assert set(crit) == {"annotations", "endsAt", "fingerprint", "receivers", "startsAt", "status",
+                         "updatedAt", "generatorURL", "labels"}
+    assert crit["status"] == {"inhibitedBy": [], "silencedBy": [], "state": "active"}
+    assert crit["receivers"] == [{"name": "default"}] and warn["receivers"] == [{"name": "db"}]
+    assert warn["status"] == {"inhibitedBy": [crit["fingerprint"]], "silencedBy": [], "state": "suppressed"}
+    assert crit["generatorURL"] == "http://prom/g" and crit["annotations"] == {"s": "x"}
+
+    def names(**params: Any) -> list[str]:
+        return sorted(d["labels"]["severity"] for d in client.get("/api/v2/alerts", params=params).json())
+
+    assert names(inhibited="false") == ["critical"]
+    assert names(active="false") == ["warning"]
+    assert names(filter='severity=~"warn.*"') == ["warning"]
+    assert names(filter=["alertname=Up", "instance!=a"]) == []
+    assert names(receiver="db") == ["warning"]
+    assert names(receiver="d") == []  # anchored, as Alertmanager
+    bad = client.get("/api/v2/alerts", params={"filter": "sev~~x"})
+    assert bad.status_code == 400 and "bad matcher format" in bad.json()["message"]
+
+    groups = client.get("/api/v2/alerts/groups").json()
+    assert sorted((g["receiver"]["name"], g["labels"]["alertname"], len(g["alerts"])) for g in groups) == [
+        ("db", "Up", 1), ("default", "Up", 1)]
+
+
+def test_post_alerts_bad_input(client: TestClient) -> None:
+    r = client.post("/api/v2/alerts", content=b"[{")
+    assert r.status_code == 400 and r.json()["code"] == 400
+    r = _post(client, {"labels": {}}, {"labels": {"0bad": "x"}}, {"labels": {"a": "b"},
+              "startsAt": "2020-01-01T00:05:00Z", "endsAt": "2020-01-01T00:00:00Z"},
+              {"labels": {"ok": "1"}})
+    assert r.status_code == 400
+    assert r.json() == ('at least one label pair required; invalid name "0bad"; '
+                        "start time must be before end time")
+    assert [d["labels"] for d in client.get("/api/v2/alerts").json()] == [{"ok": "1"}]  # valid ones kept
+
+
+def test_silences_create_update_get_list_expire(client: TestClient) -> None:
+    _post(client, {"labels": {"alertname": "Up", "instance": "a"}})
+    now = time.time()
+    body = {"matchers": [{"name": "alertname", "value": "Up", "isRegex": False, "isEqual": True}],
+            "startsAt": _ts(now - 1), "endsAt": _ts(now + 3600), "createdBy": "me", "comment": "c"}
+    r = client.post("/api/v2/silences", json=body)
+    assert r.status_code == 200
+    sid = r.json()["silenceID"]
+    got = client.get(f"/api/v2/silence/{sid}").json()
+    assert got["status"] == {"state": "active"} and got["createdBy"] == "me"
+    assert got["matchers"] == body["matchers"]
+    [alert] = client.get("/api/v2/alerts").json()
+    assert alert["status"]["silencedBy"] == [sid] and alert["status"]["state"] == "suppressed"
+    # Extending an active silence keeps its id; changing matchers replaces it.
+    r = client.post("/api/v2/silences",
+                    json={**body, "id": sid, "startsAt": got["startsAt"], "endsAt": _ts(now + 7200)})
+    assert r.json()["silenceID"] == sid
+    assert client.get("/api/v2/silences", params={"filter": "alertname=Up"}).json()[0]["id"] == sid
+    assert client.get("/api/v2/silences", params={"filter": "alertname=Down"}).json() == []
+    assert client.delete(f"/api/v2/silence/{sid}").status_code == 200
+    assert client.get(f"/api/v2/silence/{sid}").json()["status"] == {"state": "expired"}
+    assert client.delete(f"/api/v2/silence/{sid}").status_code == 500  # already expired
+    assert client.get("/api/v2/silence/nope").status_code == 404
+    assert client.delete("/api/v2/silence/nope").status_code == 404
+    assert client.post("/api/v2/silences", json={**body, "id": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize(("matchers", "message"), [
+    ([], "at least one matcher required"),
+    ([{"name": "a", "value": "", "isRegex": False}], "at least one matcher must not match the empty string"),
+    ([{"name": "a", "value": "(", "isRegex": True}], "invalid regular expression"),
+    ([{"name": "0a", "value": "x", "isRegex": False}], 'invalid label name "0a"'),
+])
+def test_invalid_silences_are_rejected(
+    client: TestClient, matchers: list[dict[str, Any]], message: str
+) -> None:
+    now = time.time()
+    r = client.post("/api/v2/silences", json={"matchers": matchers, "startsAt": _ts(now),
+                                              "endsAt": _ts(now + 60), "createdBy": "x", "comment": "y"})
+    assert r.status_code == 400 and message in r.json()
+
+
+def test_receivers_and_status(client: TestClient) -> None:
+    assert client.get("/api/v2/receivers").json() == [{"name": "default"}, {"name": "db"}]
+    st = client.get("/api/v2/status").json()
+    assert st["cluster"]["status"] == "disabled" and "route:" in st["config"]["original"]
+    assert set(st["versionInfo"]) == {"branch", "buildDate", "buildUser", "goVersion", "revision", "version"}
+
+
+def _ts(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z"
+
+
+# -- real peers against the standalone process -------------------------------------------------------
+
+
+def _standalone(procs: Processes, tmp: Path, config: str) -> Proc:
+    cfg = tmp / "alertmanager.yml"
+    cfg.write_text(config)
+    def make(port: int) -> Proc:
+        argv = [sys.executable, "-m", "watchkeeper.cli.main", "alertmanager", "--config", str(cfg),
+                "--data-dir", str(tmp / "am-data"), "--listen", f"127.0.0.1:{port}"]
+        return Proc(argv, f"http://127.0.0.1:{port}", tmp / f"am-{port}.log")
+
+    return procs._start(make, None)
+
+
+def _amtool(url: str, *args: str) -> str:
+    out = subprocess.run([AMTOOL, f"--alertmanager.url={url}", *args], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.peer
+def test_amtool_alerts_and_silences(procs: Processes, tmp_path: Path) -> None:
+    if not shutil.which(AMTOOL):
+        pytest.skip("amtool not installed")
+    am = _standalone(procs, tmp_path, CONFIG)
+    _amtool(am.url, "alert", "add", "alertname=Disk", "instance=db1", "--annotation=summary=full")
+    _amtool(am.url, "alert", "add", "alertname=Cpu", "instance=db2")
+    listed = json.loads(_amtool(am.url, "alert", "query", "-o", "json"))
+    assert sorted(a["labels"]["alertname"] for a in listed) == ["Cpu", "Disk"]
+    only = json.loads(_amtool(am.url, "alert", "query", "alertname=Disk", "-o", "json"))
+    assert [a["labels"]["instance"] for a in only] == ["db1"]
+    sid = _amtool(am.url, "silence", "add", "alertname=Disk", "-c", "maint", "-a", "ops", "-d", "1h").strip()
+    [sil] = json.loads(_amtool(am.url, "silence", "query", "-o", "json"))
+    assert sil["id"] == sid and sil["status"]["state"] == "active" and sil["createdBy"] == "ops"
+    assert _amtool(am.url, "silence", "query", "-q").split() == [sid]
+    silenced = json.loads(_amtool(am.url, "alert", "query", "-s", "-o", "json"))
+    assert [a["labels"]["alertname"] for a in silenced] == ["Disk"]
+    _amtool(am.url, "silence", "expire", sid)
+    assert _amtool(am.url, "silence", "query", "-q").split() == []
+    assert _amtool(am.url, "silence", "query", "--expired", "-q").split() == [sid]
+    imported = tmp_path / "silences.json"
+    imported.write_text(json.dumps([sil]))
+    _amtool(am.url, "silence", "import", str(imported))
+    assert len(_amtool(am.url, "silence", "query", "-q").split()) == 1
+    assert "receiver: default" in _amtool(am.url, "config", "show")
+
+
+@pytest.mark.peer
+def test_prometheus_delivers_its_alerts(procs: Processes, tmp_path: Path) -> None:
+    am = _standalone(procs, tmp_path, CONFIG)
+    rules = tmp_path / "rules.yml"
+    rules.write_text("groups:\n  - name: g\n    interval: 1s\n    rules:\n"
+                     "      - alert: AlwaysOn\n        expr: vector(1)\n        labels: {team: db}\n")
+    host = am.url.removeprefix("http://")
+    procs.prometheus(f"""
+global: {{evaluation_interval: 1s}}
+rule_files: ['{rules}']
+alerting:
+  alertmanagers:
+    - static_configs: [{{targets: ['{host}']}}]
+      api_version: v2
+""", "--rules.alert.resend-delay=1s")  # the first send races alertmanager discovery (5 s)
+    for _ in range(300):
+        alerts = httpx.get(am.url + "/api/v2/alerts").json()
+        if alerts:
+            break
+        time.sleep(0.1)
+    [alert] = alerts
+    assert alert["labels"] == {"alertname": "AlwaysOn", "team": "db"}
+    assert alert["receivers"] == [{"name": "db"}] and alert["generatorURL"].startswith("http")

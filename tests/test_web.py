@@ -1,0 +1,172 @@
+"""The web UI's server side: page shell, static assets, and the /api/v1/stream WebSocket protocol."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from watchkeeper.api.app import create_app
+from watchkeeper.api.context import ApiContext
+from watchkeeper.model.batch import SampleBatch
+from watchkeeper.model.labels import Labels
+from watchkeeper.promql.engine import Engine
+from watchkeeper.storage.db import TSDB
+from watchkeeper.web import UI_PATHS, create_web_routes, static_dir
+from watchkeeper.web.status import StatusSampler, dir_bytes
+from watchkeeper.web.stream import MAX_SUBSCRIPTIONS
+
+BUILT = (static_dir() / "app.js").is_file()
+needs_assets = pytest.mark.skipif(not BUILT, reason="web UI not built (pip install . or npm run build)")
+
+
+class _Targets:
+    def targets(self, state: str = "any", scrape_pool: str = "") -> dict:
+        return {"activeTargets": [{"health": "up"}, {"health": "up"}, {"health": "down"}],
+                "droppedTargets": []}
+
+
+def _context(db: TSDB, pool: ThreadPoolExecutor) -> ApiContext:
+    async def reload() -> None:
+        return None
+
+    return ApiContext(
+        storage=db, engine=Engine(timeout_s=10), executor=pool, lookback_ms=lambda: 300_000,
+        external_labels=dict, config_yaml=lambda: "", flags={}, runtime_info=dict,
+        scrape_manager=_Targets, reload=reload, is_ready=lambda: True, own_metrics=lambda: b"")
+
+
+def _load(db: TSDB, now_ms: int) -> None:
+    """Two series of a counter, one sample every 5 s over the last 10 minutes."""
+    n = 121
+    t = np.tile(now_ms - 600_000 + np.arange(n) * 5_000, 2)
+    v = np.concatenate([np.arange(n) * 1.0, np.arange(n) * 2.0])
+    labels = [Labels({"__name__": "demo_total", "instance": i}) for i in ("a", "b")]
+    db.append(SampleBatch(labels, np.repeat(np.arange(2), n), t, v))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[tuple[TestClient, ApiContext]]:
+    db = TSDB(tmp_path / "data")
+    _load(db, int(time.time() * 1000))
+    with ThreadPoolExecutor(2) as pool:
+        ctx = _context(db, pool)
+        with TestClient(create_app(ctx)) as client:
+            yield client, ctx
+    db.close()
+
+
+@needs_assets
+def test_every_page_path_serves_the_shell(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    for path in UI_PATHS:
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"].startswith("text/html")
+        assert '<div id="app"></div>' in r.text and "/static/app.js?v=" in r.text
+
+
+@needs_assets
+def test_static_assets_are_served(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    js = client.get("/static/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert "uPlot" in js.text or "u-legend" in js.text  # the charting library is bundled
+    css = client.get("/static/app.css")
+    assert css.status_code == 200 and ".u-legend" in css.text  # uPlot's stylesheet is bundled too
+
+
+def test_api_routes_keep_precedence(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    r = client.get("/api/v1/query", params={"query": "count(demo_total)"})
+    assert r.json()["data"]["result"][0]["value"][1] == "2"
+    assert client.get("/api/v1/nonexistent").status_code == 404
+
+
+def test_missing_assets_explain_how_to_build(tmp_path: Path) -> None:
+    db = TSDB(None)
+    with ThreadPoolExecutor(1) as pool:
+        from starlette.applications import Starlette
+
+        app = Starlette(routes=create_web_routes(_context(db, pool), directory=tmp_path / "nothing"))
+        with TestClient(app) as client:
+            r = client.get("/graph")
+            assert r.status_code == 503 and "pip install ." in r.text
+            assert client.get("/static/app.js").status_code == 404
+    db.close()
+
+
+def test_status_snapshot_counts_targets_series_and_bytes(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, ctx = env
+    sampler = StatusSampler(ctx)
+    first = sampler.sample()
+    assert first["targets"] == {"up": 2, "down": 1, "unknown": 0}
+    assert first["headSeries"] == 2 and first["headSamples"] == 242
+    assert first["storageBytes"] == dir_bytes(tmp_path / "data") > 0  # the WAL holds the samples
+    now = int(time.time() * 1000)
+    ctx.storage.append(SampleBatch([Labels({"__name__": "x"})], np.zeros(50, np.int64),
+                                   now + np.arange(50, dtype=np.int64), np.ones(50)))
+    second = sampler.sample()
+    assert second["headSamples"] == 292
+    assert second["ingestRate"] > 0
+
+
+def test_stream_status_channel(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"type": "subscribe", "id": "s", "channel": "status"})
+        msg = ws.receive_json()
+        assert msg["type"] == "status" and msg["id"] == "s"
+        assert msg["data"]["headSeries"] == 2 and msg["data"]["targets"]["down"] == 1
+        t0 = time.monotonic()
+        again = ws.receive_json()  # pushed again within the promised 2 s
+        assert again["type"] == "status" and time.monotonic() - t0 < 2.0
+
+
+def test_stream_query_channel_sends_history_then_new_points(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"type": "subscribe", "id": "q", "channel": "query", "query": "demo_total",
+                      "range": 300, "step": 1})
+        first = ws.receive_json()
+        assert first["type"] == "range" and first["data"]["resultType"] == "matrix"
+        series = {s["metric"]["instance"]: s["values"] for s in first["data"]["result"]}
+        assert set(series) == {"a", "b"} and len(series["a"]) > 50
+        nxt = ws.receive_json()
+        assert nxt["type"] == "points" and nxt["data"]["resultType"] == "vector"
+        assert {s["metric"]["instance"] for s in nxt["data"]["result"]} == {"a", "b"}
+        assert nxt["data"]["result"][0]["value"][0] >= series["a"][-1][0]
+
+
+def test_stream_reports_bad_requests_per_subscription(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_text("not json")
+        assert ws.receive_json()["type"] == "error"
+        ws.send_json({"type": "subscribe", "id": "c", "channel": "nope"})
+        assert ws.receive_json() == {"type": "error", "id": "c", "error": "unknown channel 'nope'"}
+        ws.send_json({"type": "subscribe", "id": "e", "channel": "query", "query": "sum(", "step": 1})
+        err = ws.receive_json()
+        assert err["type"] == "error" and err["id"] == "e" and "parse error" in err["error"]
+        ws.send_json({"type": "subscribe", "id": "r", "channel": "query", "query": "up", "range": 10**9,
+                      "step": 1})
+        assert "points" in ws.receive_json()["error"]
+        ws.send_json({"type": "subscribe", "id": "x", "channel": "query", "query": "up", "step": "5s"})
+        assert ws.receive_json()["error"] == "step must be a number of seconds"
+
+
+def test_stream_unsubscribe_and_subscription_limit(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    with client.websocket_connect("/api/v1/stream") as ws:
+        for i in range(MAX_SUBSCRIPTIONS):
+            ws.send_json({"type": "subscribe", "id": f"q{i}", "channel": "query", "query": "1", "step": 60})
+        ws.send_json({"type": "subscribe", "id": "over", "channel": "query", "query": "1", "step": 60})
+        assert ws.receive_json()["id"] == "over"
+        ws.send_json({"type": "unsubscribe", "id": "q0"})
+        ws.send_json({"type": "subscribe", "id": "s", "channel": "status"})
+        assert ws.receive_json()["type"] == "status"  # room again after the unsubscribe

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PAGES", "demo_config", "push_demo_data", "demo_server", "screenshot_pages",
-           "take_screenshots", "main"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PAGES", "demo_config", "push_demo_data", "demo_server",
+           "screenshot_pages", "take_screenshots", "main"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -359,3 +359,15 @@ CASES = [(i, n, w) for i, defs in RENDERED.get("renderings", {}).items() for n, 
 def test_default_templates_give_alertmanagers_texts(inp: str, name: str, want: str) -> None:
     data = Data.from_webhook(json.loads((TMPL / RENDERED["inputs"][inp]).read_text()))
     assert Templates().execute(name, data) == want
+
+
+def test_user_templates_override_defaults_and_fields_render(tmp_path: Path) -> None:
+    (tmp_path / "mine.tmpl").write_text(
+        '{{ define "slack.default.title" }}ALERT {{ .GroupLabels.alertname }}{{ end }}')
+    t = Templates([str(tmp_path / "*.tmpl")])
+    data = Data.from_webhook({"receiver": "r", "status": "firing", "groupLabels": {"alertname": "X"},
+                              "alerts": [{"status": "firing", "labels": {"alertname": "X"}}]})
+    assert t.render('{{ template "slack.default.title" . }}!', data) == "ALERT X!"
+    assert t.render("plain text", data) == "plain text" and t.render(None, data) == ""
+    assert t.render("<{{ .Receiver }}>", data, html=True) == "<r>"
+    assert t.render("{{ .CommonLabels.alertname }}", data) == ""  # missing keys render empty, as in Go

@@ -3,21 +3,28 @@ amtool 0.25 and Prometheus 2.42 against the standalone ``watchkeeper alertmanage
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # Starlette nudges towards another HTTP client package; httpx is what this project uses.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from conftest import Proc, Processes
-from watchkeeper.alerting.config import load_config
+from watchkeeper.alerting.config import load_config, load_config_file
 from watchkeeper.alerting.service import AlertmanagerService
 from watchkeeper.cli.alertmanager import create_app
 
@@ -226,3 +233,76 @@ alerting:
     [alert] = alerts
     assert alert["labels"] == {"alertname": "AlwaysOn", "team": "db"}
     assert alert["receivers"] == [{"name": "db"}] and alert["generatorURL"].startswith("http")
+
+
+def test_reload_applies_new_config_and_keeps_alerts(tmp_path: Path) -> None:
+    path = tmp_path / "am.yml"
+    path.write_text(CONFIG)
+    svc = AlertmanagerService(load_config_file(path))
+    with TestClient(create_app(svc, str(path))) as c:
+        _post(c, {"labels": {"alertname": "Up", "team": "db"}})
+        path.write_text(CONFIG.replace("receiver: db", "receiver: dba").replace("name: db", "name: dba"))
+        assert c.post("/-/reload").status_code == 200
+        assert c.get("/api/v2/receivers").json() == [{"name": "default"}, {"name": "dba"}]
+        assert [a["receivers"] for a in c.get("/api/v2/alerts").json()] == [[{"name": "dba"}]]
+        path.write_text("route: {receiver: nope}\n")
+        r = c.post("/-/reload")
+        assert r.status_code == 500 and "nope" in r.text
+        assert c.get("/api/v2/receivers").json() == [{"name": "default"}, {"name": "dba"}]
+
+
+class _Hook:
+    """A threaded local webhook receiver recording the bodies it gets."""
+
+    def __init__(self) -> None:
+        bodies: list[dict[str, Any]] = []
+        self.bodies = bodies
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, n: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.bodies) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.bodies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.peer
+def test_kill_9_restart_sends_no_duplicate_and_loses_no_resolve(procs: Processes, tmp_path: Path) -> None:
+    hook = _Hook()
+    try:
+        cfg = (f"route: {{receiver: h, group_by: [alertname], group_wait: 1s, group_interval: 1s}}\n"
+               f"receivers: [{{name: h, webhook_configs: [{{url: '{hook.url}', send_resolved: true}}]}}]\n")
+        am = _standalone(procs, tmp_path, cfg)
+        r = httpx.post(am.url + "/api/v2/alerts", json=[{"labels": {"alertname": "A", "i": "1"}},
+                                                         {"labels": {"alertname": "A", "i": "2"}}])
+        assert r.status_code == 200
+        assert len(hook.wait(1)) == 1
+        time.sleep(2.5)  # alerts.json is written 2 s after intake
+        am.kill()
+        am = _standalone(procs, tmp_path, cfg)
+        assert len(httpx.get(am.url + "/api/v2/alerts").json()) == 2
+        time.sleep(3)  # group_wait and two group_intervals: nothing new, so nothing is sent
+        assert len(hook.bodies) == 1
+        httpx.post(am.url + "/api/v2/alerts", json=[{"labels": {"alertname": "A", "i": "1"},
+                                                     "endsAt": _ts(time.time() - 1)}])
+        bodies = hook.wait(2)
+        assert [[a["status"] for a in b["alerts"]] for b in bodies[1:]] == [["resolved", "firing"]]
+    finally:
+        hook.close()

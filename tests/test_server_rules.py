@@ -77,24 +77,34 @@ def _write(tmp_path: Path, config: str = CONFIG, rules: str = RULES) -> Path:
     return cfg
 
 
+def _states(url: str, name: str) -> list[tuple[str, str]]:
+    return [(a["state"], a["activeAt"]) for a in _alerts(url) if a["labels"]["alertname"] == name]
+
+
 def test_rules_evaluate_alert_fires_and_survives_kill(procs: Processes, tmp_path: Path) -> None:
-    cfg = _write(tmp_path)
+    slow_group = "  - name: slow\n    rules:\n      - {alert: DemoSlow, expr: demo_value > 5, for: 1h}\n"
+    cfg = _write(tmp_path, rules=RULES + slow_group)
     port = free_port()
     wk = procs.watchkeeper(config=cfg, port=port)
     _push(wk.url, 10)
-    pending = _wait_for(lambda: [a for a in _alerts(wk.url) if a["state"] == "pending"], 20, "pending alert")
+    pending = _wait_for(lambda: [a for a in _alerts(wk.url) if a["state"] == "pending"
+                                 and a["labels"]["alertname"] == "DemoHigh"], 20, "pending alert")
     assert pending[0]["labels"] == {"alertname": "DemoHigh", "job": "j", "severity": "page"}
     firing = _wait_for(lambda: [a for a in _alerts(wk.url) if a["state"] == "firing"], 20, "firing alert")
     active_at = firing[0]["activeAt"]
     assert firing[0]["annotations"] == {"summary": "value is 10"}
+    slow = _states(wk.url, "DemoSlow")
+    assert [s for s, _ in slow] == ["pending"]
 
     groups = _get(wk.url, "/api/v1/rules")["groups"]
-    assert [g["name"] for g in groups] == ["demo"] and groups[0]["interval"] == 1
+    assert [g["name"] for g in groups] == ["demo", "slow"] and groups[0]["interval"] == 1
     assert [(r["type"], r["health"]) for r in groups[0]["rules"]] == [("recording", "ok"), ("alerting", "ok")]
     recording = _get(wk.url, "/api/v1/rules", type="record")["groups"][0]["rules"]
     assert [r["name"] for r in recording] == ["job:demo_value:max"]
     alerting = _get(wk.url, "/api/v1/rules", type="alert", exclude_alerts="true")["groups"][0]["rules"]
     assert [r["name"] for r in alerting] == ["DemoHigh"] and "alerts" not in alerting[0]
+    only_slow = _get(wk.url, "/api/v1/rules", **{"rule_group[]": "slow"})["groups"]
+    assert [g["name"] for g in only_slow] == ["slow"]
     assert _get(wk.url, "/api/v1/rules", **{"rule_group[]": "nope"})["groups"] == []
     r = httpx.get(wk.url + "/api/v1/rules", params={"type": "bogus"})
     assert r.status_code == 400 and r.json()["errorType"] == "bad_data"
@@ -107,12 +117,14 @@ def test_rules_evaluate_alert_fires_and_survives_kill(procs: Processes, tmp_path
     assert "prometheus_notifications_queue_capacity 10000" in metrics
 
     assert httpx.post(wk.url + "/-/reload", timeout=10).status_code == 200
-    assert [a["activeAt"] for a in _alerts(wk.url)] == [active_at]  # unchanged rules keep their alerts
+    # Unchanged rules keep their alerts across a reload.
+    assert _states(wk.url, "DemoHigh") == [("firing", active_at)] and _states(wk.url, "DemoSlow") == slow
 
     wk.kill()  # SIGKILL: no shutdown hook runs
     wk2 = procs.watchkeeper(config=cfg, port=port, data_dir=tmp_path / "wk-data")
-    again = _wait_for(lambda: [a for a in _alerts(wk2.url) if a["state"] == "firing"], 20, "restored alert")
-    assert again[0]["activeAt"] == active_at
+    again = _wait_for(lambda: _states(wk2.url, "DemoHigh"), 20, "restored alert")
+    assert again == [("firing", active_at)]  # not lost, not new
+    assert _states(wk2.url, "DemoSlow") == slow  # pending keeps its progress
 
 
 def test_reload_rejects_broken_rule_file_and_keeps_old_rules(procs: Processes, tmp_path: Path) -> None:
@@ -255,6 +267,21 @@ def test_sender_batches_authenticates_and_counts_failures() -> None:
     assert s.dropped == 600 and [(t.sent, t.errors) for t in s.targets] == [(600, 0), (0, 600)]
 
 
+def test_notify_reaches_every_sink_even_if_one_fails() -> None:
+    got: list[list[dict]] = []
+
+    def broken(alerts: list[dict]) -> None:
+        raise RuntimeError("receiver down")
+
+    sinks = [broken]
+    notify = rules_notify(sinks, external_url=lambda: "", external_labels=Labels)
+    sinks.append(got.append)  # added after the notify function was made
+    with pytest.raises(RuntimeError, match="receiver down"):
+        notify([_alert("A")], "vector(1)")
+    assert [[a["labels"] for a in batch] for batch in got] == [[{"alertname": "A"}]]
+    assert got[0][0]["startsAt"] == "2023-11-14T22:13:20Z" and got[0][0]["endsAt"] == "2023-11-14T22:17:20Z"
+
+
 def test_sender_without_alertmanagers_discards() -> None:
     s = AlertmanagerSender()
     s.send([{"labels": {"alertname": "A"}}])
@@ -287,7 +314,7 @@ def test_firing_alert_reaches_real_alertmanager(procs: Processes, tmp_path: Path
     - static_configs: [{{targets: ["{am_addr}"]}}]
 """
     cfg = _write(tmp_path, config=config, rules=RULES.replace("for: 3s", "for: 0s"))
-    wk = procs.watchkeeper(config=cfg)
+    wk = procs.watchkeeper("--web.external-url=http://wk.example:9090/", config=cfg)
     _push(wk.url, 10)
 
     def received() -> list[dict]:
@@ -299,7 +326,7 @@ def test_firing_alert_reaches_real_alertmanager(procs: Processes, tmp_path: Path
                            "relabelled": "yes"}
     assert a["annotations"] == {"summary": "value is 10"}
     assert a["status"]["state"] == "active"
-    assert a["generatorURL"].startswith(wk.url + "/graph?g0.expr=")
+    assert a["generatorURL"] == "http://wk.example:9090/graph?g0.expr=job%3Ademo_value%3Amax+%3E+5&g0.tab=1"
     assert f'alertmanager="http://{am_addr}/api/v2/alerts"' in httpx.get(wk.url + "/metrics").text
 
 

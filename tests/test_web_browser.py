@@ -6,6 +6,7 @@ Every page is opened, must show the data the server holds, and must log no conso
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def test_overview_shows_live_status(server: str, page) -> None:  # type: ignore[
     sync_api.expect(page.locator("#stat-targets-down")).to_have_text("1", timeout=15_000)
     assert int(page.locator("#stat-targets-up").inner_text()) >= 1
     sync_api.expect(page.locator("#stat-alerts")).to_have_text("1", timeout=15_000)
+    sync_api.expect(page.locator("#stat-alerts-detail")).to_have_text("critical 1")
     sync_api.expect(page.locator("#stat-storage-size")).to_contain_text("B")
+    sync_api.expect(page.locator("#stat-ingest-rate")).not_to_have_text("–")
     # The ingest chart is drawn by uPlot once two snapshots arrived.
     sync_api.expect(page.locator("#ingest-chart canvas")).to_have_count(1)
 
@@ -111,6 +114,66 @@ def test_query_explorer_graph_table_and_shared_url(server: str, page) -> None:  
     page.goto(shared)  # a shared link restores the query and its view
     sync_api.expect(page.locator("#result-table tbody tr")).to_have_count(2)
     assert page.input_value("#expr") == "demo_requests_total"
+
+
+def test_autocomplete_of_label_names_and_values(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/graph")
+    page.click("#expr")
+    page.keyboard.type('demo_requests_total{inst')
+    sync_api.expect(page.locator("#autocomplete li")).to_have_text(["instance"])
+    page.keyboard.press("Tab")
+    page.keyboard.type('="web')
+    sync_api.expect(page.locator("#autocomplete li")).to_have_text(["web-1", "web-2"])
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.input_value("#expr") == 'demo_requests_total{instance="web-2'
+
+
+def _seconds(duration: str) -> int:
+    """"1h", "8m59s" as the explorer writes them."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smhd])", duration))
+
+
+def test_drag_zooms_by_requerying_and_buttons_pan(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/graph?g0.expr=demo_requests_total&g0.range_input=1h")
+    over = page.locator("#graph-chart .u-over")
+    sync_api.expect(over).to_have_count(1)
+    box = over.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.8, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=5)
+    page.mouse.up()
+    # 15% of 1h was selected: the explorer now shows those ~9 minutes, ending at a fixed time.
+    sync_api.expect(page.locator("#range-input")).not_to_have_value("1h")
+    assert 500 <= _seconds(page.input_value("#range-input")) <= 580
+    end = page.input_value("#end-input")
+    assert end and "g0.end_input=" in page.url
+    sync_api.expect(page.locator("#graph-chart canvas")).to_have_count(1)
+    page.click("#pan-back")
+    sync_api.expect(page.locator("#end-input")).not_to_have_value(end)
+    assert page.input_value("#end-input") < end  # ISO text in UTC sorts like time
+    before = _seconds(page.input_value("#range-input"))
+    page.click("#zoom-out")
+    assert _seconds(page.input_value("#range-input")) == 2 * before
+
+
+def test_live_graph_follows_new_points(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    page.goto(server + "/graph?g0.expr=up&g0.range_input=5m&g0.step_input=1s&g0.live=1")
+    sync_api.expect(page.locator("#graph-chart canvas")).to_have_count(1)
+    sync_api.expect(page.locator("#query-info")).to_contain_text("live")
+    assert page.is_disabled("#end-input")
+    page.wait_for_function("() => true", timeout=1000)
+    deadline = 40
+    while deadline and sum('"type":"points"' in f for f in frames) < 2:
+        page.wait_for_timeout(250)
+        deadline -= 1
+    assert sum('"type":"range"' in f for f in frames) == 1
+    assert sum('"type":"points"' in f for f in frames) >= 2
+    assert "g0.live=1" in page.url
 
 
 def test_query_error_position_is_highlighted(server: str, page, expected_errors: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -75,8 +75,16 @@ export function parseDuration(text: string): number {
   return total;
 }
 
+/** Seconds as Prometheus writes durations: "1h30m", "14m59s", "0.5s". */
 export function formatDuration(seconds: number): string {
-  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${+seconds.toFixed(3)}s`;
+  if (!(seconds > 0)) return "0s";
+  let rest = Math.round(seconds * 1000) / 1000;
+  let out = "";
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]] as const) {
+    const n = Math.floor(rest / size);
+    if (n) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  if (rest) out += `${+rest.toFixed(3)}s`;
+  return out;
 }

@@ -33,6 +33,10 @@ export interface ChartOptions {
   height?: number;
   legend?: boolean;
   title?: string;
+  /** Fixed time axis span (seconds), e.g. the queried range, instead of the span of the data. */
+  xRange?: [number, number];
+  /** Called with the dragged time span (seconds) instead of zooming in locally, e.g. to re-query. */
+  onSelect?: (from: number, to: number) => void;
 }
 
 /** A chart that fills ``parent``'s width and follows its resizes; call destroy() when done. */
@@ -48,8 +52,9 @@ export class TimeChart {
         height: opts.height ?? 320,
         title: opts.title,
         legend: { show: opts.legend ?? true, live: true },
-        cursor: { drag: { x: true, y: false } },
-        scales: { x: { time: true } },
+        cursor: { drag: { x: true, y: false, setScale: !opts.onSelect } },
+        hooks: opts.onSelect ? { setSelect: [(u: uPlot) => this.selected(u, opts.onSelect!)] } : {},
+        scales: { x: opts.xRange ? { time: true, range: () => opts.xRange! } : { time: true } },
         series: [{}, ...names.map((n, i) => ({ label: n, stroke: color(i), width: 1.5, spanGaps: false }))],
         axes: [{}, { size: 60 }],
       },
@@ -61,6 +66,15 @@ export class TimeChart {
       if (Math.abs(w - this.plot.width) > 2) this.plot.setSize({ width: w, height: this.plot.height });
     });
     this.observer.observe(parent);
+  }
+
+  private selected(u: uPlot, onSelect: (from: number, to: number) => void): void {
+    const { left, width } = u.select;
+    if (width < 2) return;
+    const from = u.posToVal(left, "x");
+    const to = u.posToVal(left + width, "x");
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    onSelect(from, to);
   }
 
   setData(data: uPlot.AlignedData): void {

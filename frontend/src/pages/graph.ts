@@ -1,8 +1,9 @@
 // Query explorer: PromQL editor with autocomplete, error position, graph and table, shareable URL.
 // The URL uses Prometheus' own parameters (g0.expr, g0.tab, g0.range_input, ...) so its links work here.
 import { apiGet, ApiError, formatDuration, MatrixSeries, parseDuration, QueryData, seriesName } from "../api";
-import { matrixChart, TimeChart } from "../chart";
+import { alignMatrix, matrixChart, TimeChart } from "../chart";
 import { clear, h } from "../dom";
+import { Stream, StreamMessage } from "../stream";
 
 const MAX_SUGGESTIONS = 50;
 
@@ -12,6 +13,11 @@ interface QueryState {
   range: string;
   end: string; // "" means now; else "YYYY-MM-DDTHH:MM:SS" (UTC)
   step: string; // "" means automatic
+  live: boolean; // graph follows new points over /api/v1/stream
+}
+
+function isoUtc(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 19);
 }
 
 function readState(params: URLSearchParams): QueryState {
@@ -21,6 +27,7 @@ function readState(params: URLSearchParams): QueryState {
     range: params.get("g0.range_input") || "1h",
     end: params.get("g0.end_input") || "",
     step: params.get("g0.step_input") || "",
+    live: params.get("g0.live") === "1",
   };
 }
 
@@ -31,6 +38,7 @@ function writeState(s: QueryState): void {
   p.set("g0.range_input", s.range);
   if (s.end) p.set("g0.end_input", s.end);
   if (s.step) p.set("g0.step_input", s.step);
+  if (s.live) p.set("g0.live", "1");
   history.replaceState(null, "", `${location.pathname}?${p}`);
 }
 
@@ -49,6 +57,38 @@ function highlightError(expr: string, message: string): HTMLElement | null {
   offset = Math.min(offset + pos.col - 1, expr.length);
   const at = expr.slice(offset, offset + 1) || " ";
   return h("pre.error-expr", { id: "error-expr" }, expr.slice(0, offset), h("mark", null, at), expr.slice(offset + 1));
+}
+
+/** Add an instant result's samples to the live series; drop points older than ``oldest``. True when a
+ *  series appeared or vanished, which needs a new chart (uPlot's series list is fixed). */
+function appendPoints(series: MatrixSeries[], data: QueryData, oldest: number): boolean {
+  let changed = false;
+  const samples =
+    data.resultType === "vector" ? data.result
+    : data.resultType === "scalar" ? [{ metric: {}, value: data.result }]
+    : [];
+  const byName = new Map(series.map((s) => [seriesName(s.metric), s]));
+  for (const { metric, value } of samples) {
+    let s = byName.get(seriesName(metric));
+    if (!s) {
+      s = { metric, values: [] };
+      series.push(s);
+      byName.set(seriesName(metric), s);
+      changed = true;
+    }
+    s.values.push(value);
+  }
+  for (let i = series.length - 1; i >= 0; i--) {
+    const vals = series[i].values;
+    let cut = 0;
+    while (cut < vals.length && vals[cut][0] < oldest) cut++;
+    if (cut) vals.splice(0, cut);
+    if (!vals.length) {
+      series.splice(i, 1);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /** What the word at the cursor is: a metric name, a label name, or a value of a given label. */
@@ -73,18 +113,24 @@ export function graphPage(root: HTMLElement, params: URLSearchParams): () => voi
   const stepIn = h("input", { id: "step-input", value: state.step, placeholder: "auto", size: 6, title: "Resolution step" }) as HTMLInputElement;
   const tabGraph = h("button.tab", { id: "tab-graph", type: "button" }, "Graph");
   const tabTable = h("button.tab", { id: "tab-table", type: "button" }, "Table");
+  const back = h("button", { id: "pan-back", type: "button", title: "Earlier by half the range" }, "◀");
+  const forward = h("button", { id: "pan-forward", type: "button", title: "Later by half the range" }, "▶");
+  const zoomOut = h("button", { id: "zoom-out", type: "button", title: "Double the range" }, "−");
+  const liveBox = h("input", { id: "live", type: "checkbox", checked: state.live }) as HTMLInputElement;
   const errorBox = h("div.error", { id: "query-error", hidden: true });
   const info = h("div.muted", { id: "query-info" });
   const output = h("div.output", { id: "query-output" });
   let chart: TimeChart | null = null;
   let generation = 0;
+  let stream: Stream | null = null;
 
   clear(
     root,
     h("h1", null, "Query"),
     h("div.editor", null, expr, suggest, run),
     h("div.controls", null, tabGraph, tabTable,
-      h("label", null, "Range ", rangeIn), h("label", null, "End ", endIn), h("label", null, "Step ", stepIn)),
+      h("label", null, "Range ", rangeIn), zoomOut, back, h("label", null, "End ", endIn), forward,
+      h("label", null, "Step ", stepIn), h("label", { title: "Follow new points as they arrive" }, liveBox, " Live")),
     errorBox,
     info,
     output,
@@ -188,6 +234,11 @@ export function graphPage(root: HTMLElement, params: URLSearchParams): () => voi
     state.range = rangeIn.value.trim() || "1h";
     state.end = endIn.value.trim();
     state.step = stepIn.value.trim();
+    state.live = liveBox.checked && state.tab === "graph";
+    if (state.live) state.end = endIn.value = "";
+    endIn.disabled = state.live;
+    stream?.close();
+    stream = null;
     writeState(state);
     if (!state.expr.trim()) {
       clear(output);
@@ -202,11 +253,12 @@ export function graphPage(root: HTMLElement, params: URLSearchParams): () => voi
         if (!(range > 0)) throw new ApiError("input", `cannot parse range "${state.range}"`);
         const step = state.step ? parseDuration(state.step) : Math.max(Math.floor(range / 250), 1);
         if (!(step > 0)) throw new ApiError("input", `cannot parse step "${state.step}"`);
+        if (state.live) return follow(range, step);
         const data = await apiGet<QueryData>("/api/v1/query_range", {
           query: state.expr, start: String(end - range), end: String(end), step: String(step),
         });
         if (my !== generation) return;
-        drawGraph(data.result as MatrixSeries[], step, performance.now() - started);
+        drawGraph(data.result as MatrixSeries[], step, performance.now() - started, [end - range, end]);
       } else {
         const data = await apiGet<QueryData>("/api/v1/query", { query: state.expr, time: String(end) });
         if (my !== generation) return;
@@ -218,18 +270,36 @@ export function graphPage(root: HTMLElement, params: URLSearchParams): () => voi
     }
   }
 
-  function drawGraph(series: MatrixSeries[], step: number, ms: number): void {
+  /** Live graph: the query's history once, then its new points from the stream every step. */
+  function follow(range: number, step: number): void {
+    let series: MatrixSeries[] = [];
+    stream = new Stream();
+    stream.subscribe("graph", { channel: "query", query: state.expr, range, step }, (msg: StreamMessage) => {
+      if (msg.type === "error") return showError(msg.error || "stream error");
+      if (msg.type === "range") {
+        series = msg.data.result as MatrixSeries[];
+        drawGraph(series, step, null);
+      } else if (msg.type === "points") {
+        const added = appendPoints(series, msg.data as QueryData, Date.now() / 1000 - range);
+        if (added || !chart) drawGraph(series, step, null);
+        else chart.setData(alignMatrix(series));
+      }
+    });
+  }
+
+  function drawGraph(series: MatrixSeries[], step: number, ms: number | null, xRange?: [number, number]): void {
     chart?.destroy();
     chart = null;
     clear(output);
-    info.textContent = `${series.length} series · step ${formatDuration(step)} · ${ms.toFixed(0)} ms · drag to zoom, double-click to reset, click a legend entry to hide it`;
+    const took = ms === null ? `live, a new point every ${formatDuration(step)}` : `${ms.toFixed(0)} ms`;
+    info.textContent = `${series.length} series · step ${formatDuration(step)} · ${took} · drag to zoom in, click a legend entry to hide it`;
     if (!series.length) {
       output.append(h("div.empty", null, "No data points in this range."));
       return;
     }
     const box = h("div.chart-box", { id: "graph-chart" });
     output.append(box);
-    chart = matrixChart(box, series, { height: 400 });
+    chart = matrixChart(box, series, { height: 400, onSelect: zoomTo, xRange });
   }
 
   function drawTable(data: QueryData, ms: number): void {
@@ -252,7 +322,36 @@ export function graphPage(root: HTMLElement, params: URLSearchParams): () => voi
       h("tbody", null, rows.length ? rows : [h("tr", null, h("td.empty", { colspan: 2 }, "Empty query result"))])));
   }
 
+  /** Zooming re-queries the selected span, so the finer detail comes from the server. */
+  function zoomTo(from: number, to: number): void {
+    liveBox.checked = false;
+    endIn.value = isoUtc(to);
+    rangeIn.value = formatDuration(Math.max(Math.round(to - from), 1));
+    stepIn.value = "";
+    void execute();
+  }
+
+  function shift(factor: number): void {
+    const range = parseDuration(rangeIn.value) || 3600;
+    let end: number;
+    try {
+      end = endSeconds() + factor * range;
+    } catch (e) {
+      return showError(e instanceof Error ? e.message : String(e));
+    }
+    liveBox.checked = false;
+    endIn.value = end >= Date.now() / 1000 ? "" : isoUtc(end);
+    void execute();
+  }
+
   run.addEventListener("click", () => void execute());
+  back.addEventListener("click", () => shift(-0.5));
+  forward.addEventListener("click", () => shift(0.5));
+  zoomOut.addEventListener("click", () => {
+    rangeIn.value = formatDuration(2 * (parseDuration(rangeIn.value) || 3600));
+    void execute();
+  });
+  liveBox.addEventListener("change", () => void execute());
   tabGraph.addEventListener("click", () => { setTab("graph"); void execute(); });
   tabTable.addEventListener("click", () => { setTab("table"); void execute(); });
   for (const inp of [rangeIn, endIn, stepIn]) {
@@ -264,6 +363,7 @@ export function graphPage(root: HTMLElement, params: URLSearchParams): () => voi
 
   return () => {
     generation++;
+    stream?.close();
     chart?.destroy();
   };
 }

@@ -1,5 +1,5 @@
 // Overview: health at a glance, pushed over the stream's status channel (one snapshot a second).
-import { apiGet, formatBytes } from "../api";
+import { formatBytes } from "../api";
 import { TimeChart } from "../chart";
 import { clear, h } from "../dom";
 import { Stream } from "../stream";
@@ -7,23 +7,30 @@ import { Stream } from "../stream";
 interface Status {
   time: number;
   targets: { up: number; down: number; unknown: number };
+  alerts: { firing: Record<string, number>; pending: number };
   headSeries: number;
   headSamples: number;
   blocks: number;
-  ingestRate: number;
+  ingestRate: number | null; // null until the server has two snapshots to compare
   storageBytes: number;
-}
-
-interface Alert {
-  labels: Record<string, string>;
-  state: string;
 }
 
 const HISTORY_S = 300;
 
-function card(id: string, title: string): { el: HTMLElement; value: HTMLElement } {
+function card(id: string, title: string): { el: HTMLElement; value: HTMLElement; detail: HTMLElement } {
   const value = h("div.value", { id }, "–");
-  return { el: h("div.card", null, h("div.title", null, title), value), value };
+  const detail = h("div.detail", { id: `${id}-detail` });
+  return { el: h("div.card", null, h("div.title", null, title), value, detail), value, detail };
+}
+
+/** "critical 2 · warning 1", most severe first as far as the common names go. */
+function severityText(firing: Record<string, number>): string {
+  const order = ["critical", "error", "warning", "info"];
+  const rank = (s: string) => (order.includes(s) ? order.indexOf(s) : order.length);
+  return Object.keys(firing)
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .map((s) => `${s || "no severity"} ${firing[s]}`)
+    .join(" · ");
 }
 
 export function overviewPage(root: HTMLElement): () => void {
@@ -42,7 +49,6 @@ export function overviewPage(root: HTMLElement): () => void {
     h("h2", null, "Ingest rate, last 5 minutes"),
     chartBox,
   );
-  down.el.classList.add("bad-when-nonzero");
 
   const xs: number[] = [];
   const ys: (number | null)[] = [];
@@ -59,9 +65,15 @@ export function overviewPage(root: HTMLElement): () => void {
     up.value.textContent = String(s.targets.up);
     down.value.textContent = String(s.targets.down);
     down.el.classList.toggle("bad", s.targets.down > 0);
-    rate.value.textContent = s.ingestRate.toFixed(1);
+    rate.value.textContent = s.ingestRate === null ? "–" : s.ingestRate.toFixed(1);
     series.value.textContent = String(s.headSeries);
     size.value.textContent = formatBytes(s.storageBytes);
+    const firing = Object.values(s.alerts.firing).reduce((a, b) => a + b, 0);
+    alerts.value.textContent = String(firing);
+    alerts.el.classList.toggle("bad", firing > 0);
+    alerts.detail.textContent = [severityText(s.alerts.firing), s.alerts.pending ? `${s.alerts.pending} pending` : ""]
+      .filter(Boolean).join(" · ");
+    if (s.ingestRate === null) return;
     xs.push(s.time);
     ys.push(s.ingestRate);
     while (xs.length && xs[0] < s.time - HISTORY_S) {
@@ -71,32 +83,7 @@ export function overviewPage(root: HTMLElement): () => void {
     chart.setData([xs, ys]);
   });
 
-  // Alerts have no stream channel yet: poll the rules API's alert list.
-  let alertTimer = 0;
-  let stopped = false;
-  const loadAlerts = async () => {
-    try {
-      const data = await apiGet<{ alerts: Alert[] }>("/api/v1/alerts");
-      const firing = data.alerts.filter((a) => a.state === "firing");
-      const bySeverity = new Map<string, number>();
-      for (const a of firing) {
-        const sev = a.labels.severity || "none";
-        bySeverity.set(sev, (bySeverity.get(sev) || 0) + 1);
-      }
-      const parts = [...bySeverity].map(([sev, n]) => `${sev}: ${n}`);
-      alerts.value.textContent = String(firing.length);
-      alerts.value.title = parts.join(", ");
-      alerts.el.classList.toggle("bad", firing.length > 0);
-    } catch {
-      alerts.value.textContent = "n/a";
-    }
-    if (!stopped) alertTimer = window.setTimeout(loadAlerts, 5000);
-  };
-  loadAlerts();
-
   return () => {
-    stopped = true;
-    window.clearTimeout(alertTimer);
     stream.close();
     chart.destroy();
   };

@@ -22,6 +22,7 @@ from ..template.alertmanager_data import Data
 from .channels import ChannelConfig, discord, email, msteams, opsgenie, pagerduty, slack, telegram, webhook
 from .channels.sending import ChannelError, SendContext
 from .dispatch import Flush, Notification
+from .events import EventLog
 from .notifydata import template_data
 from .rendering import Templates
 
@@ -158,6 +159,7 @@ class Notifier:
         queue_capacity: int = 1000,
         retry: RetryPolicy = RetryPolicy(),
         senders: dict[str, Sender] | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.templates = templates
         self.external_url = external_url
@@ -168,6 +170,7 @@ class Notifier:
         self._retry = retry
         self._senders = senders if senders is not None else SENDERS
         self._lanes: dict[tuple[str, str, int], _Lane] = {}
+        self._events = events
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -182,6 +185,7 @@ class Notifier:
             if len(lane.jobs) >= lane.capacity:
                 old = lane.jobs.popleft()
                 self.metrics.by_kind[old.notification.integration].dropped += 1
+                self._event(old.notification, 0, "dropped", "integration queue full")
                 self._finish(old, False)
             lane.jobs.append(_Job(n, tracker))
             self._busy += 1
@@ -229,6 +233,25 @@ class Notifier:
             external_url=self.external_url,
         )
 
+    def _event(self, n: Notification, attempt: int, outcome: str, error: str = "") -> None:
+        if self._events is None:
+            return
+        self._events.record(
+            "notification",
+            receiver=n.receiver,
+            integration=n.integration,
+            index=n.index,
+            groupKey=n.group_key,
+            reason=n.reason,
+            attempt=attempt,
+            outcome=outcome,
+            error=error,
+            alerts=[
+                {"labels": dict(a.labels), "status": "resolved" if a.resolved(n.now) else "firing"}
+                for a in n.alerts
+            ],
+        )
+
     async def _deliver(self, n: Notification) -> bool:
         """Send with retries; True on success. Failures are logged and counted, never raised."""
         st = self.metrics.by_kind[n.integration]
@@ -237,6 +260,7 @@ class Notifier:
         start = time.monotonic()
         if sender is None:
             st.failed += 1
+            self._event(n, 0, "failed", "channel not supported")
             log.error("notify %s/%s[%d]: channel not supported", n.receiver, n.integration, n.index)
             return False
         delay = self._retry.initial
@@ -249,7 +273,9 @@ class Notifier:
             except ChannelError as exc:
                 st.requests_failed += 1
                 elapsed = time.monotonic() - start
-                if not exc.retryable or elapsed + delay > self._retry.give_up_after:
+                final = not exc.retryable or elapsed + delay > self._retry.give_up_after
+                self._event(n, attempt, "failed" if final else "retry", str(exc))
+                if final:
                     st.failed += 1
                     log.warning("notify %s/%s[%d] failed after %d attempts: %s",
                                 n.receiver, n.integration, n.index, attempt, exc)
@@ -258,12 +284,14 @@ class Notifier:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry.maximum)
                 continue
-            except Exception:  # a bug in a sender or its template must not kill the lane
+            except Exception as exc:  # a bug in a sender or its template must not kill the lane
                 st.requests_failed += 1
                 st.failed += 1
+                self._event(n, attempt, "failed", repr(exc))
                 log.exception("notify %s/%s[%d] failed", n.receiver, n.integration, n.index)
                 return False
             self.metrics.observe_latency(n.integration, time.monotonic() - start)
+            self._event(n, attempt, "success")
             return True
 
     async def drain(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 from collections.abc import Iterable
 from importlib import resources
-from typing import Any
 
 from ..template import TemplateSet
 from ..template.alertmanager_data import Data
@@ -60,17 +59,3 @@ class Templates:
             ts.parse(f'{{{{ define "{name}" }}}}{text}{{{{ end }}}}', name)
             self._fields[key] = name
         return ts.execute(name, data)
-
-    def render_all(self, fields: dict[str, Any], data: Data) -> dict[str, Any]:
-        """Render every string value of ``fields`` (nested lists/dicts included)."""
-
-        def walk(v: Any) -> Any:
-            if isinstance(v, str):
-                return self.render(v, data)
-            if isinstance(v, list):
-                return [walk(x) for x in v]
-            if isinstance(v, dict):
-                return {k: walk(x) for k, x in v.items()}
-            return v
-
-        return {k: walk(v) for k, v in fields.items()}

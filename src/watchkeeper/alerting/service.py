@@ -26,10 +26,12 @@ import httpx
 from .alert import Alert
 from .config import AlertmanagerConfig
 from .dispatch import Dispatcher, Flush
+from .events import DEFAULT_RETENTION_NS, EventLog
+from .keys import fingerprint
 from .nflog import NotificationLog
 from .notify import Notifier, RetryPolicy
 from .rendering import Templates
-from .silences import Silences
+from .silences import Silence, Silences, SilenceState
 
 __all__ = ["AlertmanagerService", "ALERTS_FILE"]
 
@@ -55,6 +57,7 @@ class AlertmanagerService:
         client: httpx.AsyncClient | None = None,
         retry: RetryPolicy = RetryPolicy(),
         queue_capacity: int = 1000,
+        event_retention_ns: int = DEFAULT_RETENTION_NS,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -63,12 +66,14 @@ class AlertmanagerService:
         self.silences = Silences(directory=data_dir, clock=clock)
         self.nflog = NotificationLog(directory=data_dir, clock=clock)
         self.dispatcher = Dispatcher(config, silences=self.silences, nflog=self.nflog)
+        self.events = EventLog(directory=data_dir, clock=clock, retention_ns=event_retention_ns)
         self.notifier = Notifier(
             Templates(config.templates),
             external_url=self.external_url,
             client=client,
             retry=retry,
             queue_capacity=queue_capacity,
+            events=self.events,
         )
         self.started_at = clock()
         self._wake: asyncio.Event | None = None
@@ -80,12 +85,38 @@ class AlertmanagerService:
     # -- intake and state -------------------------------------------------------------------------
 
     def put_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Intake; an alert that is new or changes between firing and resolved is an event."""
         now = self.clock()
+        alerts = list(alerts)
+        store = self.dispatcher.alerts
+        before = {}
+        for a in alerts:
+            fp = fingerprint({k: v for k, v in a.labels.items() if v != ""})
+            old = store.get(fp)
+            before[fp] = None if old is None else old.resolved(now)
         self.dispatcher.put(alerts, now)
+        for fp, was_resolved in before.items():
+            new = store.get(fp)
+            if new is not None and (was_resolved is None or was_resolved != new.resolved(now)):
+                self.events.record("alert", labels=dict(new.labels), fingerprint=fp,
+                                   status="resolved" if new.resolved(now) else "firing")
         if self._dirty_since is None:
             self._dirty_since = now
         if self._wake is not None:
             self._wake.set()
+
+    def set_silence(self, silence: Silence) -> str:
+        """Create or update a silence (``Silences.set``), recorded as an event."""
+        sid = self.silences.set(silence)
+        s = self.silences.get(sid)
+        action = "updated" if silence.id == sid else "created"
+        self.events.record("silence", action=action, replaces=silence.id if silence.id != sid else "",
+                           **s.to_json())
+        return sid
+
+    def expire_silence(self, sid: str) -> None:
+        self.silences.expire(sid)
+        self.events.record("silence", action="expired", **self.silences.get(sid).to_json())
 
     def receivers_of(self, labels: Mapping[str, str]) -> list[str]:
         """Receivers of the routes ``labels`` match, in route order, each once."""
@@ -96,14 +127,35 @@ class AlertmanagerService:
 
     def status_of(self, alert: Alert, now: int) -> dict[str, Any]:
         """API v2 ``alertStatus``: silenced/inhibited alerts are ``suppressed``."""
-        silenced = self.silences.mutes(alert.labels, now)
-        inhibitor = self.dispatcher.inhibitor.mutes(alert.labels, now)
-        inhibited = [inhibitor] if inhibitor else []
-        return {
-            "inhibitedBy": inhibited,
-            "silencedBy": silenced,
-            "state": "suppressed" if silenced or inhibited else "active",
-        }
+        return self.status_at(now)(alert)
+
+    def status_at(self, now: int) -> Callable[[Alert], dict[str, Any]]:
+        """``status_of`` for many alerts at one time: the active silences are found once."""
+        active = [s for s in self.silences.list() if s.state(now) is SilenceState.ACTIVE]
+        mutes = self.dispatcher.inhibitor.mutes
+
+        def status(alert: Alert) -> dict[str, Any]:
+            silenced = sorted(s.id for s in active if s.matches(alert.labels)) if active else []
+            inhibitor = mutes(alert.labels, now)
+            inhibited = [inhibitor] if inhibitor else []
+            return {
+                "inhibitedBy": inhibited,
+                "silencedBy": silenced,
+                "state": "suppressed" if silenced or inhibited else "active",
+            }
+
+        return status
+
+    def reload(self, config: AlertmanagerConfig) -> None:
+        """Apply a new configuration as Alertmanager does: a fresh dispatcher (groups re-form and wait
+        ``group_wait`` again) holding every known alert; the notification log prevents duplicates."""
+        templates = Templates(config.templates)  # parse first: a broken template keeps the old config
+        alerts = self._known_alerts()
+        dispatcher = Dispatcher(config, silences=self.silences, nflog=self.nflog)
+        dispatcher.put(alerts, self.clock())
+        self.config, self.dispatcher, self.notifier.templates = config, dispatcher, templates
+        if self._wake is not None:
+            self._wake.set()
 
     def metrics_text(self) -> str:
         return self.notifier.metrics.text()
@@ -121,6 +173,7 @@ class AlertmanagerService:
             self.dispatcher.gc(now)
             self.silences.gc()
             self.nflog.gc()
+            self.events.gc()
             self._dirty_since = self._dirty_since or now
         if self._dirty_since is not None and now - self._dirty_since >= _SAVE_DELAY_NS:
             self.save()
@@ -156,6 +209,7 @@ class AlertmanagerService:
             self._task = None
         await self.notifier.close()
         self.save()
+        self.events.close()
 
     # -- persistence of alerts ------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
     watchkeeper alertmanager --config alertmanager.yml --data-dir DIR --listen HOST:PORT
 
-``add_arguments(parser)`` and ``run(args)`` are what the CLI wires in; ``create_app(service)`` is the
-Starlette app (API v2, ``/metrics``, ``/-/healthy``, ``/-/ready``), also used by tests.
+``add_arguments(parser)`` and ``run(args)`` are what the CLI wires in; ``create_app(service, path)`` is
+the Starlette app (API v2, ``/metrics``, ``/-/healthy``, ``/-/ready``, ``POST /-/reload`` re-reading
+``path``), also used by tests.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="URL the engine is reachable under (used in notification links)")
 
 
-def create_app(service: AlertmanagerService) -> Starlette:
+def create_app(service: AlertmanagerService, config_path: str | None = None) -> Starlette:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
@@ -46,6 +47,15 @@ def create_app(service: AlertmanagerService) -> Starlette:
 
     async def healthy(request: Request) -> Response:
         return PlainTextResponse("OK")
+
+    async def reload(request: Request) -> Response:
+        from ..alerting.config import load_config_file
+
+        try:
+            service.reload(load_config_file(config_path))
+        except Exception as exc:  # the reason is the response; the old config stays in force
+            return PlainTextResponse(f"failed to reload config: {exc}\n", status_code=500)
+        return PlainTextResponse("")
 
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(service.metrics_text(), media_type="text/plain; version=0.0.4")
@@ -63,6 +73,7 @@ def create_app(service: AlertmanagerService) -> Starlette:
         Route("/-/healthy", healthy, methods=["GET", "HEAD"]),
         Route("/-/ready", healthy, methods=["GET", "HEAD"]),
         Route("/metrics", metrics, methods=["GET"]),
+        *([Route("/-/reload", reload, methods=["POST", "PUT"])] if config_path else []),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
@@ -86,8 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     external = args.external_url or f"http://{host if host != '0.0.0.0' else 'localhost'}:{port}"
     service = AlertmanagerService(config, data_dir=args.data_dir, external_url=external)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host=host, port=port, log_level="warning", lifespan="on")
-    )
+    app = create_app(service, args.config)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     asyncio.run(server.serve())
     return 0

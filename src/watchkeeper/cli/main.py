@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="SIZE", help="maximum bytes of blocks to keep, e.g. 512MB (0 disables)")
     s.add_argument("--web.enable-admin-api", dest="admin_api", action="store_true",
                    help="enable /api/v1/admin endpoints (delete_series)")
+    s.add_argument("--web.external-url", dest="external_url", default="", metavar="URL",
+                   help="URL under which users reach the server (alerts' generatorURL); "
+                        "empty: http://HOST:PORT of --listen")
+    s.add_argument("--rules.alert.resend-delay", dest="resend_delay", default="1m", type=_duration_ms,
+                   metavar="DURATION", help="minimum time between re-sends of a firing alert to Alertmanager")
+    s.add_argument("--alertmanager.notification-queue-capacity", dest="notification_queue", default=10_000,
+                   type=_positive_int, metavar="N", help="alerts queued for Alertmanagers before the oldest "
+                                                         "are dropped")
     s.add_argument("--log.level", dest="log_level", default="info", choices=sorted(_LOG_LEVELS),
                    help="only log messages of this severity or above")
 
@@ -140,12 +148,17 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         "storage.tsdb.retention.time": _flag_text(raw, "--storage.tsdb.retention.time", "15d"),
         "storage.tsdb.retention.size": _flag_text(raw, "--storage.tsdb.retention.size", "0B"),
         "web.enable-admin-api": str(args.admin_api).lower(), "log.level": args.log_level,
+        "web.external-url": args.external_url,
+        "rules.alert.resend-delay": _flag_text(raw, "--rules.alert.resend-delay", "1m"),
+        "alertmanager.notification-queue-capacity": str(args.notification_queue),
     }
     opts = ServerOptions(
         config_file=args.config, data_dir=args.data_dir, listen=args.listen, lookback_delta_ms=args.lookback,
         query_timeout_s=args.query_timeout / 1000, query_max_samples=args.max_samples,
         query_max_concurrency=args.max_concurrency, retention_ms=args.retention_time,
-        retention_bytes=args.retention_size, enable_admin_api=args.admin_api, flags=flags)
+        retention_bytes=args.retention_size, enable_admin_api=args.admin_api, flags=flags,
+        external_url=args.external_url, resend_delay_ms=args.resend_delay,
+        notification_queue_capacity=args.notification_queue)
     try:
         asyncio.run(Server(opts).run())
     except ConfigError as e:

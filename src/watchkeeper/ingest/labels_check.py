@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 
 from .errors import IngestError
@@ -10,6 +11,7 @@ __all__ = ["check_label_pairs", "is_legacy_label_name", "is_legacy_metric_name"]
 
 _LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _LEGACY_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_first = operator.itemgetter(0)
 
 
 def is_legacy_label_name(name: str) -> bool:
@@ -26,6 +28,10 @@ def check_label_pairs(pairs: list[tuple[str, str]], *, legacy_names: bool, where
     With ``legacy_names`` names must match Prometheus' classic charset (as 2.x enforced);
     otherwise any non-empty UTF-8 name is accepted, as in Prometheus 3.
     """
+    if not legacy_names:
+        names = list(map(_first, pairs))
+        if "" not in names and all(map(operator.lt, names, names[1:])):
+            return  # the common case, checked without a Python-level loop
     prev = None
     for name, value in pairs:
         if not name:

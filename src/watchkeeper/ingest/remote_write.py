@@ -21,6 +21,7 @@ with a warm label cache. Prometheus 2.42's own receiver (decode plus TSDB append
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 import cramjam
@@ -46,6 +47,7 @@ PROTO_V2 = "io.prometheus.write.v2.Request"
 DEFAULT_MAX_DECODED_BYTES = 256 << 20
 # Walks one TimeSeries (buf, start, end, ordinal, request, explicit) into the request.
 _SeriesFn = Callable[[bytes, int, int, int, "_Request", bool], None]
+_second = operator.itemgetter(1)
 _PAD = 16  # zero bytes after the body so vectorized gathers never index past the end
 _INT64_WRAP = 1 << 64
 _INT64_SIGN = 1 << 63
@@ -318,8 +320,18 @@ class RemoteWriteDecoder:
                 while p + 1 < end and buf[p] == 0x0A and buf[p + 1] < 0x80:
                     p += buf[p + 1] + 2
                 ln = buf[p + 1] if p + 1 < end else 0
-                labels = cache_get(buf[start:p]) if p > start and p < end and buf[p] == 0x12 else None
-                if labels is not None and 0 < ln < 0x80 and (end - p) % (ln + 2) == 0:
+                common = (
+                    p > start and p < end and buf[p] == 0x12 and 0 < ln < 0x80 and (end - p) % (ln + 2) == 0
+                )
+                labels = cache_get(buf[start:p]) if common else None
+                if labels is None and common:
+                    # A new series of the common shape: decode its labels here too (its samples
+                    # are verified in _finish like any run); a problem takes the full walk below.
+                    try:
+                        labels = self._labels_v1(buf, start, end, start, p, True, ordinal)
+                    except IngestError:
+                        labels = None
+                if labels is not None:
                     idx = index.get(labels)
                     if idx is None:
                         idx = index[labels] = len(req.labels)
@@ -502,9 +514,11 @@ class RemoteWriteDecoder:
 
     def _make_labels(self, pairs: list[tuple[str, str]], ordinal: int) -> Labels:
         check_label_pairs(pairs, legacy_names=self.legacy_names, where=f"timeseries {ordinal}")
-        if not any(k == METRIC_NAME and v for k, v in pairs):
+        if not dict(pairs).get(METRIC_NAME):
             raise IngestError(400, f"invalid timeseries {ordinal}: empty metric name ({_fmt(pairs)})")
-        return Labels.from_sorted(tuple(p for p in pairs if p[1]))
+        if "" in map(_second, pairs):
+            return Labels.from_sorted(tuple(p for p in pairs if p[1]))
+        return Labels.from_sorted(tuple(pairs))
 
     def _remember(self, key: bytes, labels: Labels) -> None:
         cache = self._cache

@@ -47,6 +47,23 @@ def segment_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str)
     return _key_search(offsets, t, q, side)
 
 
+# Samples per series above which searching series by series (one ``np.searchsorted`` each)
+# beats the vectorised passes over every sample.
+_LOOP_MIN_SAMPLES = 256
+
+
+def _series_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str) -> np.ndarray:
+    """``segment_search`` by one binary search per series: few series with long histories."""
+    n = len(offsets) - 1
+    out = np.empty((n, q.shape[0]), dtype=np.int64)
+    bounds = offsets.tolist()
+    for i in range(n):
+        a = bounds[i]
+        out[i] = np.searchsorted(t[a:bounds[i + 1]], q, side=side)
+        out[i] += a
+    return out
+
+
 def _grid_search(offsets: np.ndarray, t: np.ndarray, q0: int, step: int, steps: int, side: str) -> np.ndarray:
     """``segment_search`` for the evenly spaced queries ``q0 + j * step``: one counting pass.
 
@@ -55,6 +72,8 @@ def _grid_search(offsets: np.ndarray, t: np.ndarray, q0: int, step: int, steps: 
     samples at or before each query.
     """
     n = len(offsets) - 1
+    if t.size >= _LOOP_MIN_SAMPLES * n:
+        return _series_search(offsets, t, q0 + step * np.arange(steps, dtype=np.int64), side)
     if side == "right":  # first j with q0 + j*step >= t
         first = -((q0 - t) // step)
     else:  # first j with q0 + j*step > t
@@ -70,6 +89,8 @@ def _grid_search(offsets: np.ndarray, t: np.ndarray, q0: int, step: int, steps: 
 def _key_search(offsets: np.ndarray, t: np.ndarray, q: np.ndarray, side: str) -> np.ndarray:
     """``segment_search`` for arbitrary queries: one ``searchsorted`` on per-series disjoint keys."""
     n = len(offsets) - 1
+    if t.size >= _LOOP_MIN_SAMPLES * n:
+        return _series_search(offsets, t, q, side)
     lo = min(int(t.min()), int(q.min()))
     width = max(int(t.max()), int(q.max())) - lo + 2
     if width * (n + 1) >= _MAX_KEY:

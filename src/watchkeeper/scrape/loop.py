@@ -17,6 +17,7 @@ scrape would have happened.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -300,8 +301,7 @@ class ScrapeLoop:
             self._commit(SampleBatch(stale, np.arange(n, dtype=np.int64), ts, nan))
 
     def _labels_of(self, slots: np.ndarray) -> list[Labels]:
-        table = self._slots
-        return [table[i] for i in slots.tolist()]
+        return list(map(self._slots.__getitem__, slots.tolist()))
 
     def _slot(self, key: str, metadata: dict[str, MetricMeta]) -> tuple[int, bool]:
         """Cache miss: parse and label one series key; returns (slot or -1 if dropped, new series?)."""
@@ -328,8 +328,7 @@ class ScrapeLoop:
         cfg = self.cfg
         keys = parsed.keys
         n = len(keys)
-        get = self._cache.get
-        slots = np.fromiter((get(k, -2) for k in keys), dtype=np.int64, count=n)
+        slots = np.fromiter(map(self._cache.get, keys, itertools.repeat(-2, n)), dtype=np.int64, count=n)
         added = 0
         for i in np.flatnonzero(slots == -2).tolist():
             try:

@@ -12,6 +12,7 @@ delay, which is how Prometheus recovers from a failed send too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import posixpath
@@ -57,6 +58,7 @@ class _Set:
     cfg: AlertmanagerConfig
     targets: list[AlertmanagerTarget] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # URLs of targets relabelling dropped
+    client: httpx.AsyncClient | None = None  # made by the sender task on first use
 
 
 def _url(lbls: dict[str, str]) -> str:
@@ -108,12 +110,14 @@ class AlertmanagerSender:
         self._wake: asyncio.Event | None = None
         self._relabel: list[RelabelConfig] = []
         self._sets: list[_Set] = []
+        self._retired: list[httpx.AsyncClient] = []  # clients of replaced sets, closed by the sender task
         self.dropped = 0
 
     def apply_config(self, alerting: AlertingConfig) -> None:
         """Use this ``alerting:`` section from now on (sender counters restart with new targets)."""
         with self._lock:
             self._relabel = list(alerting.alert_relabel_configs)
+            self._retired.extend(s.client for s in self._sets if s.client is not None)
             self._sets = [_alertmanager_set(cfg) for cfg in alerting.alertmanagers]
 
     @property
@@ -144,8 +148,10 @@ class AlertmanagerSender:
                 self.dropped += overflow
                 log.warning("alert notification queue full, dropped %d oldest alerts", overflow)
             self._queue.extend(relabelled)
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+                loop.call_soon_threadsafe(wake.set)
 
     def _next_batch(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -155,24 +161,33 @@ class AlertmanagerSender:
     async def run(self) -> None:
         """Send queued alerts until cancelled (a supervised component)."""
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        clients: dict[int, httpx.AsyncClient] = {}
+        wake = self._wake = asyncio.Event()
         try:
             while True:
                 if not self._queue:
-                    self._wake.clear()
-                    await self._wake.wait()
+                    wake.clear()
+                    await wake.wait()
                 batch = self._next_batch()
                 if batch:
-                    await self._send_all(batch, clients)
+                    await self._send_all(batch)
         finally:
             self._wake = None
-            for c in clients.values():
-                await c.aclose()
+            with self._lock:
+                self._retired.extend(s.client for s in self._sets if s.client is not None)
+                for s in self._sets:
+                    s.client = None
+            await self._close_retired()
 
-    async def _send_all(self, batch: list[dict[str, Any]], clients: dict[int, httpx.AsyncClient]) -> None:
+    async def _close_retired(self) -> None:
+        with self._lock:
+            retired, self._retired = self._retired, []
+        for c in retired:
+            await c.aclose()
+
+    async def _send_all(self, batch: list[dict[str, Any]]) -> None:
         """Post to every Alertmanager at once; the batch counts as dropped unless every set that was
         sent to accepted it at least once (Prometheus' ``sendAll``)."""
+        await self._close_retired()
         sets: list[list[AlertmanagerTarget]] = []
         jobs = []
         for s in list(self._sets):
@@ -181,11 +196,10 @@ class AlertmanagerSender:
             if not alerts or not s.targets:
                 continue
             body = json.dumps(alerts).encode()
-            client = clients.get(id(s.cfg))
-            if client is None:
-                client = clients[id(s.cfg)] = make_client(s.cfg)
+            if s.client is None:
+                s.client = make_client(s.cfg)
             sets.append(s.targets)
-            jobs.extend(self._post(client, t, body, len(alerts)) for t in s.targets)
+            jobs.extend(self._post(s.client, t, body, len(alerts)) for t in s.targets)
         results = iter(await asyncio.gather(*jobs))
         if not all([any([next(results) for _ in targets]) for targets in sets]):
             self.dropped += len(batch)
@@ -243,12 +257,23 @@ def rules_notify(
     external_url: Callable[[], str],
     external_labels: Callable[[], Labels],
 ) -> Callable[[list[Alert], str], None]:
-    """The rule manager's notify function: alerts become API v2 dicts handed to every sink."""
+    """The rule manager's notify function: alerts become API v2 dicts handed to every sink.
+
+    ``sinks`` is read at every call, so sinks appended later receive alerts too. One failing
+    sink does not keep the others from receiving; its error is raised afterwards so the rule
+    group counts the notify failure.
+    """
 
     def notify(alerts: list[Alert], expr: str) -> None:
         url, ext = external_url(), external_labels()
         out = [to_api_alert(a, expr, external_url=url, external_labels=ext) for a in alerts]
-        for sink in sinks:
-            sink(out)
+        error: Exception | None = None
+        for sink in list(sinks):
+            try:
+                sink(out)
+            except Exception as e:  # noqa: BLE001 - re-raised below, after the other sinks
+                error = error or e
+        if error is not None:
+            raise error
 
     return notify

@@ -21,6 +21,9 @@ class ServerOptions:
     enable_admin_api: bool = False
     max_push_body_bytes: int = 32 << 20
     maintenance_interval_s: float = 60.0
+    external_url: str = ""  # empty: http://HOST:PORT of listen
+    resend_delay_ms: int = 60_000
+    notification_queue_capacity: int = 10_000
     # Every flag as given, for /api/v1/status/flags.
     flags: dict[str, str] = field(default_factory=dict)
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..config import LoadedConfig
 from ..model.labels import Labels
-from ..model.matchers import Matcher
 from ..promql.engine import Engine
 from ..rules.group import Group
 from ..rules.manager import RuleManager
@@ -51,29 +50,35 @@ class RuleService:
         external_url: str,
         external_labels: Callable[[], Labels],
         clock: Callable[[], float],
-        extra_sinks: Sequence[Callable[[list[dict[str, Any]]], None]] = (),
+        resend_delay_ms: int = 60_000,
+        queue_capacity: int = 10_000,
     ) -> None:
-        self.sender = AlertmanagerSender()
+        self.sender = AlertmanagerSender(capacity=queue_capacity)
+        # Where alerts go as API v2 dicts: the Alertmanagers of the config, plus in-process receivers
+        # (watchkeeper's own notification engine) added with ``add_sink``.
+        self.sinks: list[Callable[[list[dict[str, Any]]], None]] = [self.sender.send]
         self.store = RuleGroupStore(Path(data_dir) / "rules-api")
         self.external_url = external_url
 
         def query(expr: Any, t_ms: int) -> Any:
             return engine.instant_query(storage, expr, t_ms)
 
-        def select(matchers: list[Matcher], mint: int, maxt: int) -> Any:
-            return storage.select(matchers, mint, maxt)
-
         self.manager = RuleManager(
             query=query,
             appendable=storage.append,
-            select=select,
-            notify=rules_notify([self.sender.send, *extra_sinks], external_url=lambda: self.external_url,
+            select=storage.select,
+            notify=rules_notify(self.sinks, external_url=lambda: self.external_url,
                                 external_labels=external_labels),
             clock=clock,
             external_labels=external_labels(),
             external_url=external_url,
             state_dir=Path(data_dir) / "rules",
+            resend_delay_ms=resend_delay_ms,
         )
+
+    def add_sink(self, sink: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Also hand every batch of alerts to ``sink`` (called from rule evaluation threads)."""
+        self.sinks.append(sink)
 
     def files(self, loaded: LoadedConfig, *, defaults: bool) -> list[str]:
         """The rule files for ``loaded``: config, built-in defaults (no --config), then the store's."""

@@ -192,6 +192,8 @@ class Server:
 
     def _external_url(self) -> str:
         """Where users reach this server (alerts' generatorURL): Prometheus' default, http://host:port."""
+        if self.opts.external_url:
+            return self.opts.external_url.rstrip("/")
         host, port = parse_listen(self.opts.listen)
         if host in ("0.0.0.0", "::", ""):
             host = socket.gethostname()
@@ -237,7 +239,8 @@ class Server:
             storage=self.storage, engine=engine, data_dir=self.opts.data_dir,
             external_url=self._external_url(),
             external_labels=lambda: Labels(self.loaded.config.global_.external_labels if self.loaded else {}),
-            clock=time.time)
+            clock=time.time, resend_delay_ms=self.opts.resend_delay_ms,
+            queue_capacity=self.opts.notification_queue_capacity)
         try:
             files, groups = self.rules.prepare(self.loaded, defaults=not self.opts.config_file)
         except BaseException:

@@ -8,9 +8,12 @@ sample for the same (rank, t) replacing an earlier one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["combine", "gather", "gather_ranges", "take_ranges", "concat_csr", "expand_ranks", "drop_empty", "segment_bisect"]
+__all__ = ["Ranges", "combine", "concat_csr", "drop_empty", "expand_ranks", "gather", "gather_ranges",
+           "segment_bisect", "take_ranges"]
 
 
 def combine(
@@ -133,49 +136,85 @@ def take_ranges(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
     return values[np.arange(total, dtype=np.int64) + np.repeat(starts - (done - lens), lens)]
 
 
-def concat_csr(
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """One CSR ``(offsets, t, v)`` over ``n`` ranks from CSR parts over the same ranks whose
-    time spans do not overlap (None if some do).
+@dataclass(frozen=True)
+class Ranges:
+    """Samples of ``n`` series as row ranges into arrays: series i has the timestamps
+    ``t[starts[i]:ends[i]] + tbase`` and the values ``v[starts[i]:ends[i]]``.
 
-    Blocks, and the head's runs, mostly cover disjoint time ranges: every series' samples
-    are then its parts' slices one after another in time order, placed without the sort
+    A CSR layout is the case ``starts = offsets[:-1]``, ``ends = offsets[1:]``; a head run
+    read in place has its own int32 time deltas and base.
+    """
+
+    starts: np.ndarray
+    ends: np.ndarray
+    t: np.ndarray
+    v: np.ndarray
+    tbase: int = 0
+
+    @classmethod
+    def of_csr(cls, offsets: np.ndarray, t: np.ndarray, v: np.ndarray) -> Ranges:
+        return cls(offsets[:-1], offsets[1:], t, v)
+
+    def first_last(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(series with samples, their first and last timestamps)."""
+        has = self.ends > self.starts
+        first = self.t[self.starts[has]].astype(np.int64) + self.tbase
+        last = self.t[self.ends[has] - 1].astype(np.int64) + self.tbase
+        return has, first, last
+
+    def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rank, t, v) per sample, in (rank, t) order."""
+        rank, rows = gather_ranges(self.starts, self.ends)
+        return rank, self.t[rows].astype(np.int64) + self.tbase, self.v[rows]
+
+
+def concat_csr(parts: list[Ranges], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """One CSR ``(offsets, t, v)`` over ``n`` ranks from parts over the same ranks, if every
+    series' samples in the parts (taken in order of their earliest sample) follow one
+    another in time; None if some overlap.
+
+    Blocks, and the head's runs, mostly hold disjoint time ranges of each series: its
+    samples are then its parts' slices one after another, copied without the sort
     ``combine`` needs in general.
     """
-    parts = [p for p in parts if p[1].size]
     spans = []
-    for offsets, t, _ in parts:
-        full = offsets[1:] > offsets[:-1]
-        spans.append((int(t[offsets[:-1][full]].min()), int(t[offsets[1:][full] - 1].max())))
-    order = sorted(range(len(parts)), key=spans.__getitem__)
-    if any(spans[a][1] >= spans[b][0] for a, b in zip(order[:-1], order[1:], strict=True)):
-        return None
-    parts = [parts[i] for i in order]
+    for p in parts:
+        has, first, last = p.first_last()
+        if first.size:
+            spans.append((int(first.min()), p, has, first, last))
+    spans.sort(key=lambda s: s[0])
+    parts = [s[1] for s in spans]
     if not parts:
         return np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-    if len(parts) == 1:
-        return parts[0]
-    counts = np.stack([np.diff(p[0]) for p in parts])  # (part, rank)
+    prev_last = np.full(n, np.iinfo(np.int64).min, np.int64)
+    for _, _, has, first, last in spans:
+        if (first <= prev_last[has]).any():
+            return None
+        prev_last[has] = last
+    counts = np.stack([p.ends - p.starts for p in parts])  # (part, rank)
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(counts.sum(axis=0), out=offsets[1:])
     total = int(offsets[-1])
-    if total >= _SLICE_MIN_LEN * int(np.count_nonzero(counts)):
-        # Long runs: copy slices, series by series, parts in time order.
-        rank, k = np.nonzero(counts.T)
-        a = np.stack([p[0][:-1] for p in parts])[k, rank]
-        b = a + counts[k, rank]
-        pieces = list(zip(k.tolist(), a.tolist(), b.tolist(), strict=True))
-        t = np.concatenate([parts[i][1][lo:hi] for i, lo, hi in pieces])
-        v = np.concatenate([parts[i][2][lo:hi] for i, lo, hi in pieces])
+    if total < _SLICE_MIN_LEN * int(np.count_nonzero(counts)):
+        # Short runs: one scatter per part.
+        before = np.cumsum(counts, axis=0) - counts  # samples of earlier parts, per series
+        t = np.empty(total, np.int64)
+        v = np.empty(total, np.float64)
+        for k, p in enumerate(parts):
+            rank, pt, pv = p.triples()
+            dst = (offsets[:-1] + before[k])[rank] + np.arange(rank.size, dtype=np.int64)
+            dst -= np.repeat(np.cumsum(counts[k]) - counts[k], counts[k])
+            t[dst] = pt
+            v[dst] = pv
         return offsets, t, v
-    # Short runs: one scatter per part.
-    before = np.cumsum(counts, axis=0) - counts  # samples of earlier parts, per series
-    t = np.empty(total, np.int64)
-    v = np.empty(total, np.float64)
-    for k, (p_off, p_t, p_v) in enumerate(parts):
-        shift = offsets[:-1] + before[k] - p_off[:-1]
-        dst = np.repeat(shift, counts[k]) + np.arange(p_t.size, dtype=np.int64)
-        t[dst] = p_t
-        v[dst] = p_v
+    # Long runs: copy slices, series by series, parts in time order.
+    rank, k = np.nonzero(counts.T)
+    a = np.stack([p.starts for p in parts])[k, rank]
+    b = a + counts[k, rank]
+    pieces = list(zip(k.tolist(), a.tolist(), b.tolist(), strict=True))
+    t = np.concatenate([parts[i].t[lo:hi] for i, lo, hi in pieces]).astype(np.int64, copy=False)
+    bases = np.array([p.tbase for p in parts], np.int64)
+    if bases.any():
+        t += np.repeat(bases[k], counts[k, rank])
+    v = np.concatenate([parts[i].v[lo:hi] for i, lo, hi in pieces])
     return offsets, t, v

@@ -27,7 +27,7 @@ from .compact import compact_blocks, covered_blocks, plan_compaction
 from .csr import drop_empty, expand_ranks
 from .cut import write_head_blocks
 from .head import Head, HeadSnapshot, Run
-from .merge import LabelOrder, merge_series_sets, sorted_series_set
+from .merge import LabelOrder, merge_series_sets
 from .retention import expired_blocks
 from .wal import (
     REC_DELETE,
@@ -242,11 +242,11 @@ class TSDB:
         blocks, ids, snap, labels = self._snapshot(matchers, mint, maxt)
         parts = [b.select(matchers, mint, maxt) for b in blocks]
         if ids.size:
+            # Read the head's series in label order, so that its samples need no reordering.
+            ids = ids[np.argsort(self._head_order.ranks(labels)[ids], kind="stable")]
             offsets, t, v = snap.samples(ids, mint, maxt)
             keep, offsets = drop_empty(offsets)
-            kept = ids[keep]
-            ranks = self._head_order.ranks(labels)[kept]
-            parts.append(sorted_series_set([labels[i] for i in kept], offsets, t, v, ranks))
+            parts.append(SeriesSet([labels[i] for i in ids[keep]], offsets, t, v))
         return merge_series_sets(parts)
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .csr import combine, concat_csr, expand_ranks, gather, gather_ranges, segment_bisect
+from .csr import Ranges, combine, concat_csr, expand_ranks, gather, gather_ranges, segment_bisect
 from .index import GrowArray, SeriesIndex
 
 __all__ = ["Run", "Head", "HeadSnapshot"]
@@ -85,26 +85,27 @@ def merge_runs(runs: list[Run], n_series: int, level: int) -> Run:
 _BISECT_MIN_ROWS = 16_384
 
 
-def _run_rows(run: Run, ids: np.ndarray, mint: int, maxt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rank, row, t)`` of the samples of series ``ids`` in ``run`` within [mint, maxt]."""
-    inside = mint <= run.mint and run.maxt <= maxt
+def _run_ranges(run: Run, ids: np.ndarray, mint: int, maxt: int) -> Ranges:
+    """The rows of series ``ids`` (rank i = ids[i]) in ``run`` within [mint, maxt]."""
     n = run.offsets.shape[0] - 1
-    known = ids[ids < n]
-    if not inside and known.shape[0] and int((run.offsets[known + 1] - run.offsets[known]).sum()) > _BISECT_MIN_ROWS:
-        # A query over part of the run (say the last 5 minutes of a 2 hour head): search
-        # each series' time range instead of reading and filtering all of its samples.
-        rank_of = np.flatnonzero(ids < n)
-        lo, hi = run.offsets[known], run.offsets[known + 1]
-        starts = segment_bisect(run.tdelta, lo, hi, mint - run.tbase, right=False)
-        ends = segment_bisect(run.tdelta, starts, hi, maxt - run.tbase, right=True)
-        rank, rows = gather_ranges(starts, ends)
-        return rank_of[rank], rows, run.times(rows)
-    rank, rows = gather(run.offsets, ids)
-    t = run.times(rows)
-    if inside:
-        return rank, rows, t
-    keep = (t >= mint) & (t <= maxt)
-    return rank[keep], rows[keep], t[keep]
+    known = ids < n
+    starts = np.zeros(ids.shape[0], np.int64)
+    ends = np.zeros(ids.shape[0], np.int64)
+    starts[known] = run.offsets[ids[known]]
+    ends[known] = run.offsets[ids[known] + 1]
+    if not (mint <= run.mint and run.maxt <= maxt):
+        if int((ends - starts).sum()) > _BISECT_MIN_ROWS:
+            # A query over part of the run (say the last 5 minutes of a 2 hour head):
+            # search each series' time range instead of reading all of its samples.
+            starts = segment_bisect(run.tdelta, starts, ends, mint - run.tbase, right=False)
+            ends = segment_bisect(run.tdelta, starts, ends, maxt - run.tbase, right=True)
+        else:
+            rank, rows = gather_ranges(starts, ends)
+            t = run.times(rows)
+            below = np.bincount(rank[t < mint], minlength=ids.shape[0])
+            above = np.bincount(rank[t > maxt], minlength=ids.shape[0])
+            starts, ends = starts + below, ends - above
+    return Ranges(starts, ends, run.tdelta, run.v, run.tbase)
 
 
 @dataclass(frozen=True)
@@ -122,16 +123,9 @@ class HeadSnapshot:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR ``(offsets, t, v)`` for series ``ids`` (rank i = ids[i]) restricted to [mint, maxt]."""
         n = ids.shape[0]
-        csrs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for run in self.runs:
-            if run.size == 0:
-                continue
-            if run.mint > maxt or run.maxt < mint:
-                continue
-            rank, rows, t = _run_rows(run, ids, mint, maxt)
-            offsets = np.zeros(n + 1, np.int64)
-            np.cumsum(np.bincount(rank, minlength=n), out=offsets[1:])
-            csrs.append((offsets, t, run.v[rows]))  # a run is in (rank, t) order already
+        # Runs are read in place (each is in (rank, t) order already).
+        parts = [_run_ranges(run, ids, mint, maxt) for run in self.runs
+                 if run.size and run.mint <= maxt and run.maxt >= mint]
         if self.t.size:
             # A byte mask first: a selector usually wants few of the buffer's series, and
             # the time test then runs on those samples only.
@@ -144,17 +138,14 @@ class HeadSnapshot:
                 rows, t = rows[inside], t[inside]
             rank_of = np.zeros(self.n_series, np.int64)
             rank_of[ids] = np.arange(n, dtype=np.int64)
-            csrs.append(combine(rank_of[self.sid[rows]], t, self.v[rows], n))
-        if len(csrs) == 1:
-            return csrs[0]
-        # When the runs' time spans do not overlap (appends in time order), concatenating
-        # them per series beats sorting all their samples again.
-        joined = concat_csr(csrs, n)
+            parts.append(Ranges.of_csr(*combine(rank_of[self.sid[rows]], t, self.v[rows], n)))
+        # When the runs hold disjoint time ranges of each series (appends in time order),
+        # copying their slices beats sorting all their samples again.
+        joined = concat_csr(parts, n)
         if joined is not None:
             return joined
-        ranks = [expand_ranks(c[0]) for c in csrs]
-        return combine(np.concatenate(ranks), np.concatenate([c[1] for c in csrs]),
-                       np.concatenate([c[2] for c in csrs]), n)
+        rank, t, v = zip(*(p.triples() for p in parts), strict=True)
+        return combine(np.concatenate(rank), np.concatenate(t), np.concatenate(v), n)
 
     def has_samples(self, ids: np.ndarray, mint: int, maxt: int) -> np.ndarray:
         """Mask over ``ids``: does the series have a sample in [mint, maxt]? (Values are not read.)"""

@@ -112,16 +112,37 @@ class SeriesIndex:
 
     def resolve(self, labels: Sequence[Labels]) -> tuple[np.ndarray, list[int]]:
         """Ids for ``labels`` (creating missing series) and the list of newly created ids."""
-        ids = list(map(self._ids.get, labels))
+        get = self._ids.get
+        ids = list(map(get, labels))
         created: list[int] = []
         if None in ids:
+            # New series are registered first and their postings appended per label pair
+            # afterwards, one array extend per pair instead of one append per series and pair.
+            registry, table = self._ids, self.labels
+            grouped: dict[tuple[str, str], list[int]] = {}
             for i, sid in enumerate(ids):
                 if sid is None:
-                    sid = self._ids.get(labels[i])
+                    lb = labels[i]
+                    sid = get(lb)
                     if sid is None:
-                        sid = self.add(labels[i])
+                        sid = registry[lb] = len(table)
+                        table.append(lb)
                         created.append(sid)
+                        for pair in lb.items:
+                            group = grouped.get(pair)
+                            if group is None:
+                                grouped[pair] = [sid]
+                            else:
+                                group.append(sid)
                     ids[i] = sid
+            for (name, value), sids in grouped.items():
+                values = self._postings.get(name)
+                if values is None:
+                    values = self._postings[name] = {}
+                plist = values.get(value)
+                if plist is None:
+                    plist = values[value] = GrowArray(np.int64, max(4, len(sids)))
+                plist.extend(np.array(sids, np.int64))
         return np.fromiter(ids, np.int64, len(ids)), created
 
     def remove(self, ids: np.ndarray) -> int:

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..model.batch import SeriesSet
 from ..model.labels import Labels
-from .csr import combine, concat_csr, expand_ranks, gather
+from .csr import Ranges, combine, concat_csr, expand_ranks
 
-__all__ = ["LabelOrder", "merge_series_sets", "sort_keys", "sorted_series_set"]
+__all__ = ["LabelOrder", "merge_series_sets", "sort_keys"]
 
 
 def sort_keys(labels: Sequence[Labels]) -> list[str] | list[tuple[tuple[str, str], ...]]:
@@ -63,32 +63,6 @@ class LabelOrder:
             return ranks
 
 
-def sorted_series_set(
-    labels: Sequence[Labels], offsets: np.ndarray, t: np.ndarray, v: np.ndarray,
-    ranks: np.ndarray | None = None,
-) -> SeriesSet:
-    """A SeriesSet with series reordered so that labels are sorted (``ranks``, if given,
-    are the series' positions in label order, as ``LabelOrder`` knows them)."""
-    if ranks is not None:
-        order = np.argsort(ranks, kind="stable")
-        if (order[1:] > order[:-1]).all():
-            return SeriesSet(list(labels), offsets, t, v)
-        perm = order.astype(np.int64)
-        order = perm.tolist()
-    else:
-        # Plain tuples: on the read path (mostly presorted, modest sizes) comparing them
-        # beats building string keys first.
-        keys = [lb.items for lb in labels]
-        order = sorted(range(len(labels)), key=keys.__getitem__)
-        if order == list(range(len(order))):
-            return SeriesSet(list(labels), offsets, t, v)
-        perm = np.asarray(order, np.int64)
-    rank, rows = gather(offsets, perm)
-    new_offsets = np.zeros(len(order) + 1, np.int64)
-    np.cumsum(np.bincount(rank, minlength=len(order)), out=new_offsets[1:])
-    return SeriesSet([labels[i] for i in order], new_offsets, t[rows], v[rows])
-
-
 def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
     """Union of ``parts`` (oldest first): series with equal labels are merged, newer wins on equal t."""
     parts = [p for p in parts if len(p)]
@@ -96,16 +70,23 @@ def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
         return SeriesSet.empty()
     if len(parts) == 1:
         return parts[0]
-    rank_of: dict[Labels, int] = {}
-    for p in parts:
-        for lb in p.labels:
-            rank_of.setdefault(lb, 0)
-    found = list(rank_of)
-    keys = [lb.items for lb in found]
-    all_labels = [found[i] for i in sorted(range(len(found)), key=keys.__getitem__)]
-    for i, lb in enumerate(all_labels):
-        rank_of[lb] = i
-    locals_ = [np.fromiter((rank_of[lb] for lb in p.labels), np.int64, len(p.labels)) for p in parts]
+    # Label sets are compared as their item tuples: equal sets from different sources are
+    # distinct objects, and tuples compare in C where ``Labels.__eq__`` is a Python call.
+    keys = [[lb.items for lb in p.labels] for p in parts]
+    k0 = keys[0]
+    if all(k == k0 for k in keys[1:]) and all(a < b for a, b in zip(k0, k0[1:], strict=False)):
+        # The usual case: the same series everywhere, in label order.
+        all_labels = list(parts[0].labels)
+        locals_ = [np.arange(len(all_labels), dtype=np.int64)] * len(parts)
+    else:
+        first: dict[tuple[tuple[str, str], ...], Labels] = {}
+        for p, pk in zip(parts, keys, strict=True):
+            for key, lb in zip(pk, p.labels, strict=True):
+                first.setdefault(key, lb)
+        ordered = sorted(first)
+        all_labels = [first[k] for k in ordered]
+        rank_of = {k: i for i, k in enumerate(ordered)}
+        locals_ = [np.fromiter(map(rank_of.__getitem__, pk), np.int64, len(pk)) for pk in keys]
     n = len(all_labels)
     spread = []
     for p, local in zip(parts, locals_, strict=True):
@@ -116,7 +97,7 @@ def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
         counts[local] = np.diff(p.offsets)
         offsets = np.zeros(n + 1, np.int64)
         np.cumsum(counts, out=offsets[1:])
-        spread.append((offsets, p.t, p.v))
+        spread.append(Ranges.of_csr(offsets, p.t, p.v))
     disjoint = concat_csr(spread, n) if spread else None
     if disjoint is not None:
         return SeriesSet(all_labels, *disjoint)

@@ -44,17 +44,34 @@ def _target_counts(ctx: ApiContext) -> dict[str, int]:
     return counts
 
 
+def _alert_counts(ctx: ApiContext) -> dict[str, Any]:
+    """Firing alerts by their ``severity`` label ("" when unset), and the number pending."""
+    firing: dict[str, int] = {}
+    pending = 0
+    manager = ctx.rules()
+    if manager is None:
+        return {"firing": firing, "pending": pending}
+    for _, alert in manager.active_alerts():
+        if alert.state == "firing":
+            severity = alert.labels.get("severity")
+            firing[severity] = firing.get(severity, 0) + 1
+        elif alert.state == "pending":
+            pending += 1
+    return {"firing": firing, "pending": pending}
+
+
 @dataclass
 class StatusSampler:
     """Computes status snapshots; the ingest rate is the growth of appended samples between two calls.
 
     The appended-sample total is the head's sample count, which drops when the head is cut into a
-    block, so a negative step is read as "unknown" and reported as the previous rate.
+    block, so a negative step is read as "unknown" and reported as the previous rate. Until two
+    snapshots exist the rate is unknown (None).
     """
 
     ctx: ApiContext
     _last: tuple[float, int] | None = None
-    _rate: float = 0.0
+    _rate: float | None = None
 
     def sample(self) -> dict[str, Any]:
         """One snapshot (blocking: reads storage statistics and walks the data directory)."""
@@ -71,6 +88,7 @@ class StatusSampler:
         return {
             "time": now,
             "targets": _target_counts(self.ctx),
+            "alerts": _alert_counts(self.ctx),
             "headSeries": int(head["numSeries"]),
             "headSamples": appended,
             "blocks": int(stats["numBlocks"]),

@@ -283,14 +283,20 @@ def window_mad(lo: np.ndarray, count: np.ndarray, v: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def window_extrapolated_rate(lo: np.ndarray, count: np.ndarray, t: np.ndarray, v: np.ndarray,
                              range_end: np.ndarray, range_ms: int, is_counter: bool,
-                             is_rate: bool) -> np.ndarray:
-    """Prometheus' ``extrapolatedRate`` for windows of at least two samples."""
+                             is_rate: bool, drops: np.ndarray) -> np.ndarray:
+    """Prometheus' ``extrapolatedRate`` for windows of at least two samples.
+
+    If given (non-empty), ``drops[i]`` counts the decreases ``v[j] < v[j - 1]`` for
+    ``j <= i``: a window without one (most windows of most counters) then skips the scan
+    for counter resets, which pays when windows overlap and would scan samples repeatedly.
+    """
     out = np.empty(lo.shape[0])
+    known = drops.shape[0] > 0
     for w in range(lo.shape[0]):
         first = lo[w]
         last = first + count[w] - 1
         result = v[last] - v[first]
-        if is_counter:
+        if is_counter and (not known or drops[last] != drops[first]):
             for i in range(first + 1, last + 1):
                 if v[i] < v[i - 1]:
                     result += v[i - 1]

@@ -51,8 +51,14 @@ def _reset_flags(rw: RangeWindows) -> np.ndarray:
 
 def _possible_non_counter(call: FuncCall, labels: list[Labels]) -> None:
     """Prometheus' info when rate()/increase() gives results for a name that doesn't look like a counter."""
+    seen: set[str] = set()
     for lbls in labels:
-        name = lbls.name
+        items = lbls.items
+        # ``__name__`` usually sorts first; the info is given once per name.
+        name = items[0][1] if items and items[0][0] == "__name__" else lbls.name
+        if name in seen:
+            continue
+        seen.add(name)
         if name and not name.endswith(_COUNTER_SUFFIXES):
             call.info("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
                       + go_quote(name), call.exprs[0].pos)
@@ -135,9 +141,13 @@ def _extrapolated_rate(call: FuncCall, is_counter: bool, is_rate: bool) -> Insta
         out = _extended_rate(call, rw, mode == "smoothed", is_counter, is_rate)
     else:
         ws = WindowSet(rw, min_count=2)
+        drops = np.zeros(0, dtype=np.int64)
+        if is_counter and int(ws.count.sum()) > 2 * rw.v.shape[0]:
+            drops = np.zeros(rw.v.shape[0], dtype=np.int64)
+            np.cumsum(rw.v[1:] < rw.v[:-1], out=drops[1:])
         with np.errstate(all="ignore"):
             result = compiled().window_extrapolated_rate(ws.lo, ws.count, rw.t, rw.v, rw.eval_t[ws.step],
-                                                      rw.range_ms, is_counter, is_rate)
+                                                      rw.range_ms, is_counter, is_rate, drops)
         values, present = ws.scatter(result)
         out = range_result(rw, values, present)
     if call.name in ("rate", "increase"):

@@ -257,3 +257,44 @@ def test_restart_keeps_alerts_sends_no_duplicate_and_loses_no_resolve(tmp_path: 
     assert asyncio.run(first()) == 1
     bodies = asyncio.run(second())
     assert [[a["status"] for a in b["alerts"]] for b in bodies] == [["resolved", "firing"]]
+
+
+def test_event_log_records_alert_silence_and_notification_events(tmp_path: Path) -> None:
+    answers = iter([503, 200, 400])
+
+    async def scenario() -> None:
+        clock, rec = Clock(), Recorder(lambda r: next(answers))
+        svc = make_service(ONE, rec, clock, data_dir=tmp_path)
+        svc.put_alerts([firing("A", instance="1")])
+        svc.put_alerts([firing("A", instance="1")])  # no state change: no event
+        sid = svc.set_silence(Silence(tuple(parse_matchers('alertname="Z"')), T0, T0 + 60 * S))
+        svc.expire_silence(sid)
+        await advance(svc, clock, 1)
+        svc.put_alerts([firing("B", team="b", instance="2")])
+        await advance(svc, clock, 3)
+        svc.put_alerts([resolved("A", 3, instance="1")])
+        await svc.stop()
+
+    asyncio.run(scenario())
+    clock = Clock()
+    clock.now = T0 + 10 * S
+    svc = AlertmanagerService(load_config(ONE), clock=clock, data_dir=tmp_path)  # replayed from disk
+    ev = svc.events
+    assert [(e["kind"], e.get("status") or e.get("action") or e.get("outcome")) for e in ev.query()] == [
+        ("alert", "firing"), ("silence", "created"), ("silence", "expired"),
+        ("notification", "retry"), ("notification", "success"), ("alert", "firing"),
+        ("notification", "failed"), ("alert", "resolved"),
+    ]
+    [ok] = ev.query(kinds=["notification"], outcome="success")
+    assert ok["receiver"] == "a" and ok["attempt"] == 2 and ok["alerts"][0]["labels"]["instance"] == "1"
+    [failed] = ev.query(receiver="b", outcome="failed")
+    assert "400" in failed["error"]
+    assert [e["kind"] for e in ev.query(matchers=parse_matchers('instance="2"'))] == ["alert", "notification"]
+    assert len(ev.query(start=T0 + 2 * S)) == 2 and len(ev.query(end=T0)) == 3
+    assert ev.query(limit=1)[0]["status"] == "resolved"
+    clock.now = T0 + 8 * 24 * 3600 * S  # past the 7-day retention
+    assert ev.gc() == 8
+    ev.close()
+    again = AlertmanagerService(load_config(ONE), clock=clock, data_dir=tmp_path).events
+    assert len(again) == 0
+    again.close()

@@ -26,6 +26,7 @@ with warnings.catch_warnings():
 from conftest import Proc, Processes
 from watchkeeper.alerting.config import load_config, load_config_file
 from watchkeeper.alerting.service import AlertmanagerService
+from watchkeeper.api.alertmanager_v2 import EVENTS_PATH
 from watchkeeper.cli.alertmanager import create_app
 
 AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
@@ -149,6 +150,23 @@ def test_invalid_silences_are_rejected(
     r = client.post("/api/v2/silences", json={"matchers": matchers, "startsAt": _ts(now),
                                               "endsAt": _ts(now + 60), "createdBy": "x", "comment": "y"})
     assert r.status_code == 400 and message in r.json()
+
+
+def test_event_log_endpoint(client: TestClient) -> None:
+    _post(client, {"labels": {"alertname": "Up", "instance": "a"}})
+    now = time.time()
+    matchers = [{"name": "alertname", "value": "Up", "isRegex": False}]
+    client.post("/api/v2/silences", json={"matchers": matchers, "startsAt": _ts(now), "endsAt": _ts(now + 60),
+                                          "createdBy": "me", "comment": "c"})
+    events = client.get(EVENTS_PATH).json()
+    assert [(e["kind"], e.get("status") or e.get("action")) for e in events] == [
+        ("alert", "firing"), ("silence", "created")]
+    assert events[0]["time"].endswith("Z") and events[1]["createdBy"] == "me"
+    assert client.get(EVENTS_PATH, params={"kind": "silence"}).json()[0]["action"] == "created"
+    assert client.get(EVENTS_PATH, params={"filter": "instance=a"}).json()[0]["kind"] == "alert"
+    assert client.get(EVENTS_PATH, params={"start": str(now + 3600)}).json() == []
+    assert client.get(EVENTS_PATH, params={"end": "2000-01-01T00:00:00Z"}).json() == []
+    assert client.get(EVENTS_PATH, params={"limit": "x"}).status_code == 400
 
 
 def test_receivers_and_status(client: TestClient) -> None:

@@ -118,3 +118,36 @@ def test_backtest_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     code, _, err = _run(capsys, "rules", "backtest", str(rules), "--data-dir", str(tmp_path / "none"),
                         "--from", "0", "--to", "60")
     assert code == 1 and "no data directory" in err
+
+
+GOOD_RULES = "groups:\n- name: g\n  rules:\n  - record: a\n    expr: vector(1)\n"
+BAD_RULES = "groups:\n- name: g\n  rules:\n  - record: a\n    expr: sum(\n"
+DUP_RULES = GOOD_RULES + "  - record: a\n    expr: vector(2)\n"
+
+
+@pytest.mark.parametrize(("rule_files", "flags", "code"), [
+    (["good.yml"], [], 0),
+    (["good.yml", "bad.yml"], [], 1),
+    (["dup.yml"], [], 0),
+    (["dup.yml"], ["--lint-fatal"], 3),
+    (["*.yml"], [], 1),
+    (["nomatch*.yml"], [], 0),
+    (["missing.yml"], [], 1),
+])
+def test_check_config_checks_its_rule_files(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, rule_files: list[str],
+                                            flags: list[str], code: int) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, text in (("good.yml", GOOD_RULES), ("bad.yml", BAD_RULES), ("dup.yml", DUP_RULES)):
+        (rules / name).write_text(text)
+    (tmp_path / "prometheus.yml").write_text(f"rule_files: {[f'rules/{f}' for f in rule_files]}\n")
+    monkeypatch.chdir(tmp_path)
+    got = _run(capsys, "check", "config", *flags, "prometheus.yml")
+    assert got[0] == code
+    if os.access(PROMTOOL, os.X_OK):
+        theirs = subprocess.run([PROMTOOL, "check", "config", *flags, "prometheus.yml"], capture_output=True,
+                                text=True, timeout=60, cwd=tmp_path)
+        assert got == (theirs.returncode, theirs.stdout, theirs.stderr)
+    else:
+        assert "Checking rules/" in got[1] or code == 1

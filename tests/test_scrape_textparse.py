@@ -394,3 +394,48 @@ def test_fuzz_label_sets_roundtrip(labels: dict[str, str], sep_tail: str) -> Non
     body = ",".join(f'{k}="{v}"' for k, v in esc.items())
     key = f"m{{{body}{sep_tail if labels else ''}}}"
     assert parse_series_key(key) == [("__name__", "m"), *labels.items()]
+
+
+_BULK_LINES = [
+    'a{b="c"} 1', 'a{b="c}"} 1', 'a{b="c"}} 1', 'a{b="x"} 1 2', 'a{b="\\""} 1', 'a {b="c"} 1', 'a{b="c"}  1',
+    'a{b="c"}\t1', "x 1", "x  1", "x 1 2", "x", "x{} 2", '{"a"} 1', 'a{b="c" } 1', "a{b=c} 1",
+    'a{b="c",} 1e3', 'a{b="c"} NaN', 'a{b="c"} +Inf', 'a{b="c"} 1_0', 'a{b="c"} 0x1p3',
+    "# HELP a some \\n text", "# TYPE a counter", "# TYPE a gauge", "# TYPE a bogus", "# TYPE a",
+    "#TYPE a counter", "# HELP", "# comment", "  a 1", 'a{b="é"} 1', 'a{b="c"} 1\r', 'a{le="1"} 3', "",
+    "a} 1", "a{ 1", 'a{b="c"} 1}', 'a"b 1', 'a{b="c d"} 5', 'a{b="}"} 5', 'a{b="c"}x 1', 'a{b="c"} -',
+    "x -1", "x 1 ", " ", "# HELP  x y", "# TYPE x untyped", "# HELP x", "# TYPE x summary",
+]
+
+
+def _outcome(fn: object, text: str) -> tuple[object, ...]:
+    try:
+        r = fn(text)  # type: ignore[operator]
+    except ParseError as e:
+        return ("error", str(e), e.line)
+    meta = {k: (m.type, m.help, m.unit) for k, m in r.metadata.items()}
+    return ("ok", r.keys, r.values.tobytes(), r.timestamps.tolist(), meta)
+
+
+def test_bulk_text_path_agrees_with_line_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numpy path for common bodies gives exactly what the line-by-line parser gives."""
+    import random
+
+    from watchkeeper.scrape import textparse
+
+    rng = random.Random(7)
+    bodies = [
+        "\n".join(rng.choice(_BULK_LINES) for _ in range(rng.randint(0, 6))) + rng.choice(["", "\n"])
+        for _ in range(4000)
+    ]
+    bulk_taken = 0
+    fast = [_outcome(textparse.parse_text, b) for b in bodies]
+    for b in bodies:
+        try:
+            bulk_taken += textparse._parse_text_bulk(b) is not None
+        except ParseError:
+            bulk_taken += 1
+    monkeypatch.setattr(textparse, "_parse_text_bulk", lambda text: None)
+    slow = [_outcome(textparse.parse_text, b) for b in bodies]
+    assert bulk_taken > 500  # the comparison covers the bulk path, not only fallbacks
+    for body, f, s in zip(bodies, fast, slow, strict=True):
+        assert f == s, body

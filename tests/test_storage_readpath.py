@@ -142,3 +142,37 @@ def test_select_time_ranges_inside_blocks_and_head_runs(tmp_path, monkeypatch, b
                 assert list(zip(t.tolist(), v.tolist(), strict=True)) == exp[lb]
     finally:
         db.close()
+
+
+def test_head_buffer_index_keeps_last_write_wins_and_sees_new_appends(tmp_path):
+    rng = np.random.default_rng(11)
+    db = TSDB(tmp_path)
+    names = [Labels({"__name__": "g", "s": str(i)}) for i in range(50)]
+    want: dict[Labels, dict[int, float]] = {}
+
+    def append(count: int) -> None:
+        pick = rng.integers(0, len(names), count)
+        t = rng.integers(0, 2_000, count)  # out of order, with repeated timestamps
+        v = rng.random(count)
+        db.append(SampleBatch([names[i] for i in pick], np.arange(count), t.astype(np.int64), v))
+        for i, ti, vi in zip(pick.tolist(), t.tolist(), v.tolist(), strict=True):
+            want.setdefault(names[i], {})[ti] = vi
+
+    def check(matchers: list[Matcher], mint: int, maxt: int) -> None:
+        got = db.select(matchers, mint, maxt)
+        exp = {lb: sorted((t, v) for t, v in pts.items() if mint <= t <= maxt)
+               for lb, pts in want.items() if all(m.matches_labels(lb) for m in matchers)}
+        assert got.labels == sorted(lb for lb, pts in exp.items() if pts)
+        for i in range(len(got)):
+            lb, t, v = got.series(i)
+            assert list(zip(t.tolist(), v.tolist(), strict=True)) == exp[lb]
+
+    some = [Matcher(MatchType.EQUAL, "__name__", "g"), Matcher(MatchType.REGEX, "s", "1.?|3")]
+    try:
+        for count in (3_000, 3_000, 100, 9_000, 200):  # indexed, a tail, re-indexed, a tail
+            append(count)
+            check(some, 500, 1_500)
+            check(ALL, 0, 2_000)
+        assert db._head.snapshot().buffer_index.covered == 15_100
+    finally:
+        db.close()

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -167,8 +168,32 @@ def test_stream_unsubscribe_and_subscription_limit(env) -> None:  # type: ignore
     with client.websocket_connect("/api/v1/stream") as ws:
         for i in range(MAX_SUBSCRIPTIONS):
             ws.send_json({"type": "subscribe", "id": f"q{i}", "channel": "query", "query": "1", "step": 60})
+            assert ws.receive_json()["type"] == "points"  # the current value, then nothing for 60 s
         ws.send_json({"type": "subscribe", "id": "over", "channel": "query", "query": "1", "step": 60})
-        assert ws.receive_json()["id"] == "over"
+        assert ws.receive_json() == {"type": "error", "id": "over",
+                                     "error": f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"}
         ws.send_json({"type": "unsubscribe", "id": "q0"})
         ws.send_json({"type": "subscribe", "id": "s", "channel": "status"})
         assert ws.receive_json()["type"] == "status"  # room again after the unsubscribe
+
+
+def test_stream_failed_subscription_frees_its_slot_and_binary_frames_work(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    failing = 'label_replace(vector(1), "x", "y", "z", "(")'  # parses, fails when evaluated
+    with client.websocket_connect("/api/v1/stream") as ws:
+        for i in range(MAX_SUBSCRIPTIONS + 1):  # each ends at once, so none keeps its slot
+            ws.send_bytes(orjson.dumps({"type": "subscribe", "id": f"e{i}", "channel": "query",
+                                        "query": failing, "step": 60}))
+            reply = ws.receive_json()
+            assert reply["id"] == f"e{i}" and "invalid regular expression" in reply["error"]
+
+
+def test_stream_query_without_history_sends_the_current_value_at_once(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    with client.websocket_connect("/api/v1/stream") as ws:
+        t0 = time.monotonic()
+        ws.send_json({"type": "subscribe", "id": "q", "channel": "query", "query": "count(demo_total)",
+                      "step": 60})
+        msg = ws.receive_json()
+        assert time.monotonic() - t0 < 5
+        assert msg["type"] == "points" and msg["data"]["result"][0]["value"][1] == "2"

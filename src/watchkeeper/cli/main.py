@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from .rules import add_check_rules, add_rule_commands, run_rule_command
+from .rules import add_check_rules, add_lint_flags, add_rule_commands, config_rule_files, run_rule_command
 
 __all__ = ["main", "build_parser"]
 
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     cc = csub.add_parser("config", help="validate prometheus.yml files",
                          description="Validate prometheus.yml files; problems print as FILE:LINE: message.")
     cc.add_argument("files", nargs="+", metavar="FILE")
+    add_lint_flags(cc)
     ca = csub.add_parser("alertmanager", help="validate alertmanager.yml files",
                          description="Validate alertmanager.yml files (and the templates they name) like "
                                      "amtool check-config; exit code 1 if any is invalid.")
@@ -183,10 +184,12 @@ def _flag_text(raw: Sequence[str], name: str, default: str) -> str:
     return default
 
 
-def _check_config(files: Sequence[str]) -> int:
+def _check_config(files: Sequence[str], lint: str, lint_fatal: bool) -> int:
     from ..config import ConfigError, load_config_file
+    from ..rules.check import check_rules_split
 
     failed = False
+    worst = 0
     for path in files:
         print(f"Checking {path}")
         try:
@@ -197,10 +200,22 @@ def _check_config(files: Sequence[str]) -> int:
                 print(f"  FAILED: {msg}")
             print()
             continue
-        print(f" SUCCESS: {len(loaded.rule_files)} rule files found")
+        rule_files, missing = config_rule_files(path, loaded.config.rule_files)
+        if missing:
+            print(f"  FAILED: {missing}", file=sys.stderr)
+            print()
+            failed = True
+            continue
+        if rule_files:
+            print(f"  SUCCESS: {len(rule_files)} rule files found")
         print(f" SUCCESS: {path} is valid prometheus config file syntax")
         print()
-    return 1 if failed else 0
+        # promtool goes on to check the rule files, with their errors indented.
+        code, out, err = check_rules_split(rule_files, lint=lint, lint_fatal=lint_fatal, error_prefix="     ")
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        worst = max(worst, code, key=lambda c: {0: 0, 3: 1, 1: 2}[c])
+    return 1 if failed else worst
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code is not None:
         return code
     if args.command == "check" and args.check_what == "config":
-        return _check_config(args.files)
+        return _check_config(args.files, args.lint, args.lint_fatal)
     if args.command == "check" and args.check_what == "alertmanager":
         from ..alerting.check import check_alertmanager
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import glob
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +12,8 @@ from pathlib import Path
 from ..model.batch import SampleBatch, SeriesSet
 from ..model.matchers import Matcher
 
-__all__ = ["add_check_rules", "add_rule_commands", "run_rule_command", "LayeredQuerier"]
+__all__ = ["add_check_rules", "add_lint_flags", "add_rule_commands", "config_rule_files", "run_rule_command",
+           "LayeredQuerier"]
 
 
 def add_check_rules(csub: argparse._SubParsersAction) -> None:
@@ -19,9 +22,28 @@ def add_check_rules(csub: argparse._SubParsersAction) -> None:
         description="Validate Prometheus rule files (and PrometheusRule resources) like promtool check "
                     "rules: same output; exit code 1 on errors, 3 on lint findings with --lint-fatal.")
     cr.add_argument("files", nargs="+", metavar="FILE")
-    cr.add_argument("--lint", default="duplicate-rules", metavar="LINTS",
-                    help="comma-separated linters: all, duplicate-rules, none")
-    cr.add_argument("--lint-fatal", action="store_true", help="exit with code 3 on lint findings")
+    add_lint_flags(cr)
+
+
+def add_lint_flags(p: argparse.ArgumentParser) -> None:
+    """promtool's rule lint flags (``check rules``, and ``check config`` for the config's rule files)."""
+    p.add_argument("--lint", default="duplicate-rules", metavar="LINTS",
+                   help="comma-separated linters for rule files: all, duplicate-rules, none")
+    p.add_argument("--lint-fatal", action="store_true", help="exit with code 3 on lint findings")
+
+
+def config_rule_files(config_path: str, patterns: Sequence[str]) -> tuple[list[str], str]:
+    """A config's rule files as promtool finds them (relative to the config's directory, shown as
+    such); the second value is promtool's error for an explicit file that does not exist, or ""."""
+    base = os.path.dirname(config_path)
+    files: list[str] = []
+    for pat in patterns:
+        full = os.path.normpath(os.path.join(base, pat))
+        matches = sorted(glob.glob(full))
+        if "*" not in full and not matches:
+            return files, f'"{full}" does not point to an existing file'
+        files.extend(matches)
+    return files, ""
 
 
 def add_rule_commands(sub: argparse._SubParsersAction) -> None:

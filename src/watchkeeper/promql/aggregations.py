@@ -26,6 +26,9 @@ __all__ = ["aggregate", "group_ids"]
 
 # Largest group replayed with numpy one member at a time; larger groups use the compiled kernels.
 _EXACT_GROUP_LIMIT = 64
+# Sums over at least this many (series, step) cells use the compiled kernel whatever the group
+# sizes: a range query's numpy replay pays tens of array operations per group member.
+_COMPILED_MIN_CELLS = 8192
 
 
 def group_ids(labels: list[Labels], grouping: list[str], without: bool) -> tuple[np.ndarray, list[Labels]]:
@@ -104,7 +107,7 @@ def _exact_sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngrou
 
 def _sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int, avg: bool) -> np.ndarray:
     sizes = np.bincount(gid, minlength=ngroups)
-    if sizes.size == 0 or sizes.max() <= _EXACT_GROUP_LIMIT:
+    if sizes.size == 0 or (sizes.max() <= _EXACT_GROUP_LIMIT and vals.size < _COMPILED_MIN_CELLS):
         return _exact_sum_avg(vals, present, gid, ngroups, avg)
     from .kernels import group_sum_avg  # numba: imported (and compiled) only when needed
 

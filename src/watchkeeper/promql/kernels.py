@@ -76,6 +76,8 @@ def group_sum_avg(vals: np.ndarray, present: np.ndarray, order: np.ndarray, star
                 out[g, j] = total[j] + comp[j]
             elif incremental[j]:
                 out[g, j] = mean[j] + comp[j]
+            elif count[j] == 0.0:  # no member at this step (numba raises on 0 / 0)
+                out[g, j] = np.nan
             else:
                 out[g, j] = total[j] / count[j] + comp[j] / count[j]
     return out
@@ -109,5 +111,5 @@ def group_variance(vals: np.ndarray, present: np.ndarray, order: np.ndarray, sta
                 mean[j] += delta / count[j]
                 acc[j] += delta * (f - mean[j])
         for j in range(steps):
-            out[g, j] = acc[j] / count[j]
+            out[g, j] = acc[j] / count[j] if count[j] != 0.0 else np.nan
     return out

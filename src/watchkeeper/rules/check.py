@@ -65,9 +65,12 @@ def check_rules_split(
     lint: str = "duplicate-rules",
     lint_fatal: bool = False,
     name_validation: NameValidation = "utf8",
+    error_prefix: str = "",
 ) -> tuple[int, str, str]:
-    """Check each file; returns ``(exit code, stdout text, stderr text)`` as promtool prints them."""
-    o = _check(files, lint, lint_fatal, name_validation)
+    """Check each file; returns ``(exit code, stdout text, stderr text)`` as promtool prints them.
+
+    ``error_prefix`` starts each error (``check config`` indents them by five spaces)."""
+    o = _check(files, lint, lint_fatal, name_validation, error_prefix)
     return o[0], o[1].text("stdout"), o[1].text("stderr")
 
 
@@ -84,7 +87,8 @@ def check_rules(
 
 
 def _check(
-    files: list[str | Path], lint: str, lint_fatal: bool, name_validation: NameValidation
+    files: list[str | Path], lint: str, lint_fatal: bool, name_validation: NameValidation,
+    error_prefix: str = "",
 ) -> tuple[int, _Out]:
     o = _Out()
     settings = set(lint.split(","))
@@ -105,7 +109,7 @@ def _check(
         if errs:
             o.err("  FAILED:\n")
             for e in errs:
-                o.err(e + "\n")
+                o.err(error_prefix + e + "\n")
             failed = True
             has_errors = has_errors or not lint_err
         else:

@@ -16,11 +16,12 @@ plus views of the buffer's filled prefix) and work on it without the lock.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from .csr import Ranges, combine, concat_csr, expand_ranks, gather, gather_ranges, segment_bisect
+from .csr import Ranges, combine, concat_csr, expand_ranks, gather, segment_bisect
 from .index import GrowArray, SeriesIndex
 
 __all__ = ["Run", "Head", "HeadSnapshot"]
@@ -81,31 +82,63 @@ def merge_runs(runs: list[Run], n_series: int, level: int) -> Run:
     )
 
 
-# Below this many candidate rows, reading them all and filtering beats a binary search.
+# Up to this many candidate rows, reading them all, filtering and sorting beats binary
+# searches and slice copies.
 _BISECT_MIN_ROWS = 16_384
 
 
 def _run_ranges(run: Run, ids: np.ndarray, mint: int, maxt: int) -> Ranges:
     """The rows of series ``ids`` (rank i = ids[i]) in ``run`` within [mint, maxt]."""
-    n = run.offsets.shape[0] - 1
-    known = ids < n
+    known = ids < run.offsets.shape[0] - 1
     starts = np.zeros(ids.shape[0], np.int64)
     ends = np.zeros(ids.shape[0], np.int64)
     starts[known] = run.offsets[ids[known]]
     ends[known] = run.offsets[ids[known] + 1]
     if not (mint <= run.mint and run.maxt <= maxt):
-        if int((ends - starts).sum()) > _BISECT_MIN_ROWS:
-            # A query over part of the run (say the last 5 minutes of a 2 hour head):
-            # search each series' time range instead of reading all of its samples.
-            starts = segment_bisect(run.tdelta, starts, ends, mint - run.tbase, right=False)
-            ends = segment_bisect(run.tdelta, starts, ends, maxt - run.tbase, right=True)
-        else:
-            rank, rows = gather_ranges(starts, ends)
-            t = run.times(rows)
-            below = np.bincount(rank[t < mint], minlength=ids.shape[0])
-            above = np.bincount(rank[t > maxt], minlength=ids.shape[0])
-            starts, ends = starts + below, ends - above
+        # A query over part of the run (say the last 5 minutes of a 2 hour head): search
+        # each series' time range instead of reading all of its samples.
+        starts = segment_bisect(run.tdelta, starts, ends, mint - run.tbase, right=False)
+        ends = segment_bisect(run.tdelta, starts, ends, maxt - run.tbase, right=True)
     return Ranges(starts, ends, run.tdelta, run.v, run.tbase)
+
+
+def _run_triples(run: Run, ids: np.ndarray, mint: int, maxt: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rank, t, v)`` of series ``ids`` in ``run`` within [mint, maxt], by reading all their
+    samples and filtering: cheapest when they are few."""
+    rank, rows = gather(run.offsets, ids)
+    t = run.times(rows)
+    if mint <= run.mint and run.maxt <= maxt:
+        return rank, t, run.v[rows]
+    keep = (t >= mint) & (t <= maxt)
+    return rank[keep], t[keep], run.v[rows[keep]]
+
+
+class BufferIndex:
+    """Positions of an append buffer's samples grouped by series id, for a prefix of it.
+
+    The buffer is in arrival order, so finding a few series' samples means scanning all of
+    it; with this index a query reads their positions directly and scans only the part
+    appended since the index was built. It is rebuilt once that part grows past a quarter
+    of the indexed one, so building costs O(log) sorts over the buffer's life.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.covered = 0  # buffer positions [0, covered) are indexed
+        self.order = np.zeros(0, np.int64)  # those positions, sorted by series id (stable)
+        self.offsets = np.zeros(1, np.int64)  # series id -> slice of ``order``
+
+    def get(self, sid: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(covered, order, offsets)`` for the buffer whose series ids are ``sid``."""
+        with self._lock:
+            if sid.shape[0] - self.covered > max(4096, self.covered // 4):
+                n = int(sid.max()) + 1
+                self.order = np.argsort(sid, kind="stable")
+                self.offsets = np.zeros(n + 1, np.int64)
+                np.cumsum(np.bincount(sid, minlength=n), out=self.offsets[1:])
+                self.covered = sid.shape[0]
+            return self.covered, self.order, self.offsets
 
 
 @dataclass(frozen=True)
@@ -117,35 +150,67 @@ class HeadSnapshot:
     t: np.ndarray
     v: np.ndarray
     n_series: int
+    buffer_index: BufferIndex | None = None
 
     def samples(
         self, ids: np.ndarray, mint: int, maxt: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR ``(offsets, t, v)`` for series ``ids`` (rank i = ids[i]) restricted to [mint, maxt]."""
         n = ids.shape[0]
-        # Runs are read in place (each is in (rank, t) order already).
-        parts = [_run_ranges(run, ids, mint, maxt) for run in self.runs
-                 if run.size and run.mint <= maxt and run.maxt >= mint]
+        runs = [run for run in self.runs if run.size and run.mint <= maxt and run.maxt >= mint]
+        buffered = None
         if self.t.size:
-            # A byte mask first: a selector usually wants few of the buffer's series, and
-            # the time test then runs on those samples only.
-            wanted = np.zeros(self.n_series, bool)
-            wanted[ids] = True
-            rows = np.flatnonzero(wanted[self.sid])
+            rows = self._buffer_rows(ids)
             t = self.t[rows]
             inside = (t >= mint) & (t <= maxt)
             if not inside.all():
                 rows, t = rows[inside], t[inside]
             rank_of = np.zeros(self.n_series, np.int64)
             rank_of[ids] = np.arange(n, dtype=np.int64)
-            parts.append(Ranges.of_csr(*combine(rank_of[self.sid[rows]], t, self.v[rows], n)))
-        # When the runs hold disjoint time ranges of each series (appends in time order),
-        # copying their slices beats sorting all their samples again.
-        joined = concat_csr(parts, n)
-        if joined is not None:
-            return joined
-        rank, t, v = zip(*(p.triples() for p in parts), strict=True)
+            buffered = (rank_of[self.sid[rows]], t, self.v[rows])
+        candidates = 0
+        for run in runs:
+            known = ids[ids < run.offsets.shape[0] - 1]
+            candidates += int((run.offsets[known + 1] - run.offsets[known]).sum())
+        if candidates > _BISECT_MIN_ROWS:
+            # Many samples: runs are read in place (each is in (rank, t) order already) and,
+            # when they hold disjoint time ranges of each series (appends in time order),
+            # their slices are copied one after another instead of sorting all samples again.
+            parts = [_run_ranges(run, ids, mint, maxt) for run in runs]
+            if buffered is not None:
+                parts.append(Ranges.of_csr(*combine(*buffered, n)))
+            joined = concat_csr(parts, n)
+            if joined is not None:
+                return joined
+            triples = [p.triples() for p in parts]
+        else:
+            triples = [_run_triples(run, ids, mint, maxt) for run in runs]
+            if buffered is not None:
+                triples.append(buffered)
+        if not triples:
+            return combine(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), n)
+        rank, t, v = zip(*triples, strict=True)
         return combine(np.concatenate(rank), np.concatenate(t), np.concatenate(v), n)
+
+    def _buffer_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Buffer positions of the samples of series ``ids``."""
+        covered, order, offsets = 0, None, None
+        if self.buffer_index is not None:
+            covered, order, offsets = self.buffer_index.get(self.sid)
+            if covered > self.sid.shape[0]:  # indexed for a later, longer view of the buffer
+                covered = 0
+        # A byte mask for the rest: a selector usually wants few of the buffer's series.
+        wanted = np.zeros(self.n_series, bool)
+        wanted[ids] = True
+        tail = covered + np.flatnonzero(wanted[self.sid[covered:]])
+        if not covered:
+            return tail
+        assert order is not None and offsets is not None
+        known = ids[ids < offsets.shape[0] - 1]
+        _, pos = gather(offsets, known)
+        # Grouped by series, each in arrival order: all that ``combine`` needs to let the
+        # last write of a timestamp win.
+        return np.concatenate([order[pos], tail])
 
     def has_samples(self, ids: np.ndarray, mint: int, maxt: int) -> np.ndarray:
         """Mask over ``ids``: does the series have a sample in [mint, maxt]? (Values are not read.)"""
@@ -181,6 +246,7 @@ class Head:
         self.maxt: int | None = None
 
     def _new_buffer(self) -> None:
+        self._buffer_index = BufferIndex()
         self._sid = GrowArray(np.int64, 1024)
         self._t = GrowArray(np.int64, 1024)
         self._v = GrowArray(np.float64, 1024)
@@ -223,7 +289,8 @@ class Head:
 
     def snapshot(self) -> HeadSnapshot:
         return HeadSnapshot(
-            tuple(self.runs), self._sid.view(), self._t.view(), self._v.view(), len(self.index)
+            tuple(self.runs), self._sid.view(), self._t.view(), self._v.view(), len(self.index),
+            self._buffer_index,
         )
 
     def runs_from(self, runs: list[Run], boundary: int) -> list[Run]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -19,7 +21,8 @@ from ..api.context import ApiContext
 from ..api.jsonfmt import format_value, matrix_json, scalar_json, vector_json
 from ..model.batch import SeriesSet
 from ..promql.engine import QueryResult
-from ..promql.errors import PromQLError
+from ..promql.errors import ParseError, PromQLError
+from ..promql.parser import parse
 from ..storage.api import StorageError
 from .status import StatusSampler
 
@@ -31,6 +34,9 @@ MAX_SUBSCRIPTIONS = 32  # per connection: bounds the work one browser tab can as
 MIN_STEP_S = 1.0  # the UI promises to be at most 2 s behind; faster adds load without benefit
 MAX_HISTORY_POINTS = 11_000  # the range query limit of /api/v1/query_range
 STATUS_INTERVAL_S = 1.0
+
+
+Send = Callable[[str], Awaitable[None]]
 
 
 class SubscribeError(ValueError):
@@ -105,11 +111,19 @@ class StreamHub:
         async def send_error(sub_id: str, text: str) -> None:
             await send(orjson.dumps({"type": "error", "id": sub_id, "error": text}).decode())
 
+        def forget(sub_id: str, task: asyncio.Task[None]) -> None:
+            # A channel that ended (its query failed) no longer counts against the limit.
+            if tasks.get(sub_id) is task:
+                del tasks[sub_id]
+
         try:
             while True:
-                raw = await ws.receive_text()
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                raw = message.get("text")
                 try:
-                    msg = orjson.loads(raw)
+                    msg = orjson.loads(raw if raw is not None else message.get("bytes") or b"")
                     if not isinstance(msg, dict):
                         raise SubscribeError("messages are JSON objects")
                 except (orjson.JSONDecodeError, SubscribeError) as e:
@@ -131,21 +145,22 @@ class StreamHub:
                     await send_error(sub_id, f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
                     continue
                 try:
-                    coro = self._channel(msg, sub_id, send)
+                    channel = self._channel(msg, sub_id, send)
                 except SubscribeError as e:
                     await send_error(sub_id, str(e))
                     continue
-                tasks[sub_id] = asyncio.create_task(self._guard(coro, sub_id, send_error))
+                task = asyncio.create_task(self._guard(channel, sub_id, send_error))
+                task.add_done_callback(functools.partial(forget, sub_id))
+                tasks[sub_id] = task
         except WebSocketDisconnect:
             pass
         finally:
-            for task in tasks.values():
+            pending = list(tasks.values())
+            for task in pending:
                 task.cancel()
-            for task in tasks.values():
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await asyncio.gather(*pending, return_exceptions=True)
 
-    def _channel(self, msg: dict[str, Any], sub_id: str, send: Any) -> Any:
+    def _channel(self, msg: dict[str, Any], sub_id: str, send: Send) -> Coroutine[Any, Any, None]:
         """Validate a subscribe message and return the coroutine that serves it."""
         channel = msg.get("channel")
         if channel == "status":
@@ -154,6 +169,10 @@ class StreamHub:
             query = msg.get("query")
             if not isinstance(query, str) or not query.strip():
                 raise SubscribeError("query channel needs a non-empty 'query'")
+            try:
+                parse(query)  # refuse a broken query now, not one step later
+            except ParseError as e:
+                raise SubscribeError(str(e)) from None
             step = max(MIN_STEP_S, _number(msg, "step", 5.0))
             history = max(0.0, _number(msg, "range", 0.0))
             if history / step > MAX_HISTORY_POINTS:
@@ -161,31 +180,36 @@ class StreamHub:
             return self._query_loop(sub_id, send, query, history, step)
         raise SubscribeError(f"unknown channel {channel!r}")
 
-    async def _guard(self, coro: Any, sub_id: str, send_error: Any) -> None:
+    async def _guard(self, channel: Coroutine[Any, Any, None], sub_id: str,
+                     send_error: Callable[[str, str], Awaitable[None]]) -> None:
         """Report a channel's failure to its subscriber instead of dropping it silently."""
         try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except WebSocketDisconnect:
-            return
+            await channel
         except (PromQLError, StorageError) as e:
-            await send_error(sub_id, str(e))
+            text = str(e)
+        except (WebSocketDisconnect, OSError):  # the client left while we sent (uvicorn: ClientDisconnected)
+            return
         except Exception as e:
             log.exception("stream channel %s failed", sub_id)
-            await send_error(sub_id, f"internal error: {e}")
+            text = f"internal error: {e}"
+        else:
+            return
+        with contextlib.suppress(Exception):  # the client may be gone by now
+            await send_error(sub_id, text)
 
-    async def _status_loop(self, sub_id: str, send: Any) -> None:
+    async def _status_loop(self, sub_id: str, send: Send) -> None:
         while True:
             await send(_message("status", sub_id, await self.status_json()))
             await asyncio.sleep(STATUS_INTERVAL_S)
 
-    async def _query_loop(self, sub_id: str, send: Any, query: str, history_s: float, step_s: float) -> None:
+    async def _query_loop(self, sub_id: str, send: Send, query: str, history_s: float, step_s: float) -> None:
         step_ms = int(step_s * 1000)
         end = int(time.time() * 1000)
         if history_s > 0:
             start = end - int(history_s * 1000)
             await send(_message("range", sub_id, await self._evaluate(query, start, end, step_ms)))
+        else:  # without history the subscriber still sees the current value at once
+            await send(_message("points", sub_id, await self._evaluate(query, end, end, step_ms)))
         while True:
             await asyncio.sleep(step_s)
             t = int(time.time() * 1000)

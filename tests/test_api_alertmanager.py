@@ -324,3 +324,17 @@ def test_kill_9_restart_sends_no_duplicate_and_loses_no_resolve(procs: Processes
         assert [[a["status"] for a in b["alerts"]] for b in bodies[1:]] == [["resolved", "firing"]]
     finally:
         hook.close()
+
+
+@pytest.mark.peer
+def test_server_serves_alertmanager_api_on_its_port(procs: Processes, tmp_path: Path) -> None:
+    if not shutil.which(AMTOOL):
+        pytest.skip("amtool not installed")
+    cfg = tmp_path / "alertmanager.yml"
+    cfg.write_text(CONFIG)
+    wk = procs.watchkeeper("--alertmanager.config", str(cfg), data_dir=tmp_path / "wk")
+    _amtool(wk.url, "alert", "add", "alertname=Disk", "team=db")
+    [alert] = json.loads(_amtool(wk.url, "alert", "query", "-o", "json"))
+    assert alert["receivers"] == [{"name": "db"}]
+    assert httpx.get(wk.url + "/api/v1/query", params={"query": "1"}).json()["status"] == "success"
+    assert 'alertmanager_notifications_total{integration="webhook"} 0' in httpx.get(wk.url + "/metrics").text

@@ -35,8 +35,16 @@ export interface ChartOptions {
   title?: string;
   /** Fixed time axis span (seconds), e.g. the queried range, instead of the span of the data. */
   xRange?: [number, number];
+  /** Show the last ``window`` seconds up to the newest point (live charts), however little data there is. */
+  window?: number;
   /** Called with the dragged time span (seconds) instead of zooming in locally, e.g. to re-query. */
   onSelect?: (from: number, to: number) => void;
+}
+
+function xRange(opts: ChartOptions): uPlot.Scale.Range | undefined {
+  if (opts.xRange) return () => opts.xRange!;
+  if (opts.window) return (_u, _min, max) => [max - opts.window!, max];
+  return undefined;
 }
 
 /** A chart that fills ``parent``'s width and follows its resizes; call destroy() when done. */
@@ -54,7 +62,7 @@ export class TimeChart {
         legend: { show: opts.legend ?? true, live: true },
         cursor: { drag: { x: true, y: false, setScale: !opts.onSelect } },
         hooks: opts.onSelect ? { setSelect: [(u: uPlot) => this.selected(u, opts.onSelect!)] } : {},
-        scales: { x: opts.xRange ? { time: true, range: () => opts.xRange! } : { time: true } },
+        scales: { x: { time: true, range: xRange(opts) } },
         series: [{}, ...names.map((n, i) => ({ label: n, stroke: color(i), width: 1.5, spanGaps: false }))],
         axes: [{}, { size: 60 }],
       },

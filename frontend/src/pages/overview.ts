@@ -52,7 +52,7 @@ export function overviewPage(root: HTMLElement): () => void {
 
   const xs: number[] = [];
   const ys: (number | null)[] = [];
-  const chart = new TimeChart(chartBox, ["samples/s"], [xs, ys], { height: 220, legend: false });
+  const chart = new TimeChart(chartBox, ["samples/s"], [xs, ys], { height: 220, legend: false, window: HISTORY_S });
 
   const stream = new Stream();
   stream.onState = (ok) => {

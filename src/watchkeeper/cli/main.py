@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--alertmanager.notification-queue-capacity", dest="notification_queue", default=10_000,
                    type=_positive_int, metavar="N", help="alerts queued for Alertmanagers before the oldest "
                                                          "are dropped")
+    s.add_argument("--alertmanager.config", dest="alertmanager_config", default=None, metavar="FILE",
+                   help="run the notification engine from this alertmanager.yml and serve Alertmanager's "
+                        "API v2 (/api/v2/...) on the same port; state persists in DATA_DIR/alertmanager")
     s.add_argument("--log.level", dest="log_level", default="info", choices=sorted(_LOG_LEVELS),
                    help="only log messages of this severity or above")
 
@@ -125,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
+    from ..alerting.errors import ConfigError as AlertmanagerConfigError
     from ..config import ConfigError
     from ..rules.manager import RuleLoadError
     from ..server.options import ServerOptions, parse_listen
@@ -152,6 +156,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         "web.external-url": args.external_url,
         "rules.alert.resend-delay": _flag_text(raw, "--rules.alert.resend-delay", "1m"),
         "alertmanager.notification-queue-capacity": str(args.notification_queue),
+        "alertmanager.config": args.alertmanager_config or "",
     }
     opts = ServerOptions(
         config_file=args.config, data_dir=args.data_dir, listen=args.listen, lookback_delta_ms=args.lookback,
@@ -159,11 +164,15 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         query_max_concurrency=args.max_concurrency, retention_ms=args.retention_time,
         retention_bytes=args.retention_size, enable_admin_api=args.admin_api, flags=flags,
         external_url=args.external_url, resend_delay_ms=args.resend_delay,
-        notification_queue_capacity=args.notification_queue)
+        notification_queue_capacity=args.notification_queue,
+        alertmanager_config=args.alertmanager_config)
     try:
         asyncio.run(Server(opts).run())
     except ConfigError as e:
         print(f"watchkeeper server: invalid configuration:\n{e}", file=sys.stderr)
+        return 1
+    except AlertmanagerConfigError as e:
+        print(f"watchkeeper server: invalid alertmanager configuration:\n{e}", file=sys.stderr)
         return 1
     except RuleLoadError as e:
         print(f"watchkeeper server: error loading rules:\n{e}", file=sys.stderr)

@@ -18,6 +18,9 @@ import uvicorn
 
 from .. import __version__
 from ..agent.registry import render_host_metrics
+from ..alerting.config import load_config_file as load_alertmanager_config
+from ..alerting.service import AlertmanagerService
+from ..api.alertmanager_v2 import alertmanager_v2_routes
 from ..api.app import create_app
 from ..api.context import ApiContext
 from ..config import LoadedConfig, load_config_file, load_config_text, redacted_yaml
@@ -60,6 +63,7 @@ class Server:
         self.storage: TSDB | None = None
         self.scrape: ScrapeManager | None = None
         self.rules: RuleService | None = None
+        self.alertmanager: AlertmanagerService | None = None
         self._ready = False
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
@@ -165,6 +169,9 @@ class Server:
                               storage_stats=storage.stats, reload_state=self._reload_state)
         rules = self.rules
         ctx.own_metrics = (lambda: metrics.render() + rules.metrics_text()) if rules else metrics.render
+        if self.alertmanager is not None:
+            own, am = ctx.own_metrics, self.alertmanager
+            ctx.own_metrics = lambda: own() + am.metrics_text().encode()
         return ctx
 
     def _runtime_info(self) -> dict[str, Any]:
@@ -248,7 +255,14 @@ class Server:
             await asyncio.to_thread(self.storage.close)
             raise
         self.rules.commit(self.loaded, files, groups)
+        if self.opts.alertmanager_config:
+            self.alertmanager = AlertmanagerService(
+                load_alertmanager_config(self.opts.alertmanager_config),
+                data_dir=os.path.join(self.opts.data_dir, "alertmanager"), external_url=self._external_url())
         app = create_app(self._context(executor, engine))
+        if self.alertmanager is not None:
+            app.router.routes.extend(alertmanager_v2_routes(self.alertmanager))
+            await self.alertmanager.start()
         http = _Uvicorn(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
         http_task = asyncio.create_task(http.serve(sockets=[sock]), name="http")
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -274,6 +288,8 @@ class Server:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(http_task, timeout=10)
             await self.supervisor.stop_all()
+            if self.alertmanager is not None:
+                await self.alertmanager.stop()
             await self.scrape.stop()
             executor.shutdown(wait=False, cancel_futures=True)
             await asyncio.to_thread(self.storage.close)

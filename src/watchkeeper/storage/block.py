@@ -221,13 +221,22 @@ class Block:
         if int(lens.sum()) == 0:
             return lens, np.zeros(0, np.int64), np.zeros(0, np.float64)
         t = take_ranges(gts, starts + tshift, ends + tshift)
-        # Rows ascend with the ids, so the pieces of row group 0, then 1, ... are in order.
+        # Rows ascend with the ids, so the pieces of row group 0, then 1, ... are in order;
+        # only the row groups, and within each the series, that hold wanted rows are visited.
+        nonempty = lens > 0
+        starts, ends = starts[nonempty], ends[nonempty]
+        rg_starts = self._rg_starts
+        first = int(np.searchsorted(rg_starts, starts[0], side="right")) - 1
+        last = int(np.searchsorted(rg_starts, ends[-1] - 1, side="right")) - 1
         pieces = []
-        for rg in range(self._rg_starts.shape[0] - 1):
-            a, b = int(self._rg_starts[rg]), int(self._rg_starts[rg + 1])
-            lo, hi = np.clip(starts, a, b), np.clip(ends, a, b)
-            if (hi > lo).any():
-                pieces.append(take_ranges(self._row_group(rg), lo - a, hi - a))
+        for rg in range(first, last + 1):
+            a, b = int(rg_starts[rg]), int(rg_starts[rg + 1])
+            i0 = int(np.searchsorted(ends, a, side="right"))
+            i1 = int(np.searchsorted(starts, b, side="left"))
+            if i1 > i0:
+                lo = np.maximum(starts[i0:i1], a) - a
+                hi = np.minimum(ends[i0:i1], b) - a
+                pieces.append(take_ranges(self._row_group(rg), lo, hi))
         v = np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
         return lens, t, v
 

@@ -28,15 +28,15 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-# (file name, path and query, CSS selector that shows the page has drawn its data)
+# (file name, path and query, CSS selector that shows the page has drawn its data, then wait ms)
 PAGES = [
-    ("overview", "/", "#ingest-chart canvas"),
+    ("overview", "/", "#ingest-chart canvas", 6000),  # the live chart needs a few pushes to show a line
     ("query-graph", "/graph?g0.expr=rate(demo_requests_total%5B1m%5D)&g0.tab=0&g0.range_input=15m",
-     "#graph-chart canvas"),
-    ("query-table", "/graph?g0.expr=demo_requests_total&g0.tab=1", "#result-table"),
-    ("targets", "/targets", "section.pool"),
-    ("rules", "/rules", "section.group"),
-    ("alerts", "/alerts", "section.alert-group"),
+     "#graph-chart canvas", 1500),
+    ("query-table", "/graph?g0.expr=demo_requests_total&g0.tab=1", "#result-table", 1500),
+    ("targets", "/targets", "section.pool", 1500),
+    ("rules", "/rules", "section.group", 1500),
+    ("alerts", "/alerts", "section.alert-group", 1500),
 ]
 
 DEMO_RULES = """groups:
@@ -118,16 +118,19 @@ def demo_server(directory: Path, timeout_s: float = 30.0) -> Iterator[str]:
                 proc.wait(5)
 
 
-def screenshot_pages(browser: Any, url: str, out: Path) -> list[Path]:
-    """One full-page PNG per entry of ``PAGES`` with a Playwright browser; raises if a page draws no data."""
+def screenshot_pages(browser: Any, url: str, out: Path, settle: bool = True) -> list[Path]:
+    """One full-page PNG per entry of ``PAGES`` with a Playwright browser; raises if a page draws no data.
+
+    ``settle=False`` skips the pause that lets live panels fill (for tests)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
-        for name, path, ready in PAGES:
+        for name, path, ready, settle_ms in PAGES:
             page.goto(url + path)
             page.wait_for_selector(ready, timeout=15_000)
-            page.wait_for_timeout(1500)  # let live panels collect a few points
+            if settle:
+                page.wait_for_timeout(settle_ms)
             target = out / f"{name}.png"
             page.screenshot(path=str(target), full_page=True)
             written.append(target)

@@ -395,3 +395,36 @@ alerting:
     finally:
         exporter.shutdown()
         exporter.server_close()
+
+
+def test_rule_alerts_reach_the_built_in_notification_engine(procs: Processes, tmp_path: Path) -> None:
+    """With --alertmanager.config and no `alerting:` section, firing rules notify in-process."""
+    received: list[dict] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        am = tmp_path / "alertmanager.yml"
+        am.write_text(
+            "route: {receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s}\n"
+            "receivers:\n"
+            f"  - name: hook\n    webhook_configs: [{{url: 'http://127.0.0.1:{hook.server_port}/'}}]\n")
+        cfg = _write(tmp_path)
+        wk = procs.watchkeeper("--alertmanager.config", str(am), config=cfg, data_dir=tmp_path / "wk")
+        _push(wk.url, 10)
+        msg = _wait_for(lambda: [m for m in received if m["status"] == "firing"], 30, "webhook notification")[0]
+        assert msg["receiver"] == "hook" and msg["groupLabels"] == {"alertname": "DemoHigh"}
+        assert msg["alerts"][0]["labels"] == {"alertname": "DemoHigh", "job": "j", "severity": "page",
+                                              "site": "test"}
+        assert msg["alerts"][0]["annotations"] == {"summary": "value is 10"}
+    finally:
+        hook.shutdown()

@@ -6,10 +6,13 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from .keys import fingerprint
+from .matchers import is_label_name
+from .timefmt import parse_rfc3339_ns
 
-__all__ = ["Alert"]
+__all__ = ["Alert", "parse_postable_alert"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,43 @@ class Alert:
         return dataclasses.replace(
             self, labels=labels, starts_at=starts, ends_at=ends, updated_at=now, timeout=timeout
         )
+
+
+def parse_postable_alert(doc: Any) -> Alert:
+    """A ``postableAlert`` with Alertmanager's intake checks (defaults are applied by the dispatcher)."""
+    if not isinstance(doc, dict):
+        raise ValueError("alert must be a JSON object")
+    labels = doc.get("labels")
+    if not isinstance(labels, dict) or not labels:
+        raise ValueError("at least one label pair required")
+    for k, v in labels.items():
+        if not is_label_name(k):
+            raise ValueError(f'invalid name "{k}"')
+        if not isinstance(v, str):
+            raise ValueError(f'invalid value "{v}"')
+    annotations = doc.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+        raise ValueError("annotations must map names to strings")
+    for k in annotations:
+        if not is_label_name(k):
+            raise ValueError(f'invalid name "{k}"')
+
+    def when(key: str) -> int | None:
+        raw = doc.get(key)
+        if not raw:
+            return None
+        try:
+            return parse_rfc3339_ns(str(raw))
+        except ValueError as exc:
+            raise ValueError(f"{key} in body must be of type date-time: {exc}") from None
+
+    starts, ends = when("startsAt"), when("endsAt")
+    if starts is not None and ends is not None and ends < starts:
+        raise ValueError("start time must be before end time")
+    return Alert(
+        labels=labels,
+        annotations=annotations,
+        starts_at=starts or 0,
+        ends_at=ends,
+        generator_url=str(doc.get("generatorURL") or ""),
+    )

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..alerting.alert import Alert
+from ..alerting.alert import Alert, parse_postable_alert
 from ..alerting.dispatch import sort_alerts
 from ..alerting.matchers import MatcherParseError, is_label_name, parse_matcher
 from ..alerting.service import AlertmanagerService
@@ -174,7 +174,7 @@ class _Api:
         errors: list[str] = []
         for doc in docs:
             try:
-                alerts.append(_parse_alert(doc))
+                alerts.append(parse_postable_alert(doc))
             except ValueError as exc:
                 errors.append(str(exc))
         self.svc.put_alerts(alerts)
@@ -303,46 +303,6 @@ def _time_param(raw: str | None, name: str) -> int | None:
         return parse_rfc3339_ns(raw)
     except ValueError as exc:
         raise _BadRequest(f"{name}: {exc}") from None
-
-
-def _parse_alert(doc: Any) -> Alert:
-    """A ``postableAlert`` with Alertmanager's intake checks (defaults are applied by the dispatcher)."""
-    if not isinstance(doc, dict):
-        raise ValueError("alert must be a JSON object")
-    labels = doc.get("labels")
-    if not isinstance(labels, dict) or not labels:
-        raise ValueError("at least one label pair required")
-    for k, v in labels.items():
-        if not is_label_name(k):
-            raise ValueError(f'invalid name "{k}"')
-        if not isinstance(v, str):
-            raise ValueError(f'invalid value "{v}"')
-    annotations = doc.get("annotations") or {}
-    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
-        raise ValueError("annotations must map names to strings")
-    for k in annotations:
-        if not is_label_name(k):
-            raise ValueError(f'invalid name "{k}"')
-
-    def when(key: str) -> int | None:
-        raw = doc.get(key)
-        if not raw:
-            return None
-        try:
-            return parse_rfc3339_ns(str(raw))
-        except ValueError as exc:
-            raise ValueError(f"{key} in body must be of type date-time: {exc}") from None
-
-    starts, ends = when("startsAt"), when("endsAt")
-    if starts is not None and ends is not None and ends < starts:
-        raise ValueError("start time must be before end time")
-    return Alert(
-        labels=labels,
-        annotations=annotations,
-        starts_at=starts or 0,
-        ends_at=ends,
-        generator_url=str(doc.get("generatorURL") or ""),
-    )
 
 
 def _wrap(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

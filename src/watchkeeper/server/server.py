@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +19,7 @@ import uvicorn
 
 from .. import __version__
 from ..agent.registry import render_host_metrics
+from ..alerting.alert import parse_postable_alert
 from ..alerting.config import load_config_file as load_alertmanager_config
 from ..alerting.service import AlertmanagerService
 from ..api.alertmanager_v2 import alertmanager_v2_routes
@@ -101,13 +103,27 @@ class Server:
         # Rule files first: a broken one rejects the whole reload before anything changed.
         defaults = not self.opts.config_file
         rule_files, groups = await asyncio.to_thread(self.rules.prepare, loaded, defaults=defaults)
+        am_config = None
+        if self.alertmanager is not None and self.opts.alertmanager_config:
+            am_config = await asyncio.to_thread(load_alertmanager_config, self.opts.alertmanager_config)
         await self.scrape.apply_config(loaded.config.scrape_configs, loaded.config.global_)
         self.rules.commit(loaded, rule_files, groups)
+        if self.alertmanager is not None and am_config is not None:
+            self.alertmanager.reload(am_config)
         self.loaded = loaded
         if self.engine is not None:
             # Prometheus uses the global evaluation interval as the step of `x[1h:]` subqueries.
             self.engine.no_step_subquery_interval_ms = loaded.config.global_.evaluation_interval
         self._warn_unacted(loaded)
+
+    @staticmethod
+    def _in_process_sink(loop: asyncio.AbstractEventLoop,
+                         service: AlertmanagerService) -> Callable[[list[dict[str, Any]]], None]:
+        """Rule alerts straight into the built-in notification engine, as if POSTed to /api/v2/alerts."""
+        def sink(docs: list[dict[str, Any]]) -> None:
+            alerts = [parse_postable_alert(d) for d in docs]  # rules only build valid alerts
+            loop.call_soon_threadsafe(service.put_alerts, alerts)  # the service lives on the event loop
+        return sink
 
     async def reload_rules(self) -> None:
         """Reload rule files with the running config (after the rules API changed a group)."""
@@ -259,6 +275,7 @@ class Server:
             self.alertmanager = AlertmanagerService(
                 load_alertmanager_config(self.opts.alertmanager_config),
                 data_dir=os.path.join(self.opts.data_dir, "alertmanager"), external_url=self._external_url())
+            self.rules.add_sink(self._in_process_sink(loop, self.alertmanager))
         app = create_app(self._context(executor, engine))
         if self.alertmanager is not None:
             app.router.routes.extend(alertmanager_v2_routes(self.alertmanager))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from watchkeeper.promql.durations import format_duration
+from watchkeeper.gocompat.durations import format_duration
 from watchkeeper.promql.engine import Engine, QueryResult
 from watchkeeper.storage.db import TSDB
 

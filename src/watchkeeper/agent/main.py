@@ -24,7 +24,7 @@ DEFAULT_LISTEN = ":9100"  # node_exporter's port, so existing scrape configs kee
 
 
 def _duration(text: str) -> int:
-    from ..promql.durations import DurationError, parse_duration
+    from ..gocompat.durations import DurationError, parse_duration
 
     try:
         ms = parse_duration(text)

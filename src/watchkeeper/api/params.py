@@ -7,8 +7,8 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from ..gocompat.durations import DurationError, parse_duration
 from ..model.matchers import Matcher
-from ..promql.durations import DurationError, parse_duration
 from ..promql.errors import ParseError
 from ..promql.parser import parse_metric_selector
 from .errors import bad_data, invalid_param

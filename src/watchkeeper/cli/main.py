@@ -17,7 +17,7 @@ _LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WAR
 
 
 def _duration_ms(text: str) -> int:
-    from ..promql.durations import DurationError, parse_duration
+    from ..gocompat.durations import DurationError, parse_duration
 
     try:
         return parse_duration(text)

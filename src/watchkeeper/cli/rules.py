@@ -139,7 +139,7 @@ class LayeredQuerier:
 def _backtest(args: argparse.Namespace) -> int:
     from ..api.errors import ApiError
     from ..api.params import parse_time_ms
-    from ..promql.durations import DurationError, parse_duration
+    from ..gocompat.durations import DurationError, parse_duration
     from ..promql.engine import Engine
     from ..rules.backtest import backtest, format_report
     from ..rules.manager import RuleLoadError, RuleManager

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from ..promql.durations import DurationError, parse_duration
+from ..gocompat.durations import DurationError, parse_duration
 from ..scrape.config import (
     Duration,
     FileSDConfig,

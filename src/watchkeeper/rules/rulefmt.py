@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from ..promql.durations import DurationError, parse_duration
+from ..gocompat.durations import DurationError, parse_duration
+from ..gocompat.quote import go_quote
 from ..promql.errors import ParseError
-from ..promql.lexer import go_quote
 from ..promql.parser import parse as parse_promql
 
 # libyaml when available: rule files run to megabytes and pure-Python composing is slow.

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..gocompat.durations import DurationError, format_duration, parse_duration
+from ..gocompat.quote import go_quote
 from ..model.batch import SampleBatch
 from ..model.labels import Labels
-from ..promql.durations import DurationError, format_duration, parse_duration
 from ..promql.engine import Engine
 from ..promql.errors import PromQLError
-from ..promql.lexer import go_quote
 from ..promql.parser import parse_labels
 from ..promql.testscript import parse_value_sequence
 from ..storage.db import TSDB

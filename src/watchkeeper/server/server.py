@@ -27,8 +27,8 @@ from ..api.app import create_app
 from ..api.context import ApiContext
 from ..config import LoadedConfig, load_config_file, load_config_text, redacted_yaml
 from ..config.default import default_config_text
+from ..gocompat.durations import format_duration
 from ..model.labels import Labels
-from ..promql.durations import format_duration
 from ..promql.engine import Engine
 from ..scrape.manager import ScrapeManager
 from ..storage.db import TSDB

@@ -209,8 +209,9 @@ BASE = "route: {receiver: r}\nreceivers: [{name: r}]\n"
             "repeat_interval cannot be zero",
         ),
         (
+            # current prometheus/common's ParseDuration wording (0.25 said 'not a valid duration string')
             "route: {receiver: r, group_wait: 5x}\nreceivers: [{name: r}]\n",
-            'not a valid duration string: "5x"',
+            'unknown unit "x" in duration "5x"',
         ),
         (
             "route: {receiver: r, routes: [{match: {a-b: c}}]}\nreceivers: [{name: r}]\n",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..gocompat.regexp import expand
 from .builtins import query_escape
 from .gofmt import format_float, go_type_name
 from .goregexp import compile_go, must_compile
@@ -278,28 +279,6 @@ def go_lower(s: str) -> str:
     return "".join(u if len(u := c.lower()) == 1 else c for c in s)
 
 
-_REPL_RE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
-
-
-def _expand(template: str, m: Any, names: dict[str, int]) -> str:
-    def one(r: re.Match[str]) -> str:
-        if r.group(0) == "$$":
-            return "$"
-        name = r.group(1) or r.group(2)
-        if name.isdigit():
-            idx = int(name)
-        elif name in names:
-            idx = names[name]
-        else:
-            return ""
-        if idx > m.re.groups:
-            return ""
-        return m.group(idx) or ""
-
-    # "$" not followed by a valid reference is kept literally, as in Go's Regexp.Expand
-    return _REPL_RE.sub(one, template)
-
-
 def re_replace_all(pattern: str, repl: str, text: str) -> str:
     """regexp.MustCompile(pattern).ReplaceAllString(text, repl) with Go's $1/${name} expansion."""
     rx = must_compile(pattern)
@@ -319,7 +298,7 @@ def re_replace_all(pattern: str, repl: str, text: str) -> str:
             search_at = a + 1
             continue
         out.append(text[pos:a])
-        out.append(_expand(repl, m, names))
+        out.append(expand(repl, m, names))
         pos = b
         last_end = b
         search_at = b if b > a else b + 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from watchkeeper.gocompat.regexp import expand
 from watchkeeper.model.matchers import compile_anchored
-from watchkeeper.scrape.relabel import RelabelConfig, expand, relabel
+from watchkeeper.scrape.relabel import RelabelConfig, relabel
 
 S3 = {"a": "foo", "b": "bar", "c": "baz"}
 PORTS = {"__tmp_port": "1234", "__port1": "1234", "__port2": "5678"}

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..promql.durations import DurationError, format_duration, parse_duration
+from ..gocompat.durations import DurationError, format_duration, parse_duration
 from .relabel import RelabelConfig
 
 __all__ = [

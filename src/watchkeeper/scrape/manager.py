@@ -23,9 +23,9 @@ from typing import Any
 
 import aiohttp
 
+from ..gocompat.durations import format_duration
 from ..model.labels import Labels
 from ..model.matchers import Matcher
-from ..promql.durations import format_duration
 from ..storage.api import Appender
 from .config import GlobalScrapeDefaults, ScrapeConfig, check_unique_jobs
 from .discovery import Provider

@@ -14,8 +14,8 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..gocompat.durations import DurationError, format_duration, parse_duration
 from ..model.labels import Labels
-from ..promql.durations import DurationError, format_duration, parse_duration
 from .config import ScrapeConfig
 from .relabel import relabel
 

@@ -421,7 +421,7 @@ def test_rule_alerts_reach_the_built_in_notification_engine(procs: Processes, tm
         cfg = _write(tmp_path)
         wk = procs.watchkeeper("--alertmanager.config", str(am), config=cfg, data_dir=tmp_path / "wk")
         _push(wk.url, 10)
-        firing = _wait_for(lambda: [m for m in received if m["status"] == "firing"], 30, "webhook notification")
+        firing = _wait_for(lambda: [m for m in received if m["status"] == "firing"], 30, "notification")
         msg = firing[0]
         assert msg["receiver"] == "hook" and msg["groupLabels"] == {"alertname": "DemoHigh"}
         assert msg["alerts"][0]["labels"] == {"alertname": "DemoHigh", "job": "j", "severity": "page",

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from watchkeeper.exposition.textparse import parse_text
 from watchkeeper.model.labels import Labels
 from watchkeeper.scrape.config import GlobalScrapeDefaults, ScrapeConfig
 from watchkeeper.scrape.loop import ScrapeLoop
 from watchkeeper.scrape.target import Target, populate_labels
-from watchkeeper.scrape.textparse import parse_text
 from watchkeeper.storage.db import HOUR_MS, TSDB
 
 from . import datasets, peers

@@ -31,7 +31,7 @@ from watchkeeper.agent.collectors import (
     VmstatCollector,
 )
 from watchkeeper.agent.registry import HostCollector, render_host_metrics
-from watchkeeper.scrape.textparse import parse_text
+from watchkeeper.exposition.textparse import parse_text
 
 Series = tuple[str, frozenset[tuple[str, str]]]
 

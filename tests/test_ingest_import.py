@@ -57,16 +57,16 @@ def test_extra_labels_override_and_gzip() -> None:
 
 @pytest.mark.parametrize(
     "line, fragment",
+    # Prometheus' own parser messages: the import endpoint shares the scrape parser.
     [
-        (b"m{a=1} 1", "double-quoted"),
-        (b'm{a="1",a="2"} 1', "duplicate label"),
-        (b"m 1 2 3", "expected 'metric value"),
-        (b"m abc", "invalid value"),
-        (b"m 1_0", "invalid value"),
-        (b"m 1 12.5", "invalid timestamp"),
-        (b'm{a="x} 1', "unterminated"),
-        (b'{a="b"} 1', "empty metric name"),
-        (b'm{a="\\q"} 1', "invalid escape"),
+        (b"m{a=1} 1", 'expected label value, got "INVALID"'),
+        (b'm{a="1",a="2"} 1', 'label name "a" is not unique'),
+        (b"m 1 2 3", 'expected next entry after timestamp, got "TIMESTAMP"'),
+        (b"m abc", 'parsing "abc": invalid syntax'),
+        (b"m 1_0", "unsupported character in float"),
+        (b"m 1 12.5", 'expected next entry after timestamp, got "INVALID"'),
+        (b'm{a="x} 1', 'expected label value, got "INVALID"'),
+        (b'{a="b"} 1', '"BOPEN" is not a valid start token'),
     ],
 )
 def test_errors_name_the_line(line: bytes, fragment: str) -> None:

@@ -342,8 +342,8 @@ def test_https_with_ca_server_name_and_skip_verify(tls_server: tuple[str, str]) 
 
 @pytest.mark.peer
 def test_protobuf_matches_text_from_node_exporter(procs: Any) -> None:
-    from watchkeeper.scrape.protoparse import parse_protobuf
-    from watchkeeper.scrape.textparse import normalize_float_labels, parse_series_key, parse_text
+    from watchkeeper.exposition.protoparse import parse_protobuf
+    from watchkeeper.exposition.textparse import normalize_float_labels, parse_series_key, parse_text
 
     ne = procs.node_exporter()
     proto_accept = (

@@ -2,14 +2,14 @@
 
 ``ScrapeManager`` runs one pool per ``scrape_configs`` job: discovery
 (static, file, HTTP) yields targets, ``relabel_configs`` shape them, and one
-``ScrapeLoop`` per target fetches, parses (``textparse``), relabels and appends
+``ScrapeLoop`` per target fetches, parses (``exposition.textparse``), relabels and appends
 samples, report series and staleness markers through ``storage.api.Appender``.
 """
 
+from ..exposition.textparse import ParsedScrape, ParseError, parse
 from .config import GlobalScrapeDefaults, ScrapeConfig
 from .manager import ConfigError, ScrapeManager
 from .relabel import RelabelConfig, relabel
-from .textparse import ParsedScrape, ParseError, parse
 
 __all__ = [
     "ConfigError",

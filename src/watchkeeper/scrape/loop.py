@@ -27,15 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..model.batch import STALE_NAN, SampleBatch
-from ..model.labels import Labels
-from ..storage.api import Appender, StorageError
-from .config import SCRAPE_PROTOCOL_HEADERS, ScrapeConfig
-from .httpclient import ScrapeError
-from .protoparse import parse_protobuf
-from .relabel import relabel
-from .target import Target
-from .textparse import (
+from ..exposition.protoparse import parse_protobuf
+from ..exposition.textparse import (
     NO_TIMESTAMP,
     PROTOBUF_FORMAT,
     MetricMeta,
@@ -46,6 +39,13 @@ from .textparse import (
     parse,
     parse_series_key,
 )
+from ..model.batch import STALE_NAN, SampleBatch
+from ..model.labels import Labels
+from ..storage.api import Appender, StorageError
+from .config import SCRAPE_PROTOCOL_HEADERS, ScrapeConfig
+from .httpclient import ScrapeError
+from .relabel import relabel
+from .target import Target
 
 __all__ = ["ScrapeLoop", "Fetch", "ScrapeStats", "mutate_sample_labels", "REPORT_METRICS"]
 

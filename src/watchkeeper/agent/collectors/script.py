@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 
-from ...scrape.textparse import NO_TIMESTAMP, ParseError, parse_series_key, parse_text
+from ...exposition.textparse import NO_TIMESTAMP, ParseError, parse_series_key, parse_text
 from .base import HostPaths, MetricFamily
 
 __all__ = ["ScriptCollector"]

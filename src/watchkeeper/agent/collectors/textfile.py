@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...scrape.textparse import NO_TIMESTAMP, ParsedScrape, ParseError, parse_series_key, parse_text
+from ...exposition.textparse import NO_TIMESTAMP, ParsedScrape, ParseError, parse_series_key, parse_text
 from .base import HostPaths, MetricFamily
 
 __all__ = ["TextfileCollector"]

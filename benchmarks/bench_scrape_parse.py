@@ -13,11 +13,11 @@ import time
 
 import httpx
 
+from watchkeeper.exposition.textparse import parse_text
 from watchkeeper.model.batch import SampleBatch
 from watchkeeper.scrape.config import GlobalScrapeDefaults, ScrapeConfig
 from watchkeeper.scrape.loop import ScrapeLoop
 from watchkeeper.scrape.target import Target, populate_labels
-from watchkeeper.scrape.textparse import parse_text
 
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 

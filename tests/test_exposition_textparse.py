@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchkeeper.scrape.protoparse import parse_protobuf
-from watchkeeper.scrape.textparse import (
+from watchkeeper.exposition.protoparse import parse_protobuf
+from watchkeeper.exposition.textparse import (
     NO_TIMESTAMP,
     OPENMETRICS_FORMAT,
     TEXT_FORMAT,
@@ -420,7 +420,7 @@ def test_bulk_text_path_agrees_with_line_loop(monkeypatch: pytest.MonkeyPatch) -
     """The numpy path for common bodies gives exactly what the line-by-line parser gives."""
     import random
 
-    from watchkeeper.scrape import textparse
+    from watchkeeper.exposition import textparse
 
     rng = random.Random(7)
     bodies = [

@@ -4,7 +4,7 @@
     python benchmarks/run.py --quick          # small data sets, to check the suite works
     python benchmarks/run.py --only promql    # one benchmark (comma-separate several)
 
-Benchmarks: promql, remote_write (ingest rate, CPU and memory per series), scrape, disk.
+Benchmarks: promql, remote_write (ingest rate, CPU and memory per series), scrape, disk, rules.
 Every figure is the median of ``--runs`` (default 5) runs measured in this run on the same data
 for both systems. The table goes to stdout and, as JSON, to benchmarks/results/latest.json.
 See docs/benchmarks.md for what each row measures.
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable as a package
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import bench_ingest, bench_promql, peers  # noqa: E402
+from benchmarks import bench_ingest, bench_promql, bench_rules, peers  # noqa: E402
 from benchmarks.results import Row, progress  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
@@ -34,9 +34,11 @@ RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 # Data-set sizes: full, and --quick (same shapes, a fraction of the data).
 SIZES = {
     False: {"promql_instances": 30, "promql_hours": 24.0, "rw_series": 100_000, "rw_rounds": 2,
-            "disk_targets": 10, "disk_hours": 24.0, "scrape_targets": 10, "scrape_seconds": 20.0},
+            "disk_targets": 10, "disk_hours": 24.0, "scrape_targets": 10, "scrape_seconds": 20.0,
+            "rules_instances": 500, "rules_count": 1000, "rules_hours": 1.0},
     True: {"promql_instances": 4, "promql_hours": 6.0, "rw_series": 10_000, "rw_rounds": 1,
-           "disk_targets": 1, "disk_hours": 6.0, "scrape_targets": 4, "scrape_seconds": 5.0},
+           "disk_targets": 1, "disk_hours": 6.0, "scrape_targets": 4, "scrape_seconds": 5.0,
+           "rules_instances": 50, "rules_count": 100, "rules_hours": 1.0},
 }
 
 
@@ -49,6 +51,9 @@ def _benches(size: dict, runs: int) -> dict[str, Callable[[Path], list[Row]]]:
         "scrape": lambda work: bench_ingest.scrape(work, targets=size["scrape_targets"],
                                                    seconds=size["scrape_seconds"], runs=runs),
         "disk": lambda work: bench_ingest.disk(work, targets=size["disk_targets"], hours=size["disk_hours"]),
+        "rules": lambda work: bench_rules.run(work, instances=size["rules_instances"],
+                                              rules=size["rules_count"], hours=size["rules_hours"],
+                                              runs=runs),
     }
 
 

@@ -35,10 +35,12 @@ RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 SIZES = {
     False: {"promql_instances": 30, "promql_hours": 24.0, "rw_series": 100_000, "rw_rounds": 2,
             "disk_targets": 10, "disk_hours": 24.0, "scrape_targets": 10, "scrape_seconds": 20.0,
-            "rules_instances": 500, "rules_count": 1000, "rules_hours": 1.0},
+            "rules_instances": 500, "rules_count": 1000, "rules_hours": 1.0,
+            "rules_interval_s": 20},
     True: {"promql_instances": 4, "promql_hours": 6.0, "rw_series": 10_000, "rw_rounds": 1,
            "disk_targets": 1, "disk_hours": 6.0, "scrape_targets": 4, "scrape_seconds": 5.0,
-           "rules_instances": 50, "rules_count": 100, "rules_hours": 1.0},
+           "rules_instances": 50, "rules_count": 100, "rules_hours": 1.0,
+           "rules_interval_s": 10},
 }
 
 
@@ -53,7 +55,7 @@ def _benches(size: dict, runs: int) -> dict[str, Callable[[Path], list[Row]]]:
         "disk": lambda work: bench_ingest.disk(work, targets=size["disk_targets"], hours=size["disk_hours"]),
         "rules": lambda work: bench_rules.run(work, instances=size["rules_instances"],
                                               rules=size["rules_count"], hours=size["rules_hours"],
-                                              runs=runs),
+                                              runs=runs, interval_s=size["rules_interval_s"]),
     }
 
 

@@ -12,15 +12,11 @@ import re
 import pytest
 
 from conformance_data import CONFORMANCE
+from watchkeeper.gocompat.durations import DurationError, format_duration, parse_duration
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
 from watchkeeper.promql import ast
-from watchkeeper.promql.durations import (
-    DurationError,
-    format_duration,
-    parse_duration,
-    resolve_duration_exprs,
-)
+from watchkeeper.promql.durations import resolve_duration_exprs
 from watchkeeper.promql.errors import ParseError
 from watchkeeper.promql.parser import (
     format_position,

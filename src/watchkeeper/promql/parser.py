@@ -15,16 +15,17 @@ from dataclasses import dataclass
 
 import re2
 
+from ..gocompat.durations import DurationError, parse_duration
+from ..gocompat.quote import go_quote
 from ..model.labels import METRIC_NAME, Labels
 from ..model.matchers import Matcher, MatchType
 from . import ast
-from .durations import DurationError, duration_seconds_to_ms, evaluate_duration_expr, parse_duration
+from .durations import duration_seconds_to_ms, evaluate_duration_expr
 from .errors import ParseError
 from .lexer import (
     AGGREGATORS,
     KEYWORDS,
     Token,
-    go_quote,
     parse_go_float,
     parse_go_int,
     tokenize,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import re2
 
+from ..gocompat.durations import parse_duration
 from ..model.batch import STALE_NAN
 from ..model.labels import Labels
 from . import ast
-from .durations import parse_duration
 from .errors import ParseError
 from .parser import parse, parse_labels
 from .testhistogram import HistogramLiteral, HistogramLiteralError, parse_histogram_body

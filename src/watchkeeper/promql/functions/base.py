@@ -15,6 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ...gocompat.quote import go_quote
 from ...model.labels import Labels
 from ...storage.api import Querier
 from .. import ast
@@ -167,12 +168,6 @@ def go_format_f(x: float) -> str:
     if math.isinf(x):
         return "+Inf" if x > 0 else "-Inf"
     return f"{x:f}"
-
-
-def go_quote(s: str) -> str:
-    """Go's ``%q`` for the plain label values annotations quote."""
-    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{out}"'
 
 
 def range_result(rw: RangeWindows, values: np.ndarray, present: np.ndarray,

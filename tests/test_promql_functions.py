@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from watchkeeper.gocompat.regexp import expand
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
 from watchkeeper.promql import ast
@@ -15,7 +16,6 @@ from watchkeeper.promql.errors import ExecutionError
 from watchkeeper.promql.functions import FUNCTIONS, FuncCall
 from watchkeeper.promql.functions.base import format_position, go_format_g
 from watchkeeper.promql.functions.misc import natural_less
-from watchkeeper.promql.functions.relabel import expand_template
 from watchkeeper.promql.values import Annotations, InstantVectors, RangeWindows, Scalar, String
 
 
@@ -331,7 +331,7 @@ def test_expand_template(template: str, want: str) -> None:
     from watchkeeper.model.matchers import compile_anchored
     pattern = compile_anchored("(ab)(?P<name>cd)")
     m = pattern.match("abcd")
-    assert expand_template(template, "abcd", m, dict(pattern.groupindex)) == want
+    assert expand(template, m, dict(pattern.groupindex)) == want
 
 
 def test_sort_functions() -> None:

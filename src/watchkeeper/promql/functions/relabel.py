@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 import re2
 
+from ...gocompat.regexp import expand
 from ...model.labels import METRIC_NAME, Labels
 from ...model.matchers import compile_anchored
 from ..errors import ExecutionError
 from ..values import InstantVectors
 from .base import FuncCall, compact
 
-__all__ = ["FUNCTIONS", "expand_template", "merge_same_labelsets"]
+__all__ = ["FUNCTIONS", "merge_same_labelsets"]
 
 
 def _valid_label_name(name: str) -> bool:
@@ -28,64 +29,6 @@ def _valid_label_name(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _extract(template: str) -> tuple[str, str] | None:
-    """Go's ``regexp.extract``: the group reference at the start of ``template`` and the rest."""
-    brace = template.startswith("{")
-    s = template[1:] if brace else template
-    i = 0
-    while i < len(s) and (s[i].isalpha() or s[i].isdigit() or s[i] == "_"):
-        i += 1
-    if i == 0:
-        return None
-    name = s[:i]
-    if brace:
-        if i >= len(s) or s[i] != "}":
-            return None
-        i += 1
-    return name, s[i:]
-
-
-def expand_template(template: str, source: str, match: re2._Match, groupindex: dict[str, int]) -> str:
-    """Go's ``Regexp.ExpandString`` of ``template`` for ``match`` against ``source``."""
-    out: list[str] = []
-    num_groups = len(match.groups())
-    while template:
-        before, dollar, after = template.partition("$")
-        if not dollar:
-            break
-        out.append(before)
-        template = after
-        if template.startswith("$"):
-            out.append("$")
-            template = template[1:]
-            continue
-        ref = _extract(template)
-        if ref is None:
-            out.append("$")
-            continue
-        name, template = ref
-        index = _group_number(name)
-        if index is None:
-            index = groupindex.get(name)
-        if index is not None and index <= num_groups:
-            start, end = match.span(index)
-            if start >= 0:
-                out.append(source[start:end])
-    out.append(template)
-    return "".join(out)
-
-
-def _group_number(name: str) -> int | None:
-    """A purely numeric reference (no leading zero, below 1e8) is a group number."""
-    if not name.isascii() or not name.isdigit():
-        return None
-    if len(name) > 1 and name[0] == "0":
-        return None
-    if len(name) > 8:
-        return None
-    return int(name)
 
 
 def merge_same_labelsets(vec: InstantVectors) -> InstantVectors:
@@ -142,7 +85,7 @@ def _label_replace(call: FuncCall) -> InstantVectors:
     for lbls in vec.labels:
         source = lbls.get(src)
         m = pattern.match(source)
-        new_values.append(None if m is None else expand_template(repl, source, m, groupindex))
+        new_values.append(None if m is None else expand(repl, m, groupindex))
     return _relabelled(vec, dst, new_values)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
 import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
+import re2
 
 import watchkeeper.agent
 from watchkeeper.agent.agent import Agent, build_collector_factories
@@ -263,7 +264,8 @@ def test_script_collector(tmp_path: Path) -> None:
 
 def test_process_collector_matches_this_process() -> None:
     fams = {f.name: f for f in ProcessCollector([
-        ProcessGroup("me", f".*{os.getpid()}-no-such|python.*"),
+        # This process under whatever name the runner gave it (python, pytest, python3.11, ...).
+        ProcessGroup("me", re2.escape(psutil.Process().name())),
         ProcessGroup("nothing", "no-such-process-xyz"),
     ]).collect(HostPaths())}
     up = {labels["groupname"]: v for labels, v in fams["watchkeeper_process_up"].samples}

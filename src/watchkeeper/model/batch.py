@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .histogram import HistogramBatch
 from .labels import Labels
 
 __all__ = ["STALE_NAN", "STALE_NAN_BITS", "SeriesSet", "SampleBatch", "is_stale"]
@@ -30,12 +31,17 @@ class SampleBatch:
     """Samples to append: ``labels[series[i]]`` has value ``v[i]`` at ``t[i]`` (ms).
 
     ``series`` indexes into ``labels``; several samples may share a series.
+    Native-histogram samples have ``h_index[i] >= 0`` (their row in ``h``) and
+    ``v[i]`` NaN; float samples have ``h_index[i] == -1``. Both are None when the
+    batch holds floats only.
     """
 
     labels: list[Labels]
     series: np.ndarray  # int64 (n,)
     t: np.ndarray  # int64 (n,) milliseconds since epoch
     v: np.ndarray  # float64 (n,)
+    h: HistogramBatch | None = None
+    h_index: np.ndarray | None = None  # int64 (n,)
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -46,13 +52,17 @@ class SeriesSet:
     """Many series in CSR form: series ``i`` owns ``t[offsets[i]:offsets[i+1]]``.
 
     Within a series timestamps are strictly increasing. Values may contain
-    staleness markers (see ``is_stale``). ``labels`` is sorted.
+    staleness markers (see ``is_stale``). ``labels`` is sorted. Native-histogram
+    samples are marked as in ``SampleBatch`` (``h_index >= 0``, row in ``h``);
+    a staleness marker is always a float sample.
     """
 
     labels: list[Labels]
     offsets: np.ndarray  # int64 (n_series + 1,)
     t: np.ndarray  # int64 (n_samples,)
     v: np.ndarray  # float64 (n_samples,)
+    h: HistogramBatch | None = None
+    h_index: np.ndarray | None = None  # int64 (n_samples,)
 
     @classmethod
     def empty(cls) -> SeriesSet:

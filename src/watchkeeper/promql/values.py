@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.histogram import HistogramBatch
 from ..model.labels import Labels
 
 __all__ = ["Scalar", "String", "InstantVectors", "RangeWindows", "Value", "Annotations"]
@@ -42,6 +43,10 @@ class InstantVectors:
     # Sample timestamps (ms), set only when the vector comes straight from a
     # vector selector, so that ``timestamp()`` can report them.
     timestamps: np.ndarray | None = None  # int64 (N, S)
+    # Native histograms: where ``h_index[i, j] >= 0`` the sample is row
+    # ``h_index[i, j]`` of ``h`` (``present`` True, ``values`` NaN there).
+    h: HistogramBatch | None = None
+    h_index: np.ndarray | None = None  # int64 (N, S)
 
     @property
     def num_steps(self) -> int:
@@ -73,6 +78,9 @@ class RangeWindows:
     eval_t: np.ndarray  # int64 (S,) window end per step (ms)
     range_ms: int
     drop_name: np.ndarray | None = None
+    # Native histograms: sample k is row ``h_index[k]`` of ``h`` when >= 0.
+    h: HistogramBatch | None = None
+    h_index: np.ndarray | None = None  # int64 (M,)
 
 
 Value = Scalar | String | InstantVectors | RangeWindows

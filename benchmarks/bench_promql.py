@@ -131,9 +131,9 @@ def run(work: Path, *, instances: int, hours: float, runs: int) -> list[Row]:
                 local: QueryResult | None = None
                 for r in range(runs + 1):  # run 0 warms caches and is not counted
                     t0 = time.perf_counter()
-                    bodies["prom"] = prom.client.get(path, params=params).content
+                    bodies["prom"] = prom.get(path, params)
                     t1 = time.perf_counter()
-                    bodies["http"] = wk.client.get(path, params=params).content
+                    bodies["http"] = wk.get(path, params)
                     t2 = time.perf_counter()
                     local = _run_local(engine, db, q, t_ms)
                     t3 = time.perf_counter()

@@ -12,6 +12,9 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from watchkeeper.alerting.config import load_config
+from watchkeeper.alerting.service import AlertmanagerService
+from watchkeeper.api.alertmanager_v2 import alertmanager_v2_routes
 from watchkeeper.api.app import create_app
 from watchkeeper.api.context import ApiContext
 from watchkeeper.model.batch import SampleBatch
@@ -197,3 +200,138 @@ def test_stream_query_without_history_sends_the_current_value_at_once(env) -> No
         msg = ws.receive_json()
         assert time.monotonic() - t0 < 5
         assert msg["type"] == "points" and msg["data"]["result"][0]["value"][1] == "2"
+
+
+# -- the alerts and events channels (an in-process Alertmanager) ------------------------------------
+
+AM_CONFIG = """route: {receiver: default, group_by: [alertname], group_wait: 1h}
+receivers: [{name: default}]
+"""
+
+
+@pytest.fixture
+def am_env(tmp_path: Path) -> Iterator[tuple[TestClient, AlertmanagerService]]:
+    from starlette.applications import Starlette
+
+    db = TSDB(None)
+    svc = AlertmanagerService(load_config(AM_CONFIG))
+    with ThreadPoolExecutor(1) as pool:
+        ctx = _context(db, pool)
+        ctx.alertmanager = lambda: svc
+        app = Starlette(routes=[*alertmanager_v2_routes(svc), *create_web_routes(ctx)])
+        with TestClient(app) as client:
+            yield client, svc
+    db.close()
+
+
+def _post_alerts(client: TestClient, *labelsets: dict[str, str], resolved: bool = False) -> None:
+    now = time.time()
+    body = [{"labels": ls, "annotations": {"summary": "s"},
+             **({"endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 1))} if resolved else {})}
+            for ls in labelsets]
+    assert client.post("/api/v2/alerts", json=body).status_code == 200
+
+
+def test_stream_alerts_channel_sends_alerts_groups_then_changes(am_env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = am_env
+    _post_alerts(client, {"alertname": "A", "instance": "1", "severity": "critical"},
+                 {"alertname": "A", "instance": "2", "severity": "critical"},
+                 {"alertname": "B", "instance": "1", "severity": "warning"})
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"type": "subscribe", "id": "a", "channel": "alerts"})
+        first = ws.receive_json()
+        assert first["type"] == "alerts" and first["data"]["full"] is True
+        alerts = {a["fingerprint"]: a for a in first["data"]["alerts"]}
+        assert len(alerts) == 3 and first["data"]["removed"] == []
+        assert all(a["status"]["state"] == "active" and a["receivers"] == [{"name": "default"}]
+                   for a in alerts.values())
+        groups = {g["labels"]["alertname"]: g for g in first["data"]["groups"]}
+        assert set(groups) == {"A", "B"} and len(groups["A"]["fingerprints"]) == 2
+        assert groups["A"]["receiver"] == {"name": "default"}
+        # A silence changes one alert's status; a resolve removes another; nothing else is re-sent.
+        silence = {"matchers": [{"name": "alertname", "value": "B", "isRegex": False, "isEqual": True}],
+                   "startsAt": "2000-01-01T00:00:00Z", "endsAt": "2999-01-01T00:00:00Z",
+                   "createdBy": "test", "comment": "quiet"}
+        sid = client.post("/api/v2/silences", json=silence).json()["silenceID"]
+        _post_alerts(client, {"alertname": "A", "instance": "2", "severity": "critical"}, resolved=True)
+        t0 = time.monotonic()
+        seen_silenced, removed = False, []
+        while not (seen_silenced and removed) and time.monotonic() - t0 < 5:
+            msg = ws.receive_json()
+            assert msg["data"]["full"] is False
+            for a in msg["data"]["alerts"]:
+                assert a["labels"]["alertname"] == "B"
+                seen_silenced = a["status"] == {"state": "suppressed", "silencedBy": [sid], "inhibitedBy": []}
+            removed += msg["data"]["removed"]
+            if "groups" in msg["data"]:
+                assert {g["labels"]["alertname"]: len(g["fingerprints"]) for g in msg["data"]["groups"]} \
+                    == {"A": 1, "B": 1}
+        assert seen_silenced and len(removed) == 1 and alerts[removed[0]]["labels"]["instance"] == "2"
+        assert time.monotonic() - t0 < 2.5  # at most ~2 s behind
+
+
+def test_stream_alerts_channel_filters_by_matchers(am_env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = am_env
+    _post_alerts(client, {"alertname": "A", "severity": "critical"}, {"alertname": "B", "severity": "info"})
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"type": "subscribe", "id": "a", "channel": "alerts", "filter": ['severity=~"crit.*"']})
+        data = ws.receive_json()["data"]
+        assert [a["labels"]["alertname"] for a in data["alerts"]] == ["A"]
+        assert [g["labels"] for g in data["groups"]] == [{"alertname": "A"}]
+        ws.send_json({"type": "subscribe", "id": "b", "channel": "alerts", "filter": "severity=~("})
+        err = ws.receive_json()
+        assert err["id"] == "b" and "bad matcher" in err["error"]
+
+
+def test_stream_events_channel_sends_history_then_new_entries(am_env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = am_env
+    _post_alerts(client, {"alertname": "Old", "team": "x"}, {"alertname": "Other", "team": "y"})
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"type": "subscribe", "id": "e", "channel": "events", "history": 10,
+                      "kind": ["alert"], "filter": ['team="x"']})
+        first = ws.receive_json()
+        assert first["type"] == "events" and first["data"]["initial"] is True
+        assert [e["labels"]["alertname"] for e in first["data"]["events"]] == ["Old"]
+        assert first["data"]["events"][0]["time"].endswith("Z")
+        t0 = time.monotonic()
+        _post_alerts(client, {"alertname": "New", "team": "x"}, {"alertname": "Hidden", "team": "y"})
+        nxt = ws.receive_json()
+        assert time.monotonic() - t0 < 2.5
+        assert nxt["data"]["initial"] is False and nxt["data"]["dropped"] == 0
+        assert [(e["kind"], e["labels"]["alertname"], e["status"]) for e in nxt["data"]["events"]] \
+            == [("alert", "New", "firing")]
+        # A silence is an event of its own kind, outside this subscription's filter.
+        ws.send_json({"type": "subscribe", "id": "s", "channel": "events", "kind": "silence"})
+        assert ws.receive_json()["data"] == {"initial": True, "events": [], "dropped": 0}
+        silence = {"matchers": [{"name": "team", "value": "x", "isRegex": False}],
+                   "startsAt": "2000-01-01T00:00:00Z", "endsAt": "2999-01-01T00:00:00Z",
+                   "createdBy": "t", "comment": "c"}
+        client.post("/api/v2/silences", json=silence)
+        msg = ws.receive_json()
+        assert msg["id"] == "s" and msg["data"]["events"][0]["action"] == "created"
+
+
+def test_event_cursor_bounds_a_push_and_sends_nothing_twice() -> None:
+    from watchkeeper.web.feeds import EventCursor
+    from watchkeeper.web.stream import _events_message
+
+    clock = iter(range(10**6))
+    svc = AlertmanagerService(load_config(AM_CONFIG), clock=lambda: 1_000_000_000_000 + next(clock) // 3)
+    cursor = EventCursor([], set(), None, None)
+    assert cursor.start(svc, 5) == []
+    for i in range(700):  # three events share each clock value
+        svc.events.record("alert", labels={"n": str(i)})
+    fresh = cursor.poll(svc)
+    assert [e["labels"]["n"] for e in fresh] == [str(i) for i in range(700)]
+    data = orjson.loads(_events_message("x", fresh, initial=False))["data"]
+    assert data["dropped"] == 200 and len(data["events"]) == 500 and data["events"][-1]["labels"]["n"] == "699"
+    svc.events.record("alert", labels={"n": "new"})
+    assert [e["labels"]["n"] for e in cursor.poll(svc)] == ["new"]
+    assert cursor.poll(svc) == []
+
+
+def test_alerts_and_events_channels_need_an_alertmanager(env) -> None:  # type: ignore[no-untyped-def]
+    client, _ = env
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.send_json({"type": "subscribe", "id": "a", "channel": "alerts"})
+        assert "runs no Alertmanager" in ws.receive_json()["error"]

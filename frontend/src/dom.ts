@@ -34,3 +34,45 @@ export function labelChips(labels: Record<string, string>): HTMLElement {
       .map((k) => h("span.chip", null, `${k}="${labels[k]}"`)),
   );
 }
+
+/** Go to another page of the app without a reload (main.ts re-routes on popstate). */
+export function navigate(url: string): void {
+  history.pushState(null, "", url);
+  window.dispatchEvent(new PopStateEvent("popstate"));
+}
+
+/** Run ``fn`` at most once per ``ms`` (trailing call kept), e.g. to redraw after bursts of updates. */
+export function throttle(fn: () => void, ms: number): { (): void; cancel(): void } {
+  let timer = 0;
+  let last = 0;
+  const run = () => {
+    timer = 0;
+    last = Date.now();
+    fn();
+  };
+  const call = () => {
+    if (timer) return;
+    timer = window.setTimeout(run, Math.max(0, last + ms - Date.now()));
+  };
+  call.cancel = () => window.clearTimeout(timer);
+  return call;
+}
+
+/** Re-run ``load`` every ``ms`` until the page is left; returns the cleanup. */
+export function polling(load: () => Promise<void>, ms = 5000): () => void {
+  let timer = 0;
+  let stopped = false;
+  const tick = async () => {
+    await load();
+    if (!stopped) timer = window.setTimeout(tick, ms);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    window.clearTimeout(timer);
+  };
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,7 +1,7 @@
 // Client of /api/v1/stream: one WebSocket per page, re-subscribing after reconnects.
 
 export interface StreamMessage {
-  type: "status" | "range" | "points" | "error";
+  type: "status" | "range" | "points" | "alerts" | "events" | "error";
   id: string;
   data?: any;
   error?: string;

@@ -11,6 +11,7 @@ from ..template.alertmanager_funcs import alertmanager_funcs
 from .config import load_config_file
 from .dialect import DIALECTS, Dialect
 from .errors import ConfigError
+from .notify import unsupported_integrations
 
 __all__ = ["check_alertmanager"]
 
@@ -51,6 +52,7 @@ def _check_one(path: str, dialect: Dialect) -> tuple[bool, list[str]]:
         if error:
             lines.append("")
             return False, lines
+    lines += [f"WARNING: {w}" for w in unsupported_integrations(cfg)]  # valid, but cannot page anyone
     lines.append("")
     return True, lines
 

@@ -46,6 +46,9 @@ AM_0_25 = Dialect(
                 "rocketchat_configs",
                 "incidentio_configs",
                 "mattermost_configs",
+                # watchkeeper's own additions, unknown to every Alertmanager
+                "twilio_configs",
+                "apprise_configs",
             }
         ),
         "global": frozenset(

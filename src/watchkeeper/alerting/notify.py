@@ -19,14 +19,27 @@ from dataclasses import dataclass, field
 import httpx
 
 from ..template.alertmanager_data import Data
-from .channels import ChannelConfig, discord, email, msteams, opsgenie, pagerduty, slack, telegram, webhook
+from .channels import (
+    ChannelConfig,
+    apprise_,
+    discord,
+    email,
+    msteams,
+    opsgenie,
+    pagerduty,
+    slack,
+    telegram,
+    twilio,
+    webhook,
+)
 from .channels.sending import ChannelError, SendContext
+from .config import AlertmanagerConfig
 from .dispatch import Flush, Notification
 from .events import EventLog
 from .notifydata import template_data
 from .rendering import Templates
 
-__all__ = ["SENDERS", "Notifier", "NotifyMetrics", "RetryPolicy"]
+__all__ = ["SENDERS", "Notifier", "NotifyMetrics", "RetryPolicy", "unsupported_integrations"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +54,24 @@ SENDERS: dict[str, Sender] = {
     "telegram": telegram.send,  # type: ignore[dict-item]
     "discord": discord.send,  # type: ignore[dict-item]
     "msteams": msteams.send,  # type: ignore[dict-item]
+    "twilio": twilio.send,  # type: ignore[dict-item]
+    "apprise": apprise_.send,  # type: ignore[dict-item]
 }
+
+
+
+def unsupported_integrations(config: AlertmanagerConfig) -> list[str]:
+    """One line per receiver with integrations that load (Alertmanager's format) but that watchkeeper
+    cannot send to yet, so that ``check alertmanager`` and the server's log say so before a page is due."""
+    out = []
+    for receiver in config.receivers.values():
+        kinds = {kind for kind, _, _ in receiver.all_integrations() if kind not in SENDERS}
+        keys = sorted(f"{kind}_configs" for kind in kinds)
+        if keys:
+            out.append(f'receiver "{receiver.name}": {", ".join(keys)} accepted but not supported '
+                       "by watchkeeper: notifications to them fail")
+    return out
+
 
 LATENCY_BUCKETS = (1.0, 5.0, 10.0, 15.0, 20.0)  # Alertmanager's notification latency buckets
 
@@ -260,8 +290,9 @@ class Notifier:
         start = time.monotonic()
         if sender is None:
             st.failed += 1
-            self._event(n, 0, "failed", "channel not supported")
-            log.error("notify %s/%s[%d]: channel not supported", n.receiver, n.integration, n.index)
+            self._event(n, 0, "failed", f"{n.integration}_configs are not supported by watchkeeper")
+            log.error("notify %s/%s[%d]: %s_configs are not supported by watchkeeper, notification lost",
+                      n.receiver, n.integration, n.index, n.integration)
             return False
         delay = self._retry.initial
         attempt = 0

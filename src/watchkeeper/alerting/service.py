@@ -29,7 +29,7 @@ from .dispatch import Dispatcher, Flush
 from .events import DEFAULT_RETENTION_NS, EventLog
 from .keys import fingerprint
 from .nflog import NotificationLog
-from .notify import Notifier, RetryPolicy
+from .notify import Notifier, RetryPolicy, unsupported_integrations
 from .rendering import Templates
 from .silences import Silence, Silences, SilenceState
 
@@ -42,6 +42,11 @@ NS = 1_000_000_000
 _SAVE_DELAY_NS = 2 * NS
 _GC_EVERY_NS = 15 * 60 * NS
 _MAX_SLEEP = 1.0  # also bounds how late a save or GC can be
+
+
+def _warn_unsupported(config: AlertmanagerConfig) -> None:
+    for warning in unsupported_integrations(config):
+        log.warning("%s", warning)
 
 
 class AlertmanagerService:
@@ -76,6 +81,7 @@ class AlertmanagerService:
             events=self.events,
         )
         self.started_at = clock()
+        _warn_unsupported(config)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._dirty_since: int | None = None
@@ -154,6 +160,7 @@ class AlertmanagerService:
         dispatcher = Dispatcher(config, silences=self.silences, nflog=self.nflog)
         dispatcher.put(alerts, self.clock())
         self.config, self.dispatcher, self.notifier.templates = config, dispatcher, templates
+        _warn_unsupported(config)
         if self._wake is not None:
             self._wake.set()
 

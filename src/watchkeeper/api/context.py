@@ -57,3 +57,6 @@ class ApiContext:
     reload_rules: Callable[[], Awaitable[None]] | None = None
     # ``/api/v1/alertmanagers`` data: {"activeAlertmanagers": [{"url": ...}], "droppedAlertmanagers": [...]}.
     alertmanagers: Callable[[], dict[str, Any]] | None = None
+    # The in-process ``alerting.service.AlertmanagerService`` (None unless started with
+    # --alertmanager.config): the UI stream's ``alerts`` and ``events`` channels read it.
+    alertmanager: Callable[[], Any] = lambda: None

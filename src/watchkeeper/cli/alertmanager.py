@@ -10,11 +10,12 @@ the Starlette app (API v2, ``/metrics``, ``/-/healthy``, ``/-/ready``, ``POST /-
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
+
+from ..support import eventloop
 
 if TYPE_CHECKING:  # the CLI builds its parser from this module: keep importing it cheap
     from starlette.applications import Starlette
@@ -99,5 +100,5 @@ def run(args: argparse.Namespace) -> int:
     service = AlertmanagerService(config, data_dir=args.data_dir, external_url=external)
     app = create_app(service, args.config)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
-    asyncio.run(server.serve())
+    eventloop.run(server.serve())
     return 0

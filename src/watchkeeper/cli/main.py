@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..support import eventloop
 from .rules import add_check_rules, add_lint_flags, add_rule_commands, config_rule_files, run_rule_command
 
 __all__ = ["main", "build_parser"]
@@ -167,7 +167,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         notification_queue_capacity=args.notification_queue,
         alertmanager_config=args.alertmanager_config)
     try:
-        asyncio.run(Server(opts).run())
+        eventloop.run(Server(opts).run())
     except ConfigError as e:
         print(f"watchkeeper server: invalid configuration:\n{e}", file=sys.stderr)
         return 1

@@ -173,6 +173,7 @@ class Server:
             rule_store=lambda: self.rules.store if self.rules else None,
             reload_rules=self.reload_rules,
             alertmanagers=lambda: self.rules.sender.alertmanagers() if self.rules else {},
+            alertmanager=lambda: self.alertmanager,
             is_ready=lambda: self._ready,
             own_metrics=lambda: b"",
             host_metrics=render_host_metrics,

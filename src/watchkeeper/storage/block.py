@@ -6,6 +6,7 @@
     <block id>/series.parquet     one row per series: labels (map), timestamp group, exponent, rows
     <block id>/timestamps.parquet one row per (group, t): series sharing identical timestamps share a group
     <block id>/values.parquet     one row per sample: decimal mantissa or raw float
+    <block id>/histograms.parquet optional: one row per native-histogram sample (see ``hist``)
     <block id>/tombstones.json    optional deletions not yet compacted away
 
 A ``Block`` keeps its series index in memory and reads value row groups on
@@ -28,15 +29,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..model.batch import SeriesSet
+from ..model.histogram import HistogramBatch
 from ..model.labels import Labels
 from ..model.matchers import Matcher
 from .csr import drop_empty, take_ranges
 from .decimal import decode
+from .hist import resolve
 from .index import SeriesIndex
 
-__all__ = ["Block", "BlockMeta", "RowGroupCache", "FORMAT"]
+__all__ = ["Block", "BlockMeta", "RowGroupCache", "FORMAT", "HISTOGRAMS_SCHEMA"]
 
 FORMAT = "watchkeeper-parquet-1"
+
+# histograms.parquet: row k is the histogram whose sample in values.parquet is tagged k.
+HISTOGRAMS_SCHEMA = pa.schema([
+    ("schema", pa.int8()), ("count", pa.float64()), ("sum", pa.float64()), ("zero_count", pa.float64()),
+    ("zero_threshold", pa.float64()), ("hint", pa.uint8()),
+    ("pos_index", pa.large_list(pa.int32())), ("pos_count", pa.large_list(pa.float64())),
+    ("neg_index", pa.large_list(pa.int32())), ("neg_count", pa.large_list(pa.float64())),
+    ("custom_values", pa.large_list(pa.float64())),
+])
 
 
 @dataclass
@@ -49,13 +61,16 @@ class BlockMeta:
     level: int = 1
     sources: list[str] = field(default_factory=list)
     out_of_order: bool = False
+    num_histograms: int = 0  # native-histogram samples (included in num_samples)
 
     def to_json(self) -> dict:
         return {
             "ulid": self.ulid,
             "minTime": self.min_time,
             "maxTime": self.max_time,
-            "stats": {"numSeries": self.num_series, "numSamples": self.num_samples},
+            "stats": {"numSeries": self.num_series, "numSamples": self.num_samples,
+                      "numFloatSamples": self.num_samples - self.num_histograms,
+                      "numHistogramSamples": self.num_histograms},
             "compaction": {"level": self.level, "sources": self.sources},
             "outOfOrder": self.out_of_order,
             "version": 1,
@@ -73,6 +88,7 @@ class BlockMeta:
             level=int(d["compaction"]["level"]),
             sources=list(d["compaction"]["sources"]),
             out_of_order=bool(d.get("outOfOrder", False)),
+            num_histograms=int(d["stats"].get("numHistogramSamples", 0)),
         )
 
 
@@ -144,6 +160,7 @@ class Block:
         rg_rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
         self._rg_starts = np.concatenate([[0], np.cumsum(rg_rows)]).astype(np.int64)
         self.tombstones = _read_tombstones(path)
+        self._hist: HistogramBatch | None = None
 
     @property
     def ulid(self) -> str:
@@ -162,6 +179,33 @@ class Block:
                 np.cumsum(np.bincount(g, minlength=goffs.shape[0] - 1), out=goffs[1:])
                 self._ts = (goffs, tab.column("t").to_numpy().astype(np.int64))
             return self._ts
+
+    def histograms(self) -> HistogramBatch:
+        """Every histogram of the block (row k is the one values tagged k refer to), loaded once."""
+        with self._ts_lock:
+            if self._hist is None:
+                tab = pq.read_table(self.path / "histograms.parquet").combine_chunks()
+
+                def col(name: str, dtype: type) -> np.ndarray:
+                    return tab.column(name).to_numpy().astype(dtype, copy=False)
+
+                def lists(name: str, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+                    arr = tab.column(name).chunk(0) if tab.column(name).num_chunks else pa.array(
+                        [], HISTOGRAMS_SCHEMA.field(name).type)
+                    offs = arr.offsets.to_numpy().astype(np.int64)
+                    vals = arr.values.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+                    return offs - offs[0], vals[offs[0]:offs[-1]]
+
+                po, pi = lists("pos_index", np.int32)
+                _, pc = lists("pos_count", np.float64)
+                no, ni = lists("neg_index", np.int32)
+                _, nc = lists("neg_count", np.float64)
+                co, cv = lists("custom_values", np.float64)
+                self._hist = HistogramBatch(
+                    col("schema", np.int8), col("count", np.float64), col("sum", np.float64),
+                    col("zero_count", np.float64), col("zero_threshold", np.float64), col("hint", np.uint8),
+                    po, pi, pc, no, ni, nc, co, cv)
+            return self._hist
 
     def _row_group(self, i: int) -> np.ndarray:
         """Decoded float64 values of value row group ``i`` (cached)."""
@@ -252,7 +296,11 @@ class Block:
             lens, t, v = self._read_ranges(ids, mint, maxt)
             np.cumsum(lens, out=offsets[1:])
         kept, offsets = drop_empty(offsets)
-        return SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, t, v)
+        return self.resolve(SeriesSet([self.index.labels[i] for i in ids[kept]], offsets, t, v))
+
+    def resolve(self, ss: SeriesSet) -> SeriesSet:
+        """``ss`` read from this block (values possibly tagged) in public form, with h/h_index."""
+        return resolve(ss, self.histograms()) if self.meta.num_histograms else ss
 
     def series_in_range(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
         """Matching series with a sample in [mint, maxt], from timestamps alone (values unread).

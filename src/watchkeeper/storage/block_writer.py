@@ -18,10 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..model.histogram import HistogramBatch
 from ..model.labels import Labels
-from .block import BlockMeta
+from .block import HISTOGRAMS_SCHEMA, BlockMeta
 from .csr import expand_ranks
 from .decimal import encode
+from .hist import tag, take
 
 __all__ = ["BlockWriter", "new_block_id", "write_block"]
 
@@ -96,16 +98,25 @@ class BlockWriter:
         self._group_of: dict[bytes, int] = {}
         self._group_ts: list[np.ndarray] = []
         self._samples = 0
+        self._histograms = 0
+        self._hist_writer: pq.ParquetWriter | None = None
 
     @property
     def num_series(self) -> int:
         return len(self._labels)
 
-    def add(self, labels: Sequence[Labels], offsets: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
-        """Append series (sorted, after all earlier ones, every one non-empty) in CSR form."""
+    def add(self, labels: Sequence[Labels], offsets: np.ndarray, t: np.ndarray, v: np.ndarray,
+            h: HistogramBatch | None = None, h_index: np.ndarray | None = None) -> None:
+        """Append series (sorted, after all earlier ones, every one non-empty) in CSR form.
+
+        Histogram samples (``h_index >= 0``, rows of ``h``) go to histograms.parquet in
+        sample order; their value is a tag naming their row there.
+        """
         n = len(labels)
         if n == 0:
             return
+        if h is not None and h_index is not None and (h_index >= 0).any():
+            v = self._add_histograms(v, h, h_index)
         first_id = len(self._labels)
         groups = np.empty(n, np.int32)
         for i in range(n):
@@ -134,6 +145,18 @@ class BlockWriter:
         self._counts.append(np.diff(offsets).astype(np.int32))
         self._samples += int(t.shape[0])
 
+    def _add_histograms(self, v: np.ndarray, h: HistogramBatch, h_index: np.ndarray) -> np.ndarray:
+        mask = h_index >= 0
+        rows = h_index[mask]
+        v = v.copy()
+        v[mask] = tag(np.arange(self._histograms, self._histograms + rows.shape[0], dtype=np.int64))
+        self._histograms += rows.shape[0]
+        if self._hist_writer is None:
+            self._hist_writer = pq.ParquetWriter(self.tmp / "histograms.parquet", HISTOGRAMS_SCHEMA,
+                                                 **self._opts)
+        self._hist_writer.write_table(_histogram_table(take(h, rows)), row_group_size=self._row_group_rows)
+        return v
+
     def finish(
         self,
         *,
@@ -145,6 +168,8 @@ class BlockWriter:
     ) -> BlockMeta:
         """Write the series index, timestamps and meta.json; fsync; rename into place."""
         self._values.close()
+        if self._hist_writer is not None:
+            self._hist_writer.close()
         n = len(self._labels)
         counts = _cat(self._counts, np.int32)
         row_start = np.zeros(n, np.int64)
@@ -186,6 +211,7 @@ class BlockWriter:
             level=level,
             sources=list(sources) or [self.ulid],
             out_of_order=out_of_order,
+            num_histograms=self._histograms,
         )
         (self.tmp / "meta.json").write_text(json.dumps(meta.to_json(), indent=1))
         _fsync_tree(self.tmp)
@@ -195,9 +221,31 @@ class BlockWriter:
     def abort(self) -> None:
         """Drop the unfinished block."""
         self._values.close()
+        if self._hist_writer is not None:
+            self._hist_writer.close()
         for p in self.tmp.iterdir():
             p.unlink()
         self.tmp.rmdir()
+
+
+def _histogram_table(h: HistogramBatch) -> pa.Table:
+    def lists(offsets: np.ndarray, values: np.ndarray, typ: pa.DataType) -> pa.Array:
+        a, b = int(offsets[0]), int(offsets[-1])
+        return pa.LargeListArray.from_arrays(pa.array(offsets - a, pa.int64()), pa.array(values[a:b], typ))
+
+    return pa.table({
+        "schema": pa.array(h.schema, pa.int8()),
+        "count": pa.array(h.count, pa.float64()),
+        "sum": pa.array(h.sum, pa.float64()),
+        "zero_count": pa.array(h.zero_count, pa.float64()),
+        "zero_threshold": pa.array(h.zero_threshold, pa.float64()),
+        "hint": pa.array(h.hint, pa.uint8()),
+        "pos_index": lists(h.pos_offsets, h.pos_index, pa.int32()),
+        "pos_count": lists(h.pos_offsets, h.pos_count, pa.float64()),
+        "neg_index": lists(h.neg_offsets, h.neg_index, pa.int32()),
+        "neg_count": lists(h.neg_offsets, h.neg_count, pa.float64()),
+        "custom_values": lists(h.custom_offsets, h.custom_values, pa.float64()),
+    }, schema=HISTOGRAMS_SCHEMA)
 
 
 def write_block(

@@ -94,7 +94,7 @@ def compact_blocks(
                     ss = _block_part(b, np.asarray(ids, np.int64))
                     parts.append(ss)
             merged = merge_series_sets(parts)
-            writer.add(merged.labels, merged.offsets, merged.t, merged.v)
+            writer.add(merged.labels, merged.offsets, merged.t, merged.v, merged.h, merged.h_index)
         if writer.num_series == 0:
             writer.abort()
             return None
@@ -115,7 +115,7 @@ def _block_part(block: Block, ids: np.ndarray) -> SeriesSet:
     offsets = np.zeros(ids.shape[0] + 1, np.int64)
     np.cumsum(np.bincount(rank, minlength=ids.shape[0]), out=offsets[1:])
     keep, offsets = drop_empty(offsets)
-    return SeriesSet([block.index.labels[i] for i in ids[keep]], offsets, t, v)
+    return block.resolve(SeriesSet([block.index.labels[i] for i in ids[keep]], offsets, t, v))
 
 
 def covered_blocks(metas: Sequence[BlockMeta]) -> list[BlockMeta]:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model.histogram import HistogramBatch
 from ..model.labels import Labels
 from .block import BlockMeta
 from .block_writer import BlockWriter
 from .csr import combine, drop_empty, gather
 from .head import Run
+from .hist import is_tagged, tagged_rows
 from .merge import sort_keys
 
 __all__ = ["write_head_blocks"]
@@ -33,11 +35,13 @@ def write_head_blocks(
     existing: Sequence[tuple[int, int]] = (),
     compression_level: int = 6,
     batch_series: int = 4096,
+    hist: HistogramBatch | None = None,
 ) -> list[BlockMeta]:
     """Write every sample of ``runs`` older than ``boundary`` into blocks; returns their metas.
 
     ``labels`` maps head ids to label sets (None: removed). Blocks get ULIDs after ``after``;
-    a block whose range overlaps one of ``existing`` is flagged out of order.
+    a block whose range overlaps one of ``existing`` is flagged out of order. ``hist`` is the
+    head's histogram pool the runs' tagged values refer to (None: the runs hold floats only).
     """
     old_runs = [r for r in runs if r.size and r.mint < boundary]
     ids = np.asarray([i for i, lb in enumerate(labels) if lb is not None], np.int64)
@@ -60,6 +64,12 @@ def write_head_blocks(
             nb = batch.shape[0]
             offsets, t, v = combine(np.concatenate(ranks), np.concatenate(ts), np.concatenate(vs), nb)
             rank = np.repeat(np.arange(nb, dtype=np.int64), np.diff(offsets))
+            h_index = None
+            if hist is not None:
+                mask = is_tagged(v)
+                if mask.any():
+                    h_index = np.full(v.shape[0], -1, np.int64)
+                    h_index[mask] = tagged_rows(v, mask)
             window = t // block_range
             for w in np.unique(window).tolist():
                 sel = window == w
@@ -70,7 +80,8 @@ def write_head_blocks(
                 if writer is None:
                     last = max((x.ulid for x in writers.values()), default=after)
                     writer = writers[w] = BlockWriter(parent, compression_level=compression_level, after=last)
-                writer.add([labels[i] for i in batch[keep]], w_offsets, t[sel], v[sel])  # type: ignore[misc]
+                writer.add([labels[i] for i in batch[keep]], w_offsets, t[sel], v[sel],  # type: ignore[misc]
+                           hist, None if h_index is None else h_index[sel])
         metas = []
         for w, writer in sorted(writers.items()):
             lo, hi = w * block_range, (w + 1) * block_range

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..model.batch import SampleBatch, SeriesSet
+from ..model.histogram import HistogramBatch
 from ..model.labels import METRIC_NAME, Labels
 from ..model.matchers import Matcher
 from .api import StorageError
@@ -27,17 +28,21 @@ from .compact import compact_blocks, covered_blocks, plan_compaction
 from .csr import drop_empty, expand_ranks
 from .cut import write_head_blocks
 from .head import Head, HeadSnapshot, Run
+from .hist import canonicalize_nans, is_tagged, resolve, tagged_rows, take, validate
 from .merge import LabelOrder, merge_series_sets
 from .retention import expired_blocks
 from .wal import (
     REC_DELETE,
+    REC_HISTOGRAMS,
     REC_SAMPLES,
     REC_SERIES,
     WAL,
     decode_delete,
+    decode_histograms,
     decode_samples,
     decode_series,
     encode_delete,
+    encode_histograms,
     encode_samples,
     encode_series,
 )
@@ -165,6 +170,15 @@ class TSDB:
                     self.replay_dropped_samples += int((~ok).sum())
                     sid, t, v = sid[ok], t[ok], v[ok]
                 head.append(sid, t, v)
+            elif rtype == REC_HISTOGRAMS:
+                wsid, t, h = decode_histograms(payload)
+                known = wsid < idmap.shape[0]
+                sid = np.where(known, idmap[np.minimum(wsid, idmap.shape[0] - 1)], -1)
+                ok = sid >= 0
+                if not ok.all():
+                    self.replay_dropped_samples += int((~ok).sum())
+                    sid, t, h = sid[ok], t[ok], take(h, np.flatnonzero(ok))
+                head.append_histograms(sid, t, h)
             elif rtype == REC_DELETE:
                 matchers, mint, maxt = decode_delete(payload)
                 head.delete(head.index.select(matchers), mint, maxt)
@@ -185,6 +199,13 @@ class TSDB:
             raise StorageError("sample batch arrays differ in length")
         if series.min() < 0 or series.max() >= len(batch.labels):
             raise StorageError("sample batch refers to a series outside its label list")
+        hist = None
+        if batch.h_index is not None:
+            # Floats and histograms are logged and stored as two groups, floats first, both
+            # live and on replay, so a float and a histogram at the same (series, t) in one
+            # batch resolve the same way (the histogram wins) after a crash.
+            series, t, v, hist = _split_histograms(batch, series, t, v)
+        v = canonicalize_nans(v)
         with self._lock:
             if self._closed:
                 raise StorageError("storage is closed")
@@ -196,7 +217,11 @@ class TSDB:
                 records = []
                 if new:
                     records.append((REC_SERIES, encode_series([(i, head.index.labels[i]) for i in new])))
-                records.append((REC_SAMPLES, encode_samples(sid, t, v, compress=n >= 4096)))
+                if t.size:
+                    records.append((REC_SAMPLES, encode_samples(sid, t, v, compress=n >= 4096)))
+                if hist is not None:
+                    records.append((REC_HISTOGRAMS, encode_histograms(ids[hist[0]], hist[1], hist[2],
+                                                                      compress=n >= 4096)))
                 try:
                     self._wal.log(records)
                 except OSError as e:
@@ -204,6 +229,8 @@ class TSDB:
                     raise StorageError(f"writing the WAL failed: {e}") from e
                 self._unlogged = []
             head.append(sid, t, v)
+            if hist is not None:
+                head.append_histograms(ids[hist[0]], hist[1], hist[2])
         return n
 
     def delete_series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> int:
@@ -246,7 +273,8 @@ class TSDB:
             ids = ids[np.argsort(self._head_order.ranks(labels)[ids], kind="stable")]
             offsets, t, v = snap.samples(ids, mint, maxt)
             keep, offsets = drop_empty(offsets)
-            parts.append(SeriesSet([labels[i] for i in ids[keep]], offsets, t, v))
+            part = SeriesSet([labels[i] for i in ids[keep]], offsets, t, v)
+            parts.append(part if snap.hist is None else resolve(part, snap.hist))
         return merge_series_sets(parts)
 
     def series(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Labels]:
@@ -338,6 +366,7 @@ class TSDB:
             head.frozen = count
             n = len(head.index)
             labels = head.index.labels[:n]
+            hist = head.hist.view() if len(head.hist) else None
             seq = self._wal.open_segment() if self._wal is not None else 0
         try:
             metas = write_head_blocks(
@@ -349,6 +378,7 @@ class TSDB:
                 after=self._blocks[-1].ulid if self._blocks else "",
                 existing=[(b.meta.min_time, b.meta.max_time) for b in self._blocks],
                 compression_level=self.block_compression_level,
+                hist=hist,
             )
             keep = head.runs_from(runs, boundary)
             opened = [Block(self.path / m.ulid, self._cache) for m in metas]  # type: ignore[operator]
@@ -364,7 +394,10 @@ class TSDB:
         if self._wal is not None:
             # Segments >= seq hold everything appended since the snapshot; series registered
             # since then are in the checkpoint too, which is harmless (same id, same labels).
-            self._wal.write_checkpoint(seq, _checkpoint_records(registered, keep))
+            # ``keep`` and ``hist`` are the runs and pool as they were: consistent tags.
+            self._wal.write_checkpoint(seq, _checkpoint_records(registered, keep, hist))
+        with self._lock:
+            head.compact_histograms()
         return metas
 
     def _compact(self, blocks: list[Block]) -> None:
@@ -462,8 +495,33 @@ class TSDB:
         self.close()
 
 
+def _split_histograms(
+    batch: SampleBatch, series: np.ndarray, t: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, HistogramBatch] | None]:
+    """The float samples of a batch and, if any, its histogram samples ``(series, t, histograms)``."""
+    h_index = np.asarray(batch.h_index, np.int64)
+    if h_index.shape != t.shape:
+        raise StorageError("sample batch arrays differ in length")
+    is_h = h_index >= 0
+    if not is_h.any():
+        return series, t, v, None
+    h = batch.h
+    if h is None:
+        raise StorageError("sample batch marks histogram samples but carries no histograms")
+    problem = validate(h)
+    if problem:
+        raise StorageError(problem)
+    rows = h_index[is_h]
+    if int(rows.max()) >= len(h):
+        raise StorageError("sample batch refers to a histogram outside its histogram batch")
+    if not (rows.shape[0] == len(h) and (rows == np.arange(len(h))).all()):
+        h = take(h, rows)
+    floats = ~is_h
+    return series[floats], t[floats], v[floats], (series[is_h], t[is_h], h)
+
+
 def _checkpoint_records(
-    labels: list[Labels | None], runs: list[Run]
+    labels: list[Labels | None], runs: list[Run], hist: HistogramBatch | None
 ) -> Iterator[tuple[int, bytes]]:
     """WAL records restoring the registered series of ``labels`` and the samples of ``runs``."""
     for a in range(0, len(labels), _CHECKPOINT_SERIES):
@@ -475,4 +533,15 @@ def _checkpoint_records(
         sid = expand_ranks(run.offsets)
         for a in range(0, run.size, _CHECKPOINT_SAMPLES):
             b = a + _CHECKPOINT_SAMPLES
-            yield REC_SAMPLES, encode_samples(sid[a:b], run.times(slice(a, b)), run.v[a:b], compress=True)
+            s, t, v = sid[a:b], run.times(slice(a, b)), run.v[a:b]
+            # A run has one sample per (series, t), so its floats and histograms can be
+            # logged as two records without changing what replay keeps.
+            mask = is_tagged(v) if hist is not None else None
+            if mask is None or not mask.any():
+                yield REC_SAMPLES, encode_samples(s, t, v, compress=True)
+                continue
+            assert hist is not None
+            if not mask.all():
+                yield REC_SAMPLES, encode_samples(s[~mask], t[~mask], v[~mask], compress=True)
+            yield REC_HISTOGRAMS, encode_histograms(s[mask], t[mask], take(hist, tagged_rows(v, mask)),
+                                                    compress=True)

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.histogram import HistogramBatch
 from .csr import Ranges, combine, concat_csr, expand_ranks, gather, segment_bisect
+from .hist import HistogramPool, is_tagged, tag, tagged_rows, take
 from .index import GrowArray, SeriesIndex
 
 __all__ = ["Run", "Head", "HeadSnapshot"]
@@ -151,6 +153,7 @@ class HeadSnapshot:
     v: np.ndarray
     n_series: int
     buffer_index: BufferIndex | None = None
+    hist: HistogramBatch | None = None  # the head's histogram pool, when it has any
 
     def samples(
         self, ids: np.ndarray, mint: int, maxt: int
@@ -242,6 +245,8 @@ class Head:
         self.max_level = max_level
         self.frozen = 0  # leading runs a block cut is reading; merges must leave them alone
         self._new_buffer()
+        # Histogram samples are tagged NaNs in ``v`` referring to rows of this pool (see ``hist``).
+        self.hist = HistogramPool()
         self.mint: int | None = None
         self.maxt: int | None = None
 
@@ -269,6 +274,11 @@ class Head:
         if len(self._t) >= self.chunk_samples:
             self.seal()
 
+    def append_histograms(self, sid: np.ndarray, t: np.ndarray, h: HistogramBatch) -> None:
+        """Add histogram samples: series ``sid[k]`` has histogram ``k`` of ``h`` at ``t[k]``."""
+        if t.size:
+            self.append(sid, t, tag(self.hist.extend(h)))
+
     def seal(self) -> None:
         """Turn the append buffer into a level-0 run and merge full levels."""
         if len(self._t) == 0:
@@ -290,7 +300,7 @@ class Head:
     def snapshot(self) -> HeadSnapshot:
         return HeadSnapshot(
             tuple(self.runs), self._sid.view(), self._t.view(), self._v.view(), len(self.index),
-            self._buffer_index,
+            self._buffer_index, self.hist.view() if len(self.hist) else None,
         )
 
     def runs_from(self, runs: list[Run], boundary: int) -> list[Run]:
@@ -326,6 +336,29 @@ class Head:
             live[: counts.shape[0]] |= counts > 0
         live[self._sid.view()] = True
         return self.index.remove(np.flatnonzero(~live))
+
+    def compact_histograms(self) -> None:
+        """Drop pool rows no sample refers to any more (after cuts and deletes), once they
+        are the majority. Runs that hold histograms are rebuilt with renumbered tags; the
+        buffer is sealed first. Snapshots taken earlier keep the old pool and runs."""
+        size = len(self.hist)
+        if size < 1024:
+            return
+        self.seal()
+        masks = [is_tagged(r.v) for r in self.runs]
+        live = sum(int(m.sum()) for m in masks)
+        if live * 2 > size:
+            return
+        old = self.hist.view()
+        self.hist = HistogramPool()
+        runs = []
+        for run, mask in zip(self.runs, masks, strict=True):
+            if mask.any():
+                v = run.v.copy()
+                v[mask] = tag(self.hist.extend(take(old, tagged_rows(run.v, mask))))
+                run = Run(run.offsets, run.tdelta, run.tbase, v, run.level, run.mint, run.maxt)
+            runs.append(run)
+        self.runs = runs
 
     def delete(self, ids: np.ndarray, mint: int, maxt: int) -> int:
         """Remove samples of series ``ids`` within [mint, maxt]; returns how many were removed.

@@ -11,6 +11,7 @@ import numpy as np
 from ..model.batch import SeriesSet
 from ..model.labels import Labels
 from .csr import Ranges, combine, concat_csr, expand_ranks
+from .hist import concat, resolve, to_tagged
 
 __all__ = ["LabelOrder", "merge_series_sets", "sort_keys"]
 
@@ -64,12 +65,30 @@ class LabelOrder:
 
 
 def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
-    """Union of ``parts`` (oldest first): series with equal labels are merged, newer wins on equal t."""
+    """Union of ``parts`` (oldest first): series with equal labels are merged, newer wins on equal t.
+
+    Parts with native histograms are merged as tagged values (``hist``) and come back out
+    with ``h``/``h_index``; float-only parts take the float path unchanged.
+    """
     parts = [p for p in parts if len(p)]
     if not parts:
         return SeriesSet.empty()
     if len(parts) == 1:
         return parts[0]
+    if all(p.h is None for p in parts):
+        return _merge_floats(parts)
+    tagged, pools, base = [], [], 0
+    for p in parts:
+        if p.h is None:
+            tagged.append(p)
+            continue
+        tagged.append(SeriesSet(p.labels, p.offsets, p.t, to_tagged(p.v, p.h_index, base)))
+        pools.append(p.h)
+        base += len(p.h)
+    return resolve(_merge_floats(tagged), concat(pools))
+
+
+def _merge_floats(parts: list[SeriesSet]) -> SeriesSet:
     # Label sets are compared as their item tuples: equal sets from different sources are
     # distinct objects, and tuples compare in C where ``Labels.__eq__`` is a Python call.
     keys = [[lb.items for lb in p.labels] for p in parts]

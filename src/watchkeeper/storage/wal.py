@@ -26,6 +26,7 @@ import cramjam
 import numpy as np
 import orjson
 
+from ..model.histogram import HistogramBatch
 from ..model.labels import Labels
 from ..model.matchers import Matcher, MatchType
 
@@ -34,6 +35,9 @@ __all__ = [
     "REC_SERIES",
     "REC_SAMPLES",
     "REC_DELETE",
+    "REC_HISTOGRAMS",
+    "encode_histograms",
+    "decode_histograms",
     "encode_series",
     "decode_series",
     "encode_samples",
@@ -49,9 +53,11 @@ log = logging.getLogger(__name__)
 REC_SERIES = 1
 REC_SAMPLES = 2
 REC_DELETE = 3
+REC_HISTOGRAMS = 4
 
 _HEADER = struct.Struct("<IIB")
 _SAMPLES_HEAD = struct.Struct("<IB")  # sample count, compressed flag
+_HIST_HEAD = struct.Struct("<IQQQB")  # samples, positive / negative buckets, custom bounds, compressed
 FSYNC_POLICIES = ("always", "interval", "never")
 
 
@@ -86,6 +92,62 @@ def decode_samples(payload: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = np.frombuffer(body, "<i8", n, 4 * n).astype(np.int64)
     v = np.frombuffer(body, "<f8", n, 12 * n).astype(np.float64)
     return sid, t, v
+
+
+def encode_histograms(sid: np.ndarray, t: np.ndarray, h: HistogramBatch, *, compress: bool = False) -> bytes:
+    """Histogram samples: series ``sid[k]`` has histogram ``k`` of ``h`` at ``t[k]``.
+
+    Columns one after another (layout in docs/storage.md): sid, t, the six per-histogram
+    scalars, then per bucket kind the bucket counts per histogram and the buckets.
+    """
+    n = t.shape[0]
+
+    def span(off: np.ndarray, *cols: np.ndarray) -> list[np.ndarray]:
+        a, b = int(off[0]), int(off[-1])
+        return [np.diff(off).astype("<u4"), *(c[a:b] for c in cols)]
+
+    pos = span(h.pos_offsets, h.pos_index.astype("<i4"), h.pos_count.astype("<f8"))
+    neg = span(h.neg_offsets, h.neg_index.astype("<i4"), h.neg_count.astype("<f8"))
+    cus = span(h.custom_offsets, h.custom_values.astype("<f8"))
+    cols = [sid.astype("<i4"), t.astype("<i8"), h.schema.astype("i1"), h.count.astype("<f8"),
+            h.sum.astype("<f8"), h.zero_count.astype("<f8"), h.zero_threshold.astype("<f8"),
+            h.hint.astype("u1"), *pos, *neg, *cus]
+    body = b"".join(np.ascontiguousarray(c).tobytes() for c in cols)
+    if compress:
+        body = bytes(cramjam.zstd.compress(body, level=3))
+    head = _HIST_HEAD.pack(n, pos[1].shape[0], neg[1].shape[0], cus[1].shape[0], int(compress))
+    return head + body
+
+
+def decode_histograms(payload: bytes) -> tuple[np.ndarray, np.ndarray, HistogramBatch]:
+    n, npos, nneg, ncus, compressed = _HIST_HEAD.unpack_from(payload)
+    body = memoryview(payload)[_HIST_HEAD.size :]
+    if compressed:
+        body = memoryview(bytes(cramjam.zstd.decompress(bytes(body))))
+    pos = 0
+
+    def col(dtype: str, count: int) -> np.ndarray:
+        nonlocal pos
+        arr = np.frombuffer(body, dtype, count, pos)
+        pos += arr.nbytes
+        return arr
+
+    def offsets(count: int) -> np.ndarray:
+        out = np.zeros(count + 1, np.int64)
+        np.cumsum(col("<u4", count), out=out[1:])
+        return out
+
+    sid = col("<i4", n).astype(np.int64)
+    t = col("<i8", n).astype(np.int64)
+    scalars = [col("i1", n).astype(np.int8)] + [col("<f8", n).astype(np.float64) for _ in range(4)]
+    hint = col("u1", n).astype(np.uint8)
+    po = offsets(n)
+    pi, pc = col("<i4", npos).astype(np.int32), col("<f8", npos).astype(np.float64)
+    no = offsets(n)
+    ni, nc = col("<i4", nneg).astype(np.int32), col("<f8", nneg).astype(np.float64)
+    co = offsets(n)
+    cv = col("<f8", ncus).astype(np.float64)
+    return sid, t, HistogramBatch(*scalars, hint, po, pi, pc, no, ni, nc, co, cv)
 
 
 def encode_delete(matchers: list[Matcher], mint: int, maxt: int) -> bytes:

@@ -19,8 +19,17 @@ from .stream import StreamHub
 
 __all__ = ["UI_PATHS", "STREAM_PATH", "create_web_routes", "static_dir"]
 
-# Page paths of the single-page app (Prometheus' UI uses /graph, /targets, /alerts, /rules too).
-UI_PATHS = ("/", "/graph", "/targets", "/alerts", "/rules")
+# Page paths of the single-page app (Prometheus' UI uses /graph, /targets, /alerts, /rules too); one
+# entry per page of frontend/src/main.ts's PAGES (Starlette path syntax, e.g. "/x/{rest:path}").
+UI_PATHS = (
+    "/",
+    "/graph",
+    "/alerts",
+    "/silences",
+    "/events",
+    "/rules",
+    "/targets",
+)
 STREAM_PATH = "/api/v1/stream"
 
 _SHELL = """<!doctype html>
@@ -29,6 +38,7 @@ _SHELL = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>watchkeeper</title>
+<meta name="watchkeeper-features" content="{features}">
 <link rel="icon" href="{icon}">
 <link rel="stylesheet" href="/static/app.css?v={version}">
 </head>
@@ -75,7 +85,9 @@ def create_web_routes(ctx: ApiContext, directory: Path | None = None) -> list[Ba
     async def page(request: Request) -> Response:
         if not built:
             return HTMLResponse(_NOT_BUILT, status_code=503)
-        return HTMLResponse(_SHELL.format(version=_asset_version(directory), icon=_ICON),
+        # What the app may call: the /api/v2 (Alertmanager) pages only exist with an in-process one.
+        features = "alertmanager" if ctx.alertmanager() is not None else ""
+        return HTMLResponse(_SHELL.format(version=_asset_version(directory), icon=_ICON, features=features),
                             headers={"Cache-Control": "no-cache"})
 
     async def stream(ws: WebSocket) -> None:

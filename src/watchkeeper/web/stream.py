@@ -1,7 +1,10 @@
 """``/api/v1/stream``: one WebSocket with subscribable channels (see docs/ui.md for the protocol).
 
-Channels: ``status`` (server health once a second) and ``query`` (a PromQL query's history once,
-then its new points every ``step`` seconds). Queries run in the API's query pool, never on the loop.
+Channels: ``status`` (server health once a second), ``query`` (a PromQL query's history once, then
+its new points every ``step`` seconds), ``alerts`` (the Alertmanager's alerts and routing groups,
+then their changes) and ``events`` (new entries of the alert/notification event log). Queries run in
+the API's query pool, never on the loop; alerts and events are read on the loop, where the
+Alertmanager changes them.
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ from ..promql.engine import QueryResult
 from ..promql.errors import ParseError, PromQLError
 from ..promql.parser import parse
 from ..storage.api import StorageError
+from .feeds import (
+    MAX_EVENT_HISTORY,
+    MAX_EVENTS_PER_PUSH,
+    AlertCursor,
+    AlertFeed,
+    EventCursor,
+    event_json,
+    parse_filters,
+)
 from .status import StatusSampler
 
-__all__ = ["StreamHub", "MAX_SUBSCRIPTIONS", "MIN_STEP_S", "MAX_HISTORY_POINTS"]
+__all__ = ["StreamHub", "MAX_SUBSCRIPTIONS", "MIN_STEP_S", "MAX_HISTORY_POINTS", "ALERTS_INTERVAL_S",
+           "EVENTS_INTERVAL_S"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +47,8 @@ MAX_SUBSCRIPTIONS = 32  # per connection: bounds the work one browser tab can as
 MIN_STEP_S = 1.0  # the UI promises to be at most 2 s behind; faster adds load without benefit
 MAX_HISTORY_POINTS = 11_000  # the range query limit of /api/v1/query_range
 STATUS_INTERVAL_S = 1.0
+ALERTS_INTERVAL_S = 1.0  # alert changes and new events reach a subscriber at most this late (+ send time)
+EVENTS_INTERVAL_S = 1.0
 
 
 Send = Callable[[str], Awaitable[None]]
@@ -69,6 +84,20 @@ def _number(msg: dict[str, Any], name: str, default: float) -> float:
     return float(value)
 
 
+def _text(msg: dict[str, Any], name: str) -> str | None:
+    value = msg.get(name)
+    if value is not None and not isinstance(value, str):
+        raise SubscribeError(f"{name} must be a string")
+    return value or None
+
+
+def _events_message(sub_id: str, events: list[dict[str, Any]], initial: bool) -> str:
+    """At most ``MAX_EVENTS_PER_PUSH`` of the newest entries; ``dropped`` counts the older ones left out."""
+    dropped = max(0, len(events) - MAX_EVENTS_PER_PUSH)
+    data = {"initial": initial, "events": [event_json(e) for e in events[dropped:]], "dropped": dropped}
+    return _message("events", sub_id, orjson.dumps(data).decode())
+
+
 class StreamHub:
     """Shared state of all stream connections: one status sampler, so N tabs cost one sample a second."""
 
@@ -77,6 +106,7 @@ class StreamHub:
         self._sampler = StatusSampler(ctx)
         self._status: tuple[float, str] | None = None
         self._status_lock = asyncio.Lock()
+        self._alert_feed: AlertFeed | None = None
 
     async def status_json(self) -> str:
         """The latest status snapshot as JSON, sampled at most about once per interval."""
@@ -178,6 +208,26 @@ class StreamHub:
             if history / step > MAX_HISTORY_POINTS:
                 raise SubscribeError(f"range/step exceeds {MAX_HISTORY_POINTS} points; raise the step")
             return self._query_loop(sub_id, send, query, history, step)
+        if channel in ("alerts", "events"):
+            service = self.ctx.alertmanager()
+            if service is None:
+                raise SubscribeError(f"{channel} channel: this server runs no Alertmanager "
+                                     "(start it with --alertmanager.config)")
+            try:
+                matchers = parse_filters(msg.get("filter"))
+            except ValueError as e:
+                raise SubscribeError(str(e)) from None
+            if channel == "alerts":
+                return self._alerts_loop(sub_id, send, service, AlertCursor(matchers))
+            kinds = msg.get("kind") or []
+            kinds = [kinds] if isinstance(kinds, str) else kinds
+            history = _number(msg, "history", 0)
+            if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+                raise SubscribeError("kind must be a string or a list of them")
+            if not 0 <= history <= MAX_EVENT_HISTORY:
+                raise SubscribeError(f"history must be between 0 and {MAX_EVENT_HISTORY}")
+            cursor = EventCursor(matchers, set(kinds), _text(msg, "receiver"), _text(msg, "outcome"))
+            return self._events_loop(sub_id, send, service, cursor, int(history))
         raise SubscribeError(f"unknown channel {channel!r}")
 
     async def _guard(self, channel: Coroutine[Any, Any, None], sub_id: str,
@@ -201,6 +251,28 @@ class StreamHub:
         while True:
             await send(_message("status", sub_id, await self.status_json()))
             await asyncio.sleep(STATUS_INTERVAL_S)
+
+    def _alerts(self, service: Any) -> AlertFeed:
+        """The shared snapshot builder, renewed when the server's Alertmanager is replaced."""
+        if self._alert_feed is None or self._alert_feed.service is not service:
+            self._alert_feed = AlertFeed(service, ALERTS_INTERVAL_S)
+        return self._alert_feed
+
+    async def _alerts_loop(self, sub_id: str, send: Send, service: Any, cursor: AlertCursor) -> None:
+        while True:
+            data = cursor.update(self._alerts(service).snapshot())
+            if data is not None:
+                await send(_message("alerts", sub_id, data))
+            await asyncio.sleep(ALERTS_INTERVAL_S)
+
+    async def _events_loop(self, sub_id: str, send: Send, service: Any, cursor: EventCursor,
+                           history: int) -> None:
+        await send(_events_message(sub_id, cursor.start(service, history), initial=True))
+        while True:
+            await asyncio.sleep(EVENTS_INTERVAL_S)
+            fresh = cursor.poll(service)
+            if fresh:
+                await send(_events_message(sub_id, fresh, initial=False))
 
     async def _query_loop(self, sub_id: str, send: Send, query: str, history_s: float, step_s: float) -> None:
         step_ms = int(step_s * 1000)

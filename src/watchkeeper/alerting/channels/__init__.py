@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from .apprise_ import AppriseConfig
 from .base import ChannelConfig
 from .discord import DiscordConfig
 from .email import EmailConfig
@@ -20,6 +21,7 @@ from .rocketchat import RocketchatConfig
 from .slack import SlackConfig
 from .sns import SNSConfig
 from .telegram import TelegramConfig
+from .twilio import TwilioConfig
 from .victorops import VictorOpsConfig
 from .webex import WebexConfig
 from .webhook import WebhookConfig
@@ -47,4 +49,7 @@ CHANNEL_CONFIGS: dict[str, type[ChannelConfig]] = {
     "jira_configs": JiraConfig,
     "rocketchat_configs": RocketchatConfig,
     "mattermost_configs": MattermostConfig,
+    # watchkeeper's additions (Alertmanager has no such receiver keys).
+    "twilio_configs": TwilioConfig,
+    "apprise_configs": AppriseConfig,
 }

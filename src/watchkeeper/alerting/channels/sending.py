@@ -17,7 +17,7 @@ from ..alert import Alert
 from ..durations import parse_duration
 from ..rendering import Templates
 
-__all__ = ["ChannelError", "SendContext", "read_secret", "post_json", "group_hash", "USER_AGENT"]
+__all__ = ["ChannelError", "SendContext", "read_secret", "post_json", "post_form", "group_hash", "USER_AGENT"]
 
 USER_AGENT = "watchkeeper-alertmanager/1"
 DEFAULT_TIMEOUT = 10.0
@@ -100,9 +100,30 @@ async def post_json(
     """POST ``body`` as JSON; raises ``ChannelError`` classified by status (2xx is success)."""
     h = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **_auth_headers(http_config)}
     h.update(headers or {})
+    return await _post(ctx, url, h, timeout, json=body)
+
+
+async def post_form(
+    ctx: SendContext,
+    url: str,
+    fields: Mapping[str, str],
+    *,
+    http_config: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: str | None = None,
+) -> httpx.Response:
+    """POST ``fields`` form-encoded (``application/x-www-form-urlencoded``), classified as ``post_json``."""
+    h = {"User-Agent": USER_AGENT, **_auth_headers(http_config)}
+    h.update(headers or {})
+    return await _post(ctx, url, h, timeout, data=dict(fields))
+
+
+async def _post(
+    ctx: SendContext, url: str, headers: Mapping[str, str], timeout: str | None, **body: Any
+) -> httpx.Response:
     try:
         resp = await ctx.client.post(
-            url, json=body, headers=h, timeout=parse_duration(timeout) if timeout else DEFAULT_TIMEOUT
+            url, headers=headers, timeout=parse_duration(timeout) if timeout else DEFAULT_TIMEOUT, **body
         )
     except httpx.HTTPError as exc:
         raise ChannelError(f"POST {_redact(url)}: {exc!r}", retryable=True) from None

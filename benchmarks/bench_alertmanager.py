@@ -177,8 +177,13 @@ class _Sender:
         self.conn = http.client.HTTPConnection("127.0.0.1", peer.port, timeout=600)
 
     def post(self, path: str, body: bytes) -> bytes:
-        self.conn.request("POST", path, body, {"Content-Type": "application/json"})
-        resp = self.conn.getresponse()
+        try:
+            self.conn.request("POST", path, body, {"Content-Type": "application/json"})
+            resp = self.conn.getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected):  # the server closed an idle connection
+            self.conn.close()
+            self.conn.request("POST", path, body, {"Content-Type": "application/json"})
+            resp = self.conn.getresponse()
         data = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"{self.peer.name}: POST {path} answered {resp.status}: {data[:500]!r}")

@@ -322,13 +322,14 @@ def test_invalid_utf8() -> None:
         decode_remote_write(snappy(bytes(raw)))
 
 
-def test_histograms_rejected_clearly() -> None:
+def test_histograms_decoded() -> None:
+    """Native histograms are decoded (in detail: test_ingest_histograms.py)."""
     req = PB["WriteRequest"]()
     ts = req.timeseries.add()
     ts.labels.add(name="__name__", value="h")
     ts.histograms.add(count_int=3)
-    with pytest.raises(IngestError, match="native histograms"):
-        decode_remote_write(snappy(req.SerializeToString()))
+    batch = decode_remote_write(snappy(req.SerializeToString()))
+    assert batch.h is not None and batch.h.count.tolist() == [3.0] and batch.h_index.tolist() == [0]
 
 
 def test_truncated_and_garbled() -> None:

@@ -136,10 +136,11 @@ def mem(request):
 
 
 def test_pool_take_concat_roundtrip():
-    rows = [hist_of(t * 1000) for t in range(7)] + [{"schema": CUSTOM_BUCKETS_SCHEMA, "count": 3, "pos": [(0, 1), (2, 2)],
-                                                     "custom": [0.5, 1.0]}]
+    nhcb = {"schema": CUSTOM_BUCKETS_SCHEMA, "count": 3, "pos": [(0, 1), (2, 2)], "custom": [0.5, 1.0]}
+    rows = [hist_of(t * 1000) for t in range(7)] + [nhcb]
     h = hists(rows)
-    assert [hrow(take(h, np.array([7, 2, 2])), k) for k in range(3)] == [full(rows[7]), full(rows[2]), full(rows[2])]
+    picked = take(h, np.array([7, 2, 2]))
+    assert [hrow(picked, k) for k in range(3)] == [full(rows[7]), full(rows[2]), full(rows[2])]
     both = concat([take(h, np.array([1, 3])), take(h, np.array([7]))])
     assert [hrow(both, k) for k in range(3)] == [full(rows[1]), full(rows[3]), full(rows[7])]
     pool = HistogramPool()
@@ -151,8 +152,8 @@ def test_pool_take_concat_roundtrip():
 
 
 def test_wal_histogram_record_roundtrip():
-    rows = [hist_of(5000), {"schema": CUSTOM_BUCKETS_SCHEMA, "count": 3, "pos": [(0, 1), (2, 2)], "custom": [0.5, 1.0],
-                            "hint": GAUGE_TYPE}]
+    rows = [hist_of(5000), {"schema": CUSTOM_BUCKETS_SCHEMA, "count": 3, "pos": [(0, 1), (2, 2)],
+                            "custom": [0.5, 1.0], "hint": GAUGE_TYPE}]
     for compress in (False, True):
         sid, t, h = decode_histograms(encode_histograms(np.array([4, 9]), np.array([10, 20]), hists(rows),
                                                         compress=compress))
@@ -231,7 +232,8 @@ def test_wal_replay_restores_histograms(tmp_path):
 
 def test_blocks_checkpoint_compaction_delete_retention(tmp_path):
     samples = _history(9)
-    opts = {"block_range_ms": HOUR, "compaction_ranges_ms": (3 * HOUR,), "retention_ms": 0, "wal_fsync": "never"}
+    opts = {"block_range_ms": HOUR, "compaction_ranges_ms": (3 * HOUR,), "retention_ms": 0,
+            "wal_fsync": "never"}
     with TSDB(tmp_path, **opts) as db:
         for a in range(0, len(samples), 200):
             db.append(batch(samples[a : a + 200]))

@@ -21,8 +21,9 @@ export function h(tag: string, props: Props | null = null, ...children: (Child |
   return el;
 }
 
-export function clear(el: HTMLElement, ...children: HTMLElement[]): void {
-  el.replaceChildren(...children);
+/** Replace ``el``'s children (null/false entries are skipped, for conditional parts). */
+export function clear(el: HTMLElement, ...children: (Node | null | undefined | false)[]): void {
+  el.replaceChildren(...children.filter((c): c is Node => !!c));
 }
 
 export function labelChips(labels: Record<string, string>): HTMLElement {

@@ -4,6 +4,7 @@
 import "./style.css";
 import { clear, h } from "./dom";
 import { alertsPage } from "./pages/alerts";
+import { dashboardsPage } from "./pages/dashboards";
 import { eventsPage } from "./pages/events";
 import { graphPage } from "./pages/graph";
 import { overviewPage } from "./pages/overview";
@@ -18,6 +19,7 @@ export type Page = (root: HTMLElement, params: URLSearchParams) => () => void;
 const PAGES: { path: string; title: string; page: Page; prefix?: boolean }[] = [
   { path: "/", title: "Overview", page: overviewPage },
   { path: "/graph", title: "Query", page: graphPage },
+  { path: "/dashboards", title: "Dashboards", page: dashboardsPage },
   { path: "/alerts", title: "Alerts", page: alertsPage },
   { path: "/silences", title: "Silences", page: silencesPage },
   { path: "/events", title: "Events", page: eventsPage },

@@ -13,10 +13,10 @@ from .dialect import DIALECTS, Dialect
 from .errors import ConfigError
 from .notify import unsupported_integrations
 
-__all__ = ["check_alertmanager"]
+__all__ = ["check_alertmanager", "template_error"]
 
 
-def _parse_templates(patterns: Sequence[str]) -> str | None:
+def template_error(patterns: Sequence[str]) -> str | None:
     """Parse every file the globs match into one template set, as Alertmanager does; the error or None."""
     tset = TemplateSet(alertmanager_funcs())
     for pattern in patterns:
@@ -47,7 +47,7 @@ def _check_one(path: str, dialect: Dialect) -> tuple[bool, list[str]]:
         f" - {len(cfg.templates)} templates",
     ]
     if cfg.templates:
-        error = _parse_templates(cfg.templates)
+        error = template_error(cfg.templates)
         lines.append(f"  FAILED: {error}" if error else "  SUCCESS")
         if error:
             lines.append("")

@@ -24,6 +24,7 @@ from .channels import (
     apprise_,
     discord,
     email,
+    logfile,
     msteams,
     opsgenie,
     pagerduty,
@@ -54,6 +55,7 @@ SENDERS: dict[str, Sender] = {
     "telegram": telegram.send,  # type: ignore[dict-item]
     "discord": discord.send,  # type: ignore[dict-item]
     "msteams": msteams.send,  # type: ignore[dict-item]
+    "file": logfile.send,  # type: ignore[dict-item]
     "twilio": twilio.send,  # type: ignore[dict-item]
     "apprise": apprise_.send,  # type: ignore[dict-item]
 }

@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--alertmanager.config", dest="alertmanager_config", default=None, metavar="FILE",
                    help="run the notification engine from this alertmanager.yml and serve Alertmanager's "
                         "API v2 (/api/v2/...) on the same port; state persists in DATA_DIR/alertmanager")
+    s.add_argument("--dashboards.dir", dest="dashboards_dir", default=None, metavar="DIR",
+                   help="directory of dashboard files (YAML/JSON), watched and written by the UI "
+                        "(default: DATA_DIR/dashboards)")
     s.add_argument("--log.level", dest="log_level", default="info", choices=sorted(_LOG_LEVELS),
                    help="only log messages of this severity or above")
 
@@ -124,6 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Serve Alertmanager's API v2 from an unchanged alertmanager.yml; "
                                     "silences, the notification log and active alerts persist in --data-dir.")
     add_alertmanager_arguments(am)
+
+    from ..demo.main import add_arguments as add_demo_arguments  # cheap: imports lazily
+
+    de = sub.add_parser("demo", help="run a server with 20 simulated hosts and scripted incidents",
+                        description="Run a server fed by 20 simulated hosts (daily CPU, memory, disk, "
+                                    "network and HTTP patterns, 6 h of history) whose scripted failures fire "
+                                    "alerts within minutes; notifications go to a log file and stdout. "
+                                    "See docs/demo.md.",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_demo_arguments(de)
+
+    sc = sub.add_parser("screenshots", help="photograph every UI page into PNG files (headless Chromium)",
+                        description="Start `watchkeeper demo` on a free port (or use --url), open every page "
+                                    "of the web UI in headless Chromium and write one PNG per page.",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # Declared here: importing watchkeeper.web would load the whole API for every command.
+    sc.add_argument("--out", default="docs/screenshots", metavar="DIR", help="directory for the PNGs")
+    sc.add_argument("--url", help="photograph this running server instead of starting a demo")
+    sc.add_argument("--chromium", default="/usr/bin/chromium", metavar="PATH", help="Chromium executable")
     return p
 
 
@@ -157,6 +179,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         "rules.alert.resend-delay": _flag_text(raw, "--rules.alert.resend-delay", "1m"),
         "alertmanager.notification-queue-capacity": str(args.notification_queue),
         "alertmanager.config": args.alertmanager_config or "",
+        "dashboards.dir": args.dashboards_dir or "",
     }
     opts = ServerOptions(
         config_file=args.config, data_dir=args.data_dir, listen=args.listen, lookback_delta_ms=args.lookback,
@@ -165,7 +188,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         retention_bytes=args.retention_size, enable_admin_api=args.admin_api, flags=flags,
         external_url=args.external_url, resend_delay_ms=args.resend_delay,
         notification_queue_capacity=args.notification_queue,
-        alertmanager_config=args.alertmanager_config)
+        alertmanager_config=args.alertmanager_config, dashboards_dir=args.dashboards_dir)
     try:
         eventloop.run(Server(opts).run())
     except ConfigError as e:
@@ -245,6 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .alertmanager import run as run_alertmanager
 
         return run_alertmanager(args)
+    if args.command == "demo":
+        from ..demo.main import run as run_demo
+
+        return run_demo(args)
+    if args.command == "screenshots":
+        from ..web.screenshots import run as run_screenshots
+
+        return run_screenshots(args)
     code = run_rule_command(args, parser)
     if code is not None:
         return code

@@ -5,13 +5,16 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from .model import Config
 from .yamlsrc import SourceMap, YAMLSyntaxError, load_yaml
+
+if TYPE_CHECKING:
+    from ..alerting.config import AlertmanagerConfig as NotificationConfig
 
 __all__ = ["ConfigError", "LoadedConfig", "load_config_file", "load_config_text", "redacted_yaml"]
 
@@ -33,6 +36,8 @@ class LoadedConfig:
     filename: str
     rule_files: list[str] = field(default_factory=list)
     scrape_config_files: list[str] = field(default_factory=list)
+    # The ``alertmanager:`` section, loaded as an alertmanager.yml (None when the key is absent).
+    alertmanager: NotificationConfig | None = None
 
 
 def load_config_file(path: str) -> LoadedConfig:
@@ -81,7 +86,34 @@ def load_config_text(text: str, *, filename: str = "<config>", base_dir: str = "
             raise ConfigError([f"{where_map.where(('scrape_configs', idx))}: {e}"]) from None
     cfg.scrape_configs = resolved
     rule_files = _resolve_globs(cfg.rule_files, base_dir, srcmap, "rule_files")
-    return LoadedConfig(cfg, text, filename, rule_files, sc_files)
+    alertmanager = None
+    if "alertmanager" in data:
+        alertmanager = _load_alertmanager_section(text, data["alertmanager"], filename, base_dir, srcmap)
+    return LoadedConfig(cfg, text, filename, rule_files, sc_files, alertmanager)
+
+
+def _load_alertmanager_section(
+    text: str, plain: Any, filename: str, base_dir: str, srcmap: SourceMap
+) -> NotificationConfig:
+    """Validate the ``alertmanager:`` section exactly as ``check alertmanager`` validates a file (same
+    messages, templates parsed too), with line numbers of this file. Imported here, not at the top: the
+    notification engine is only needed when the section is there."""
+    from ..alerting.check import template_error
+    from ..alerting.config import load_config_mapping
+    from ..alerting.errors import ConfigError as AlertmanagerConfigError
+    from ..alerting.yamlnodes import load_yaml as load_yaml_with_lines
+
+    section = load_yaml_with_lines(text)["alertmanager"]  # parsed again: mappings that know their lines
+    original = yaml.safe_dump(plain, sort_keys=False) if plain is not None else ""
+    try:
+        loaded = load_config_mapping(section, base_dir=base_dir, original=original)
+    except AlertmanagerConfigError as e:
+        line = e.line or srcmap.line_of(("alertmanager",))
+        raise ConfigError([f"{filename}:{line}: alertmanager: {e.message}"]) from None
+    error = template_error(loaded.templates)
+    if error:
+        raise ConfigError([f"{srcmap.where(('alertmanager', 'templates'))}: alertmanager: {error}"])
+    return loaded
 
 
 def _load_mapping(text: str, filename: str) -> tuple[dict[str, Any], SourceMap]:

@@ -204,6 +204,9 @@ class Config(Strict):
     # ``runtime`` and ``otlp`` sections exist in newer Prometheus; accepted as given.
     runtime: dict[str, Any] = {}
     otlp: dict[str, Any] = {}
+    # watchkeeper's addition: an alertmanager.yml document, validated by the notification engine's own
+    # loader (config/load.py) with Alertmanager's messages; left out of dumps because it holds secrets.
+    alertmanager: dict[str, Any] | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -180,8 +180,8 @@ class DashboardLibrary:
                     continue
                 uid = state.dashboard.uid
                 if uid in in_this_dir:
-                    errors.append(LoadError(str(path), f"uid {uid!r} is already used by {in_this_dir[uid].name}; "
-                                                       "this file is ignored"))
+                    why = f"uid {uid!r} is already used by {in_this_dir[uid].name}; this file is ignored"
+                    errors.append(LoadError(str(path), why))
                     continue
                 in_this_dir[uid] = path
                 entries[uid] = DashboardEntry(state.dashboard, path, builtin, state.stamp[0])
@@ -228,7 +228,7 @@ class DashboardLibrary:
             directory = self._writable_dir()
             current = self._entries.get(uid)
             path = current.path if current is not None and not current.builtin else directory / f"{uid}.yaml"
-            _atomic_write(path, _encode(path, dump_dashboard(dash)))
+            _atomic_write(path, _encode(path, dump_dashboard(dash, compact=True)))
             self.refresh(force=True)
             return self._entries[uid]
 

@@ -42,7 +42,7 @@ PANEL_TYPES = ("timeseries", "stat", "gauge", "bargauge", "table", "heatmap", "t
 VARIABLE_TYPES = ("query", "custom", "interval", "constant", "textbox", "datasource")
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TIME_RE = re.compile(r"^now(-\d+[smhdwy])?$")
+TIME_RE = re.compile(r"^now(-\d+[smhdwy])?$")
 _REDUCERS = ("last", "last_not_null", "mean", "max", "min", "sum", "first")
 # Allowed ``options`` keys per panel type, with the values a key may take (None: any).
 _OPTIONS: dict[str, dict[str, tuple[Any, ...] | None]] = {
@@ -222,7 +222,8 @@ class Variable(_Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         if not _NAME_RE.match(v) or v.startswith("__"):
-            raise ValueError(f"invalid variable name {v!r}: letters, digits and _, not starting with a digit or __")
+            raise ValueError(f"invalid variable name {v!r}: letters, digits and _, "
+                             "not starting with a digit or __")
         return v
 
     @model_validator(mode="after")
@@ -242,7 +243,7 @@ class Variable(_Strict):
 
 
 def _check_regex(text: str) -> None:
-    """Grafana's variable regex is a JavaScript ``/pattern/flags``; checked with Python's re as a close proxy."""
+    """Grafana's variable regex is JavaScript's ``/pattern/flags``; Python's re is a close enough check."""
     m = re.fullmatch(r"/(.*)/([gimsuy]*)", text, re.S)
     pattern = m.group(1) if m else text
     try:
@@ -258,7 +259,7 @@ class TimeRange(_Strict):
     @field_validator("from_", "to")
     @classmethod
     def _relative(cls, v: str) -> str:
-        if not _TIME_RE.match(v):
+        if not TIME_RE.match(v):
             raise ValueError(f"invalid time {v!r}: expected now or now-<n><unit> (s, m, h, d, w, y)")
         return v
 
@@ -357,6 +358,18 @@ def _flow(panels: list[Panel]) -> None:
         line_h = max(line_h, h)
 
 
-def dump_dashboard(dash: Dashboard) -> dict[str, Any]:
-    """The dashboard as plain data for a file or the API, leaving out values that equal the defaults."""
-    return dash.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+def dump_dashboard(dash: Dashboard, *, compact: bool = False) -> dict[str, Any]:
+    """The dashboard as plain data: every field for the API, or ``compact`` (defaults left out) for a file.
+
+    Grid positions are always written in full, so a saved file keeps its layout explicit.
+    """
+    data = dash.model_dump(mode="json", by_alias=True, exclude_defaults=compact)
+    if compact:
+        for src, out in zip(dash.panels, data.get("panels", []), strict=True):
+            if isinstance(src, Row):
+                for p, po in zip(src.panels, out.get("panels", []), strict=True):
+                    if p.grid is not None:
+                        po["grid"] = p.grid.model_dump()
+            elif src.grid is not None:
+                out["grid"] = src.grid.model_dump()
+    return data

@@ -27,6 +27,7 @@ from collections.abc import Callable
 import cramjam
 import numpy as np
 
+from ..exposition.protoparse import HistogramInvalid, NativeHistograms
 from ..model.batch import SampleBatch
 from ..model.labels import METRIC_NAME, Labels
 from .errors import IngestError
@@ -99,6 +100,11 @@ class _Request:
         self.ex_series: list[int] = []
         # Samples decoded in Python: (position, series, t, v).
         self.slow: list[tuple[int, int, int, float]] = []
+        # Native histograms (decoded in Python: they are few and each is a structure).
+        self.hists = NativeHistograms()
+        self.hist_pos: list[int] = []
+        self.hist_series: list[int] = []
+        self.hist_t: list[int] = []
 
     def add(
         self,
@@ -107,8 +113,8 @@ class _Request:
         ex_pos: list[int],
         slow: list[tuple[int, int, float]],
         span: tuple[int, int, int],
-    ) -> None:
-        """Record one TimeSeries: its labels and where its samples are."""
+    ) -> int:
+        """Record one TimeSeries: its labels and where its samples are; returns its series index."""
         idx = self.index.get(labels)
         if idx is None:
             idx = self.index[labels] = len(self.labels)
@@ -124,6 +130,14 @@ class _Request:
             self.ex_series += [idx] * len(ex_pos)
         for p, t, v in slow:
             self.slow.append((p, idx, t, v))
+        return idx
+
+    def add_histograms(self, idx: int, found: list[tuple[int, int]], hists: NativeHistograms) -> None:
+        """Record the histogram samples ``found`` ((position, t), rows of ``hists``) of series ``idx``."""
+        for p, t in found:
+            self.hist_pos.append(p)
+            self.hist_t.append(t)
+            self.hist_series.append(idx)
 
 
 def _sample_slow(buf: bytes, q: int, e: int) -> tuple[int, float]:
@@ -362,6 +376,7 @@ class RemoteWriteDecoder:
         run: tuple[int, int, int] | None = None
         ex_pos: list[int] = []
         slow: list[tuple[int, int, float]] = []
+        hists: list[tuple[int, int]] = []
         while p < end:
             key = buf[p]
             if key == 0x0A:
@@ -375,22 +390,26 @@ class RemoteWriteDecoder:
                     contiguous = False
                 lab_end = p = e
             elif key == 0x12:
-                p, got = _walk_samples(buf, p, end, ordinal, explicit or run is not None, ex_pos, slow)
+                # Histograms already decoded here must not be decoded again by a re-walk, which
+                # a wrong run guess would cause: no guessing after a histogram.
+                p, got = _walk_samples(buf, p, end, ordinal, explicit or run is not None or bool(hists),
+                                       ex_pos, slow)
                 run = run or got
             elif key == 0x1A:  # exemplar: accepted, not stored
                 p = read_len(buf, p + 1, end, "exemplar")[0]
             elif key == 0x22:
-                labels = self._labels_v1(buf, start, end, lab_first, lab_end, contiguous, ordinal)
-                raise IngestError(
-                    400, f"native histograms are not supported yet (timeseries {ordinal}, {labels})"
-                )
+                e, q = read_len(buf, p + 1, end, "histogram")
+                hists.append((p, _histogram(buf, q, e, ordinal, req.hists)))
+                p = e
             else:
                 field, wire, p = read_key(buf, p, end, "timeseries")
                 if field in (1, 2, 3, 4) and wire != 2:
                     raise IngestError(400, f"invalid timeseries {ordinal}: field {field} wire type {wire}")
                 p = skip_field(buf, p, end, wire, "timeseries")
         labels = self._labels_v1(buf, start, end, lab_first, lab_end, contiguous, ordinal)
-        req.add(labels, run, ex_pos, slow, (start, end, ordinal))
+        idx = req.add(labels, run, ex_pos, slow, (start, end, ordinal))
+        if hists:
+            req.add_histograms(idx, hists, req.hists)
 
     def _labels_v1(
         self, buf: bytes, start: int, end: int, first: int, last: int, contiguous: bool, ordinal: int
@@ -480,11 +499,15 @@ class RemoteWriteDecoder:
         run: tuple[int, int, int] | None = None
         ex_pos: list[int] = []
         slow: list[tuple[int, int, float]] = []
+        hists: list[tuple[int, int]] = []
         p = start
         while p < end:
             key = buf[p]
             if key == 0x12:
-                p, got = _walk_samples(buf, p, end, ordinal, explicit or run is not None, ex_pos, slow)
+                # Histograms already decoded here must not be decoded again by a re-walk, which
+                # a wrong run guess would cause: no guessing after a histogram.
+                p, got = _walk_samples(buf, p, end, ordinal, explicit or run is not None or bool(hists),
+                                       ex_pos, slow)
                 run = run or got
                 continue
             field, wire, p = read_key(buf, p, end, "timeseries")
@@ -497,7 +520,9 @@ class RemoteWriteDecoder:
                 r, p = read_uvarint(buf, p, end, "label ref")
                 refs.append(r)
             elif field == 3 and wire == 2:
-                raise IngestError(400, f"native histograms are not supported yet (timeseries {ordinal})")
+                e, q = read_len(buf, p, end, "histogram")
+                hists.append((p, _histogram(buf, q, e, ordinal, req.hists)))
+                p = e
             else:
                 p = skip_field(buf, p, end, wire, "timeseries")  # exemplars, metadata, created ts
         if len(refs) % 2:
@@ -508,7 +533,9 @@ class RemoteWriteDecoder:
                 400, f"invalid timeseries {ordinal}: label ref {max(refs)} outside symbols table of {nsym}"
             )
         pairs = [(symbols[refs[i]], symbols[refs[i + 1]]) for i in range(0, len(refs), 2)]
-        req.add(self._make_labels(pairs, ordinal), run, ex_pos, slow, (start, end, ordinal))
+        idx = req.add(self._make_labels(pairs, ordinal), run, ex_pos, slow, (start, end, ordinal))
+        if hists:
+            req.add_histograms(idx, hists, req.hists)
 
     # ---- shared ----------------------------------------------------------------------------
 
@@ -549,6 +576,9 @@ class RemoteWriteDecoder:
                 sr = np.repeat(np.array(req.run_series, np.int64), count)[ok]
                 redo = _Request()
                 redo.labels, redo.index = req.labels, req.index
+                # Shared: histograms found by the re-walk (those a wrong guess skipped) land in req.
+                redo.hists, redo.hist_pos, redo.hist_t = req.hists, req.hist_pos, req.hist_t
+                redo.hist_series = req.hist_series
                 for r in bad_runs:
                     start, end, ordinal = req.run_span[r]
                     series_fn(buf, start, end, ordinal, redo, True)
@@ -584,10 +614,21 @@ class RemoteWriteDecoder:
             series = np.concatenate([series, np.array(ss, np.int64)])
             t = np.concatenate([t, np.array(st, np.int64)])
             v = np.concatenate([v, np.array(sv, np.float64)])
-        if len(parts_q) > 1 or (req.slow and parts_q):
+        h = h_index = None
+        if req.hist_pos:
+            nh = len(req.hist_pos)
+            h_index = np.concatenate([np.full(q.shape[0], -1, np.int64), np.arange(nh, dtype=np.int64)])
+            q = np.concatenate([q, np.array(req.hist_pos, np.int64)])
+            series = np.concatenate([series, np.array(req.hist_series, np.int64)])
+            t = np.concatenate([t, np.array(req.hist_t, np.int64)])
+            v = np.concatenate([v, np.full(nh, np.nan)])
+            h = req.hists.batch()
+        if len(parts_q) + bool(req.slow) + bool(req.hist_pos) > 1:
             # Keep each series' samples in the order they were sent.
             order = np.argsort(q, kind="stable")
             series, t, v = series[order], t[order], v[order]
+            if h_index is not None:
+                h_index = h_index[order]
         labels = req.labels
         if series.shape[0] and len(labels) > 0:
             used = np.bincount(series, minlength=len(labels)) > 0
@@ -597,7 +638,106 @@ class RemoteWriteDecoder:
                 series = remap[series]
         elif not series.shape[0]:
             labels = []
-        return SampleBatch(labels, series, t, v)
+        return SampleBatch(labels, series, t, v, h, h_index)
+
+
+def _zigzag(n: int) -> int:
+    return (n >> 1) ^ -(n & 1)
+
+
+def _packed(buf: bytes, p: int, end: int, wire: int, double: bool, out: list, what: str) -> int:
+    """Read one repeated scalar field (packed or not) at ``p`` into ``out``; returns the next position."""
+    if wire == 2:
+        e, q = read_len(buf, p, end, what)
+        if double:
+            if (e - q) % 8:
+                raise IngestError(400, f"invalid {what}: packed doubles of {e - q} bytes")
+            out.extend(np.frombuffer(buf, "<f8", (e - q) // 8, q).tolist())
+            return e
+        while q < e:
+            x, q = read_uvarint(buf, q, e, what)
+            out.append(_zigzag(x))
+        return e
+    if double and wire == 1:
+        if p + 8 > end:
+            raise IngestError(400, f"truncated body: {what} runs past its histogram")
+        out.append(unpack_double(buf, p)[0])
+        return p + 8
+    if not double and wire == 0:
+        x, p = read_uvarint(buf, p, end, what)
+        out.append(_zigzag(x))
+        return p
+    raise IngestError(400, f"invalid histogram: {what} has wire type {wire}")
+
+
+def _spans(buf: bytes, q: int, e: int, out: list[tuple[int, int]]) -> None:
+    offset = length = 0
+    while q < e:
+        field, wire, q = read_key(buf, q, e, "bucket span")
+        if field in (1, 2) and wire == 0:
+            x, q = read_uvarint(buf, q, e, "bucket span")
+            if field == 1:
+                offset = _zigzag(x & 0xFFFFFFFF)
+            else:
+                length = x & 0xFFFFFFFF
+        else:
+            q = skip_field(buf, q, e, wire, "bucket span")
+    out.append((offset, length))
+
+
+def _histogram(buf: bytes, q: int, e: int, ordinal: int, into: NativeHistograms) -> int:
+    """Decode one ``prometheus.Histogram`` (the same message in 1.0 and 2.0) into ``into``;
+    returns its timestamp."""
+    count = zero_count = total = threshold = 0.0
+    is_float = False
+    schema = hint = t = 0
+    spans: dict[int, list[tuple[int, int]]] = {8: [], 11: []}
+    buckets: dict[int, list[float]] = {9: [], 10: [], 12: [], 13: [], 16: []}
+    while q < e:
+        field, wire, q = read_key(buf, q, e, "histogram")
+        if field in (1, 6, 4, 14, 15) and wire == 0:
+            x, q = read_uvarint(buf, q, e, "histogram")
+            if field == 1:
+                count = float(x)
+            elif field == 6:
+                zero_count = float(x)
+            elif field == 4:
+                schema = _zigzag(x & 0xFFFFFFFF)
+            elif field == 14:
+                hint = x
+            else:
+                t = x - _INT64_WRAP if x >= _INT64_SIGN else x
+        elif field in (2, 3, 5, 7) and wire == 1:
+            if q + 8 > e:
+                raise IngestError(400, f"truncated body: histogram field {field} runs past its message")
+            x = unpack_double(buf, q)[0]
+            q += 8
+            if field == 2:
+                count, is_float = x, True
+            elif field == 3:
+                total = x
+            elif field == 5:
+                threshold = x
+            else:
+                zero_count = x
+        elif field in (8, 11) and wire == 2:
+            se, sq = read_len(buf, q, e, "bucket span")
+            _spans(buf, sq, se, spans[field])
+            q = se
+        elif field in buckets:
+            q = _packed(buf, q, e, wire, field in (10, 13, 16), buckets[field], f"histogram field {field}")
+        else:
+            q = skip_field(buf, q, e, wire, "histogram")
+    if hint > 3:
+        raise IngestError(400, f"invalid histogram in timeseries {ordinal}: unknown reset hint {hint}")
+    try:
+        into.add(schema=schema, count=count, sum_=total, zero_count=zero_count, zero_threshold=threshold,
+                 hint=hint, pos_spans=spans[11], pos=buckets[13] if is_float else buckets[12],
+                 neg_spans=spans[8], neg=buckets[10] if is_float else buckets[9], deltas=not is_float,
+                 custom=buckets[16])
+    except HistogramInvalid as err:
+        raise IngestError(400, f"invalid histogram in timeseries {ordinal}: {err}") from None
+    return t
 
 
 def _utf8(raw: bytes, what: str) -> str:

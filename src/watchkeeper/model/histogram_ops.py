@@ -141,7 +141,6 @@ def _offsets_from_rows(rows: np.ndarray, n: int) -> np.ndarray:
 
 def from_python(hists: Sequence[Mapping[str, object]]) -> HistogramBatch:
     """Build a batch from plain dicts (tests, literals). Bucket maps are ``{index: count}``."""
-    n = len(hists)
 
     def col(key: str, default: float) -> np.ndarray:
         return np.array([float(h.get(key, default)) for h in hists], dtype=np.float64)  # type: ignore[arg-type]
@@ -168,7 +167,7 @@ def from_python(hists: Sequence[Mapping[str, object]]) -> HistogramBatch:
         hint=np.array([int(h.get("hint", UNKNOWN_RESET)) for h in hists], dtype=np.uint8),  # type: ignore[call-overload]
         pos_offsets=pos_off, pos_index=pos_idx, pos_count=pos_cnt,
         neg_offsets=neg_off, neg_index=neg_idx, neg_count=neg_cnt,
-        custom_offsets=_offsets(np.array([len(c) for c in cvs], dtype=np.int64)) if n else np.zeros(1, np.int64),
+        custom_offsets=_offsets(np.array([len(c) for c in cvs], dtype=np.int64)),
         custom_values=np.array([float(v) for c in cvs for v in c], dtype=np.float64),
     )
 
@@ -268,9 +267,59 @@ def _replace(a: HistogramBatch, **kw: np.ndarray) -> HistogramBatch:
 # --------------------------------------------------------------------------- entry combination
 
 
-def _combine(rows: np.ndarray, idx: np.ndarray, cnt: np.ndarray, n: int
+def _running_sums(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Plain sequential running sum of ``values`` restarting at every new segment (``seg`` sorted).
+
+    Segments are laid out in padded matrices, one per power-of-two length class, so that
+    ``np.cumsum`` along the rows adds in the same order as a sequential loop would.
+    """
+    out = np.empty(values.shape[0])
+    if values.shape[0] == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    lens = np.diff(np.r_[starts, values.shape[0]])
+    pos = np.arange(values.shape[0]) - np.repeat(starts, lens)
+    seg_of = np.repeat(np.arange(starts.shape[0]), lens)
+    cls = np.ceil(np.log2(lens)).astype(np.int64)
+    for c in np.unique(cls).tolist():
+        segs = np.flatnonzero(cls == c)
+        local = np.full(starts.shape[0], -1, dtype=np.int64)
+        local[segs] = np.arange(segs.shape[0])
+        sel = np.flatnonzero(local[seg_of] >= 0)
+        mat = np.zeros((segs.shape[0], int(lens[segs].max())))
+        mat[local[seg_of[sel]], pos[sel]] = values[sel]
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[sel] = np.cumsum(mat, axis=1)[local[seg_of[sel]], pos[sel]]
+    return out
+
+
+def _kahan_segments(values: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
+    """Per segment (ids ``seg``, sorted, dense) the Kahan-Neumaier sum of its values in order,
+    exactly as Prometheus' ``kahanSumInc`` loop computes it (``sum + compensation``)."""
+    running = _running_sums(values, seg)
+    first = np.r_[True, seg[1:] != seg[:-1]] if seg.shape[0] else np.zeros(0, bool)
+    prev = np.where(first, 0.0, np.r_[0.0, running[:-1]])
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.where(np.abs(prev) >= np.abs(values), (prev - running) + values, (values - running) + prev)
+    # kahanSumInc resets the compensation whenever the running sum becomes infinite.
+    err = np.where(np.isfinite(running), err, 0.0)
+    last_inf = np.full(n_seg, -1, dtype=np.int64)
+    inf_pos = np.flatnonzero(np.isinf(running))
+    last_inf[seg[inf_pos]] = inf_pos
+    err = np.where(np.arange(seg.shape[0]) > last_inf[seg], err, 0.0)
+    total = np.zeros(n_seg)
+    comp = np.bincount(seg, weights=err, minlength=n_seg)
+    if seg.shape[0]:
+        ends = np.r_[np.flatnonzero(first[1:]), seg.shape[0] - 1]
+        total[seg[ends]] = running[ends]
+    with np.errstate(invalid="ignore"):
+        return total + comp
+
+
+def _combine(rows: np.ndarray, idx: np.ndarray, cnt: np.ndarray, n: int, kahan: bool = False
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum entries with equal (row, index), summing in input order; returns CSR (offsets, index, count)."""
+    """Sum entries with equal (row, index), summing in input order (Kahan-Neumaier if ``kahan``);
+    returns CSR (offsets, index, count)."""
     if rows.shape[0] == 0:
         return np.zeros(n + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float64)
     key = rows.astype(np.int64) * (1 << 32) + (idx.astype(np.int64) + (1 << 31))
@@ -284,8 +333,11 @@ def _combine(rows: np.ndarray, idx: np.ndarray, cnt: np.ndarray, n: int
         return _offsets_from_rows(rows, n), idx.astype(np.int32), cnt.astype(np.float64)
     gid = np.cumsum(new) - 1
     first = np.flatnonzero(new)
-    # bincount adds sequentially in input order, as Prometheus' bucket loops do.
-    summed = np.bincount(gid, weights=cnt, minlength=first.shape[0])
+    if kahan:
+        summed = _kahan_segments(cnt.astype(np.float64), gid, first.shape[0])
+    else:
+        # bincount adds sequentially in input order, as Prometheus' bucket loops do.
+        summed = np.bincount(gid, weights=cnt, minlength=first.shape[0])
     return _offsets_from_rows(rows[first], n), idx[first].astype(np.int32), summed
 
 
@@ -305,7 +357,7 @@ def _reduce_side(offsets: np.ndarray, index: np.ndarray, count: np.ndarray, sche
 
 
 def reduce_schema(a: HistogramBatch, target: np.ndarray | int) -> HistogramBatch:
-    """Rows reduced to the coarser ``target`` schema (rows already at or below it, and custom rows, unchanged)."""
+    """Rows reduced to the coarser ``target`` schema; rows at or below it and custom rows are unchanged."""
     tgt = np.broadcast_to(np.asarray(target, dtype=np.int64), a.schema.shape)
     sch = a.schema.astype(np.int64)
     po, pi, pc = _reduce_side(a.pos_offsets, a.pos_index, a.pos_count, sch, tgt)
@@ -342,7 +394,7 @@ def scale(a: HistogramBatch, factor: np.ndarray | float) -> HistogramBatch:
 
 
 def divide(a: HistogramBatch, divisor: np.ndarray | float) -> HistogramBatch:
-    """``Div``: counts and sum divided per row; a zero divisor drops the buckets, a negative one makes gauges."""
+    """``Div``: counts and sum divided per row; divisor 0 drops the buckets, a negative one makes gauges."""
     d = np.broadcast_to(np.asarray(divisor, dtype=np.float64), a.count.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = _replace(a, count=a.count / d, sum=a.sum / d, zero_count=a.zero_count / d,
@@ -369,7 +421,7 @@ def _row_lengths(offsets: np.ndarray) -> np.ndarray:
 
 
 def custom_bounds_equal(a: HistogramBatch, b: HistogramBatch) -> np.ndarray:
-    """Per row: the custom bounds of ``a`` and ``b`` are identical (Prometheus' ``CustomBucketBoundsMatch``)."""
+    """Per row: the custom bounds of ``a`` and ``b`` are identical (``CustomBucketBoundsMatch``)."""
     la, lb = _row_lengths(a.custom_offsets), _row_lengths(b.custom_offsets)
     same_len = la == lb
     if not same_len.any():
@@ -519,7 +571,7 @@ def _binary(a: HistogramBatch, b: HistogramBatch, sign: float) -> tuple[Histogra
         a, b_zc = _reconcile_zero_rows(a, b, diff_thr)
     target = np.where(exp_rows, np.minimum(a.schema, b.schema), a.schema).astype(np.int64)
     ra = reduce_schema(a, target)
-    rb = reduce_schema(b, target)
+    rb = reduce_schema(b, np.where(exp_rows, target, b.schema))
     thr = ra.zero_threshold
     # Custom rows with mismatched bounds: both sides are mapped onto the intersection of the bounds.
     cust_both = cust_a & cust_b
@@ -553,10 +605,12 @@ def _binary(a: HistogramBatch, b: HistogramBatch, sign: float) -> tuple[Histogra
     # addBuckets ignores buckets of the other histogram inside the receiver's zero bucket.
     keep_p = ~(exp_rows[pb_rows] & (upper_bounds(pb_idx, target[pb_rows]) <= thr[pb_rows]))
     keep_n = ~(exp_rows[nb_rows] & (upper_bounds(nb_idx, target[nb_rows]) <= thr[nb_rows]))
-    po, pi, pc = _combine(np.concatenate([pa_rows, pb_rows[keep_p]]), np.concatenate([pa_idx, pb_idx[keep_p]]),
+    po, pi, pc = _combine(np.concatenate([pa_rows, pb_rows[keep_p]]),
+                          np.concatenate([pa_idx, pb_idx[keep_p]]),
                           np.concatenate([pa_cnt, sign * pb_cnt[keep_p]]), n)
     na_rows, na_idx, na_cnt = _side_entries(ra.neg_offsets, ra.neg_index, ra.neg_count)
-    no, ni, nc = _combine(np.concatenate([na_rows, nb_rows[keep_n]]), np.concatenate([na_idx, nb_idx[keep_n]]),
+    no, ni, nc = _combine(np.concatenate([na_rows, nb_rows[keep_n]]),
+                          np.concatenate([na_idx, nb_idx[keep_n]]),
                           np.concatenate([na_cnt, sign * nb_cnt[keep_n]]), n)
     if mismatch.any():
         # addCustomBucketsWithMismatches leaves out buckets that end up empty.
@@ -564,7 +618,8 @@ def _binary(a: HistogramBatch, b: HistogramBatch, sign: float) -> tuple[Histogra
         po, pi, pc = _offsets_from_rows(bucket_rows(po)[keep], n), pi[keep], pc[keep]
     zc = np.where(exp_rows, ra.zero_count + sign * b_zc, ra.zero_count)
     out = HistogramBatch(
-        schema=target.astype(np.int8), count=a.count + sign * b.count, sum=a.sum + sign * b.sum, zero_count=zc,
+        schema=target.astype(np.int8), count=a.count + sign * b.count, sum=a.sum + sign * b.sum,
+        zero_count=zc,
         zero_threshold=ra.zero_threshold, hint=hint, pos_offsets=po, pos_index=pi, pos_count=pc,
         neg_offsets=no, neg_index=ni, neg_count=nc, custom_offsets=new_custom_off,
         custom_values=new_custom_vals)
@@ -614,9 +669,13 @@ def _group_hint(hint: np.ndarray, gid: np.ndarray, n_groups: int, order: np.ndar
     return out, opp
 
 
-def sum_groups(a: HistogramBatch, group_ids: np.ndarray, n_groups: int
+def sum_groups(a: HistogramBatch, group_ids: np.ndarray, n_groups: int, kahan: bool = True
                ) -> tuple[HistogramBatch, ArithFlags]:
     """Sum the rows of each group, in row order, as a left fold of ``FloatHistogram.Add``.
+
+    With ``kahan`` (the default, as Prometheus' ``sum``/``avg``/``sum_over_time`` do with
+    ``KahanAdd``) every field is summed with Kahan-Neumaier compensation; without it the
+    plain left fold of ``Add`` is reproduced.
 
     Groups mixing exponential and custom buckets are flagged ``incompatible`` (their result
     is meaningless); ``reconciled`` marks groups whose custom bounds had to be intersected.
@@ -635,7 +694,7 @@ def sum_groups(a: HistogramBatch, group_ids: np.ndarray, n_groups: int
     np.minimum.at(thr_min, gid, a.zero_threshold)
     slow_groups = (thr_max != thr_min) & ~incompatible & (n_cust == 0)
     slow_rows = slow_groups[gid]
-    fast = _sum_groups_fast(a, gid, n_groups, order, cust, incompatible)
+    fast = _sum_groups_fast(a, gid, n_groups, order, cust, incompatible, kahan)
     reconciled = fast[1]
     out = fast[0]
     if slow_rows.any():
@@ -653,13 +712,14 @@ def _segmented_cummin(values: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def _sum_groups_fast(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: np.ndarray, cust: np.ndarray,
-                     incompatible: np.ndarray) -> tuple[HistogramBatch, np.ndarray]:
+                     incompatible: np.ndarray, kahan: bool) -> tuple[HistogramBatch, np.ndarray]:
     m = len(a)
     schema = a.schema.astype(np.int64)
     # Target schema per group: the minimum schema of its exponential members.
     tgt = np.full(n_groups, 127, dtype=np.int64)
     np.minimum.at(tgt, gid, np.where(cust, 127, schema))
-    tgt = np.where(tgt == 127, CUSTOM_BUCKETS_SCHEMA, tgt)
+    members = np.bincount(gid, minlength=n_groups)
+    tgt = np.where(tgt == 127, np.where(members > 0, CUSTOM_BUCKETS_SCHEMA, 0), tgt)
     # The schema each member is reduced to when it is added: the running minimum of its group so far,
     # which decides which of its buckets fall inside the zero bucket.
     running = np.empty(m, dtype=np.int64)
@@ -702,7 +762,7 @@ def _sum_groups_fast(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: n
         member_pos[order] = np.arange(m)
         sort_key = np.argsort(member_pos[r[keep]], kind="stable")
         rr, ii, cc = g[keep][sort_key], new_idx[keep][sort_key], cnt[keep][sort_key]
-        return _combine(rr, ii, cc, n_groups)
+        return _combine(rr, ii, cc, n_groups, kahan)
 
     po, pi, pc = side(a.pos_offsets, a.pos_index, a.pos_count, True)
     no, ni, nc = side(a.neg_offsets, a.neg_index, a.neg_count, False)
@@ -712,6 +772,8 @@ def _sum_groups_fast(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: n
     ordered_g = gid[order]
 
     def gsum(v: np.ndarray) -> np.ndarray:
+        if kahan:
+            return _kahan_segments(v[order].astype(np.float64), ordered_g, n_groups)
         return np.bincount(ordered_g, weights=v[order], minlength=n_groups)
 
     cv = [group_bounds[k] for k in range(n_groups)]
@@ -750,7 +812,7 @@ def _group_custom_bounds(a: HistogramBatch, gid: np.ndarray, n_groups: int, orde
 
 def _merge_slow_groups(out: HistogramBatch, a: HistogramBatch, gid: np.ndarray, groups: np.ndarray,
                        order: np.ndarray) -> HistogramBatch:
-    """Replace the rows of ``groups`` in ``out`` by a pairwise left fold of ``add`` (zero thresholds differ)."""
+    """Replace the rows of ``groups`` in ``out`` by a pairwise left fold of ``add`` (thresholds differ)."""
     ordered_g = gid[order]
     results = []
     for k in groups.tolist():
@@ -861,7 +923,7 @@ def _reset_mismatched_custom(prev: HistogramBatch, cur: HistogramBatch, k: int) 
 
 
 def equal(a: HistogramBatch, b: HistogramBatch) -> np.ndarray:
-    """Per row Prometheus' ``FloatHistogram.Equals``: same schema, bounds and bucket layout, bit-equal floats."""
+    """Per row ``FloatHistogram.Equals``: same schema, bounds and bucket layout, bit-equal floats."""
     def bits(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
 

@@ -18,11 +18,12 @@ import numpy as np
 from ..model.labels import Labels
 from .errors import ExecutionError
 from .format import format_float, go_g
+from .histaggr import strip_for_aggregation, sum_histograms
 from .labelsets import empty_vectors, group_rows_sum, sorted_groups
 from .topk import select_k
 from .values import Annotations, InstantVectors
 
-__all__ = ["aggregate", "group_ids"]
+__all__ = ["aggregate", "group_ids", "kahan_group_sums"]
 
 # Largest group replayed with numpy one member at a time; larger groups use the compiled kernels.
 _EXACT_GROUP_LIMIT = 64
@@ -114,6 +115,12 @@ def _sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: in
     order, starts, sizes = sorted_groups(gid, ngroups)
     return group_sum_avg(np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(present),
                          order, starts, sizes, avg)
+
+
+def kahan_group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int, avg: bool) -> np.ndarray:
+    """Per group, Prometheus' compensated sum (or mean) of ``values`` taken in order."""
+    vals = np.asarray(values, dtype=np.float64)[:, None]
+    return _sum_avg(vals, np.ones(vals.shape, dtype=bool), np.asarray(groups, dtype=np.int64), n_groups, avg)[:, 0]
 
 
 def _variance(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
@@ -209,11 +216,18 @@ def _count_values(vec: InstantVectors, label: str, grouping: list[str], without:
 
 def aggregate(op: str, vec: InstantVectors, grouping: list[str], without: bool,
               param: np.ndarray | str | None, annotations: Annotations,
-              param_pos: str = "") -> InstantVectors:
+              param_pos: str = "", expr_pos: str = "") -> InstantVectors:
     """Evaluate ``op by/without (grouping) (vec)``; ``param`` is k / q per step, or count_values' label.
 
-    ``param_pos`` is the " (line:col)" suffix Prometheus appends to annotations about the parameter.
+    ``param_pos`` / ``expr_pos`` are the " (line:col)" suffixes Prometheus appends to annotations
+    about the parameter / the aggregated expression.
     """
+    if vec.h is not None and vec.h_index is not None:
+        vec = strip_for_aggregation(op, vec, annotations, expr_pos)
+        if op in ("sum", "avg") and vec.h is not None:
+            gid, glabels = group_ids(vec.labels, grouping, without)
+            return sum_histograms(op, vec, gid, len(glabels), annotations, expr_pos,
+                                  lambda v: aggregate(op, v, grouping, without, param, annotations, param_pos))
     steps = vec.num_steps
     if op == "count_values":
         assert isinstance(param, str)

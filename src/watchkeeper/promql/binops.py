@@ -13,7 +13,8 @@ from ..model.labels import Labels
 from . import ast
 from .errors import ExecutionError
 from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, go_labels, group_rows_sum
-from .values import InstantVectors
+from .histbinop import combined, histogram_pairs
+from .values import Annotations, InstantVectors
 
 __all__ = ["ARITHMETIC", "COMPARISON", "SET_OPS", "scalar_binop", "vector_scalar_binop", "vector_binop"]
 
@@ -66,7 +67,11 @@ def scalar_binop(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def vector_scalar_binop(op: str, vec: InstantVectors, scalar: np.ndarray, *, scalar_left: bool,
-                        return_bool: bool, delayed_names: bool) -> InstantVectors:
+                        return_bool: bool, delayed_names: bool, annotations: Annotations | None = None,
+                        pos: str = "") -> InstantVectors:
+    if vec.h is not None and vec.h_index is not None:
+        return _vector_scalar_hist(op, vec, scalar, scalar_left=scalar_left, return_bool=return_bool,
+                                   delayed_names=delayed_names, annotations=annotations or Annotations(), pos=pos)
     s = np.asarray(scalar, dtype=np.float64)[None, :]
     lhs, rhs = (s, vec.values) if scalar_left else (vec.values, s)
     present = vec.present
@@ -91,6 +96,53 @@ def vector_scalar_binop(op: str, vec: InstantVectors, scalar: np.ndarray, *, sca
     return _drop_empty(collapse_same_labels(out))
 
 
+def _vector_scalar_hist(op: str, vec: InstantVectors, scalar: np.ndarray, *, scalar_left: bool,
+                        return_bool: bool, delayed_names: bool, annotations: Annotations, pos: str
+                        ) -> InstantVectors:
+    """vector op scalar for a vector holding histograms: floats as usual, histograms per ``histbinop``."""
+    assert vec.h is not None and vec.h_index is not None
+    hist = vec.present & (vec.h_index >= 0)
+    floats = InstantVectors(vec.labels, vec.values, vec.present & ~hist, vec.drop_name, vec.timestamps)
+    out = vector_scalar_binop(op, floats, scalar, scalar_left=scalar_left, return_bool=return_bool,
+                              delayed_names=delayed_names)
+    rows, cols = np.nonzero(hist)
+    s = np.broadcast_to(np.asarray(scalar, dtype=np.float64), (vec.num_steps,))[cols]
+    hs = vec.h_index[rows, cols]
+    none = np.full(rows.shape[0], -1, dtype=np.int64)
+    fl, fr, hl, hr = (s, vec.values[rows, cols], none, hs) if scalar_left else (vec.values[rows, cols], s, hs, none)
+    res = histogram_pairs(op, fl, fr, hl, hr, vec.h, return_bool, annotations, pos)
+    if not res.keep.any():
+        return out
+    # Histogram results go on the vector's own rows (same labels rules as for floats).
+    labels = vec.labels
+    drop = vec.drop_name_mask().copy()
+    if op in ARITHMETIC or return_bool:
+        if delayed_names:
+            drop = np.ones(len(labels), dtype=bool)
+        else:
+            labels = [drop_metadata(lbl) for lbl in labels]
+    k = res.keep
+    values = np.zeros(vec.values.shape)
+    present = np.zeros(vec.values.shape, dtype=bool)
+    h_index = np.full(vec.values.shape, -1, dtype=np.int64)
+    values[rows[k], cols[k]] = res.value[k]
+    present[rows[k], cols[k]] = True
+    h_index[rows[k], cols[k]] = res.h_row[k]
+    hpart = InstantVectors(labels, values, present, drop, None, res.h, h_index if res.h is not None else None)
+    return _drop_empty(collapse_same_labels(_stack(out, hpart)))
+
+
+def _stack(a: InstantVectors, b: InstantVectors) -> InstantVectors:
+    """Rows of ``a`` then rows of ``b`` (``b`` may carry histograms, ``a`` floats only)."""
+    h_index = None
+    if b.h is not None and b.h_index is not None:
+        h_index = np.concatenate([np.full(a.values.shape, -1, dtype=np.int64), b.h_index])
+    return InstantVectors(list(a.labels) + list(b.labels), np.concatenate([a.values, b.values]),
+                          np.concatenate([a.present, b.present]),
+                          np.concatenate([a.drop_name_mask(), b.drop_name_mask()]), None,
+                          b.h if h_index is not None else None, h_index)
+
+
 def _drop_empty(vec: InstantVectors) -> InstantVectors:
     keep = vec.present.any(axis=1)
     if keep.all():
@@ -99,7 +151,8 @@ def _drop_empty(vec: InstantVectors) -> InstantVectors:
     return InstantVectors(labels=[vec.labels[i] for i in rows], values=vec.values[rows],
                           present=vec.present[rows],
                           drop_name=None if vec.drop_name is None else vec.drop_name[rows],
-                          timestamps=None if vec.timestamps is None else vec.timestamps[rows])
+                          timestamps=None if vec.timestamps is None else vec.timestamps[rows],
+                          h=vec.h, h_index=None if vec.h_index is None else vec.h_index[rows])
 
 
 def _signature_fn(matching: ast.VectorMatching):
@@ -134,12 +187,22 @@ def _set_op(op: str, lhs: InstantVectors, rhs: InstantVectors,
             present=np.concatenate([lhs.present, rhs_present]),
             drop_name=np.concatenate([lhs.drop_name_mask(), rhs.drop_name_mask()]),
         )
+        if lhs.h is not None or rhs.h is not None:
+            out.h, off = combined(lhs.h, rhs.h)
+            out.h_index = np.concatenate([_h_rows(lhs, 0), _h_rows(rhs, off)])
         return _drop_empty(collapse_same_labels(out))
     right_has = _sig_presence(sig_r, rhs.present, nsig) > 0
     mask = right_has[sig_l] if op == "and" else ~right_has[sig_l]
     out = InstantVectors(labels=lhs.labels, values=lhs.values, present=lhs.present & mask,
-                         drop_name=lhs.drop_name)
+                         drop_name=lhs.drop_name, h=lhs.h, h_index=lhs.h_index)
     return _drop_empty(out)
+
+
+def _h_rows(vec: InstantVectors, offset: int) -> np.ndarray:
+    """``vec``'s histogram rows shifted by ``offset`` (-1 for floats), shape (N, S)."""
+    if vec.h_index is None:
+        return np.full(vec.values.shape, -1, dtype=np.int64)
+    return np.where(vec.h_index >= 0, vec.h_index + offset, -1)
 
 
 def _match_labels(lbl: Labels, matching: ast.VectorMatching) -> Labels:
@@ -166,7 +229,8 @@ def _raise_duplicate_one_side(one: InstantVectors, sig_one: np.ndarray, counts: 
 
 
 def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: ast.VectorMatching | None, *,
-                 return_bool: bool, delayed_names: bool) -> InstantVectors:
+                 return_bool: bool, delayed_names: bool, annotations: Annotations | None = None,
+                 pos: str = "") -> InstantVectors:
     """vector op vector with one-to-one, many-to-one or one-to-many matching, or a set operator."""
     if matching is None:
         matching = ast.VectorMatching(card="many-to-many" if op in SET_OPS else "one-to-one")
@@ -232,6 +296,32 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
             vals = fl
     else:
         vals, keep = _arith(op, fl, fr), np.ones(fl.shape, dtype=bool)
+    out_h, h_rows = None, None
+    if lhs.h is not None or rhs.h is not None:
+        both_h, off = combined(lhs.h, rhs.h)
+        m_h = _h_rows(many, off if one_to_many else 0)
+        o_h = _h_rows(one, 0 if one_to_many else off)
+        hm, ho = [m_h[mr, mc]], [o_h[pr, mc]]
+        if fill_one is not None:  # many-side samples without partner
+            hm.append(m_h[mrow[~matched], mcol[~matched]])
+            ho.append(np.full(int((~matched).sum()), -1, dtype=np.int64))
+        if fill_many is not None:  # one-side samples alone
+            hm.append(np.full(ur.size, -1, dtype=np.int64))
+            ho.append(o_h[ur, ocol[alone]])
+        hm_a, ho_a = np.concatenate(hm), np.concatenate(ho)
+        hl, hr = (ho_a, hm_a) if one_to_many else (hm_a, ho_a)
+        hist = (hl >= 0) | (hr >= 0)
+        if hist.any():
+            assert both_h is not None
+            res = histogram_pairs(op, fl[hist], fr[hist], hl[hist], hr[hist], both_h, return_bool,
+                                  annotations or Annotations(), pos)
+            vals = np.array(vals, dtype=np.float64)
+            keep = np.array(keep, dtype=bool)
+            vals[hist] = res.value
+            keep[hist] = res.keep
+            h_rows = np.full(vals.shape, -1, dtype=np.int64)
+            h_rows[hist] = res.h_row
+            out_h = res.h
 
     def many_label(i: int) -> Labels:
         return many.labels[i] if i < n_many else _match_labels(one.labels[i - n_many], matching)
@@ -260,7 +350,12 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
     values[out_row[keep], col_a[keep]] = vals[keep]
     present[out_row[keep], col_a[keep]] = True
     drop = np.full(n_out, bool(return_bool))
-    return _drop_empty(InstantVectors(labels=list(out_ids), values=values, present=present, drop_name=drop))
+    out = InstantVectors(labels=list(out_ids), values=values, present=present, drop_name=drop)
+    if out_h is not None and h_rows is not None:
+        h_index = np.full((n_out, steps), -1, dtype=np.int64)
+        h_index[out_row[keep], col_a[keep]] = h_rows[keep]
+        out.h, out.h_index = out_h, h_index
+    return _drop_empty(out)
 
 
 def _has_duplicates(keys: np.ndarray, space: int) -> bool:

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from ..model.batch import SeriesSet
+from ..model import histogram_ops as hops
 from ..model.labels import Labels
 from ..storage.api import Querier
 from . import ast
@@ -26,8 +27,9 @@ from .binops import ARITHMETIC, COMPARISON, scalar_binop, vector_binop, vector_s
 from .durations import resolve_duration_exprs
 from .errors import ExecutionError, QueryCanceledError, QueryTimeoutError, TooManySamplesError
 from .extended import EXTENDED_COUNT_FUNCTIONS, EXTENDED_RATE_FUNCTIONS, anchored_count, extended_rate
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, NATIVE_FUNCTIONS
 from .functions.base import FuncCall
+from .functions.native import call_with_histograms, has_histograms
 from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, finalize_names
 from .limits import limit_ratio
 from .parser import parse
@@ -257,9 +259,14 @@ class _Evaluator:
             return Scalar(-val.values)
         if not isinstance(val, InstantVectors):
             raise ExecutionError("unary minus needs a scalar or instant vector")
+        h, h_index = None, None
+        if val.h is not None and val.h_index is not None:
+            h, h_index = hops.scale(val.h, -1.0), val.h_index
         if self.delayed:
-            return InstantVectors(val.labels, -val.values, val.present, np.ones(len(val.labels), dtype=bool))
-        out = InstantVectors([drop_metadata(lbl) for lbl in val.labels], -val.values, val.present)
+            return InstantVectors(val.labels, -val.values, val.present, np.ones(len(val.labels), dtype=bool),
+                                  None, h, h_index)
+        out = InstantVectors([drop_metadata(lbl) for lbl in val.labels], -val.values, val.present, None, None,
+                             h, h_index)
         return collapse_same_labels(out)
 
     def binary(self, node: ast.BinaryExpr, ts: np.ndarray) -> Value:
@@ -271,15 +278,16 @@ class _Evaluator:
         if op not in ARITHMETIC and op not in COMPARISON and not (
                 isinstance(lhs, InstantVectors) and isinstance(rhs, InstantVectors)):
             raise ExecutionError(f"set operator {op!r} not allowed in binary scalar expression")
+        notes = {"annotations": self.annotations, "pos": self.pos(node)}
         if isinstance(lhs, InstantVectors) and isinstance(rhs, Scalar):
             out = vector_scalar_binop(op, lhs, rhs.values, scalar_left=False, return_bool=node.return_bool,
-                                      delayed_names=self.delayed)
+                                      delayed_names=self.delayed, **notes)
         elif isinstance(lhs, Scalar) and isinstance(rhs, InstantVectors):
             out = vector_scalar_binop(op, rhs, lhs.values, scalar_left=True, return_bool=node.return_bool,
-                                      delayed_names=self.delayed)
+                                      delayed_names=self.delayed, **notes)
         elif isinstance(lhs, InstantVectors) and isinstance(rhs, InstantVectors):
             out = vector_binop(op, lhs, rhs, node.matching, return_bool=node.return_bool,
-                               delayed_names=self.delayed)
+                               delayed_names=self.delayed, **notes)
         else:
             raise ExecutionError(f"invalid operands for binary operator {op!r}")
         self.count_samples(int(out.present.sum()))
@@ -302,7 +310,8 @@ class _Evaluator:
             assert isinstance(param, np.ndarray)
             out = limit_ratio(vec, node.grouping, node.without, param, self.annotations, param_pos)
         else:
-            out = aggregate(node.op, vec, node.grouping, node.without, param, self.annotations, param_pos)
+            out = aggregate(node.op, vec, node.grouping, node.without, param, self.annotations, param_pos,
+                            self.pos(node.expr))
         self.count_samples(int(out.present.sum()))
         return out
 
@@ -319,9 +328,13 @@ class _Evaluator:
                 if node.func in EXTENDED_COUNT_FUNCTIONS and vs.anchored:
                     return self.finish_vectors(self.anchored_count(node.func, arg, ts))
         args = [self.eval(arg, ts) for arg in node.args]
-        out = fn(FuncCall(name=node.func, args=args, exprs=list(node.args), eval_ts=ts,
-                          annotations=self.annotations, querier=self.querier, lookback_ms=self.lookback,
-                          pos=node.pos, query=self.text, query_range=self.query_range))
+        call = FuncCall(name=node.func, args=args, exprs=list(node.args), eval_ts=ts,
+                        annotations=self.annotations, querier=self.querier, lookback_ms=self.lookback,
+                        pos=node.pos, query=self.text, query_range=self.query_range)
+        if any(has_histograms(a) for a in args):
+            out = call_with_histograms(call, fn, NATIVE_FUNCTIONS)
+        else:
+            out = fn(call)
         if isinstance(out, InstantVectors):
             out = self.finish_vectors(out)
         return out
@@ -331,7 +344,7 @@ class _Evaluator:
         if not self.delayed and out.drop_name is not None and out.drop_name.any():
             labels = [drop_metadata(lbl) if d else lbl
                       for lbl, d in zip(out.labels, out.drop_name, strict=True)]
-            out = InstantVectors(labels, out.values, out.present, None, out.timestamps)
+            out = InstantVectors(labels, out.values, out.present, None, out.timestamps, out.h, out.h_index)
         out = collapse_same_labels(out)
         self.count_samples(int(out.present.sum()))
         return out
@@ -373,10 +386,14 @@ class _Evaluator:
             values = vec.values[rows, 0].astype(np.float64)
             offsets = np.arange(rows.size + 1, dtype=np.int64)
             series = SeriesSet(labels, offsets, np.full(rows.size, t0, dtype=np.int64), values)
+            if vec.h is not None and vec.h_index is not None:
+                series.h, series.h_index = vec.h, vec.h_index[rows, 0]
             return QueryResult("vector", series=series, annotations=self.annotations)
         order = sorted(range(len(labels)), key=lambda i: labels[i].items)  # tuple order = label order
         rows = rows[order]
         sub = InstantVectors([vec.labels[i] for i in rows], vec.values[rows], vec.present[rows])
+        if vec.h is not None and vec.h_index is not None:
+            sub.h, sub.h_index = vec.h, vec.h_index[rows]
         return QueryResult("matrix", series=vectors_to_series(sub, ts), annotations=self.annotations)
 
 
@@ -413,12 +430,14 @@ def _repeat_steps(value: Value, steps: int) -> Value:
         return Scalar(np.repeat(value.values, steps))
     if isinstance(value, InstantVectors):
         ts = None if value.timestamps is None else np.repeat(value.timestamps, steps, axis=1)
+        hix = None if value.h_index is None else np.repeat(value.h_index, steps, axis=1)
         return InstantVectors(value.labels, np.repeat(value.values, steps, axis=1),
-                              np.repeat(value.present, steps, axis=1), value.drop_name, ts)
+                              np.repeat(value.present, steps, axis=1), value.drop_name, ts, value.h, hix)
     if isinstance(value, RangeWindows):
         return RangeWindows(value.labels, value.t, value.v, value.offsets,
                             np.repeat(value.lo, steps, axis=1), np.repeat(value.hi, steps, axis=1),
-                            np.repeat(value.eval_t, steps), value.range_ms, value.drop_name)
+                            np.repeat(value.eval_t, steps), value.range_ms, value.drop_name, value.h,
+                            value.h_index)
     return value
 
 
@@ -458,4 +477,6 @@ def _windows_result(win: RangeWindows) -> SeriesSet:
     offsets = np.zeros(keep.size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     take = concat_ranges(lo[keep], hi[keep])
+    if win.h is not None and win.h_index is not None:
+        return SeriesSet(labels, offsets, win.t[take], win.v[take], win.h, win.h_index[take])
     return SeriesSet(labels, offsets, win.t[take], win.v[take])

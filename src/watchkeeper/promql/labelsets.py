@@ -93,8 +93,12 @@ def collapse_same_labels(vec: InstantVectors) -> InstantVectors:
         timestamps[target[rows], cols] = vec.timestamps[rows, cols]
     drop = np.zeros(n_out, dtype=bool)
     np.logical_or.at(drop, target, vec.drop_name_mask())
+    h_index = None
+    if vec.h_index is not None:
+        h_index = np.full((n_out, vec.num_steps), -1, dtype=np.int64)
+        h_index[target[rows], cols] = vec.h_index[rows, cols]
     return InstantVectors(labels=list(first), values=values, present=present, drop_name=drop,
-                          timestamps=timestamps)
+                          timestamps=timestamps, h=vec.h if h_index is not None else None, h_index=h_index)
 
 
 def finalize_names(vec: InstantVectors) -> InstantVectors:
@@ -103,5 +107,5 @@ def finalize_names(vec: InstantVectors) -> InstantVectors:
     if mask.any():
         labels = [drop_metadata(lbl) if d else lbl for lbl, d in zip(vec.labels, mask, strict=True)]
         vec = InstantVectors(labels=labels, values=vec.values, present=vec.present, drop_name=None,
-                             timestamps=vec.timestamps)
+                             timestamps=vec.timestamps, h=vec.h, h_index=vec.h_index)
     return collapse_same_labels(vec)

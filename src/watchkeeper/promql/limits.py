@@ -90,5 +90,8 @@ def limit_ratio(vec: InstantVectors, grouping: list[str], without: bool, ratio: 
     take = ((r >= 0) & (offs < r)) | ((r < 0) & (offs >= 1.0 + r))
     present = vec.present & take
     rows = np.flatnonzero(present.any(axis=1))
-    return InstantVectors([vec.labels[i] for i in rows], vec.values[rows], present[rows],
-                          drop_name=vec.drop_name_mask()[rows])
+    out = InstantVectors([vec.labels[i] for i in rows], vec.values[rows], present[rows],
+                         drop_name=vec.drop_name_mask()[rows])
+    if vec.h is not None and vec.h_index is not None:
+        out.h, out.h_index = vec.h, np.where(present[rows], vec.h_index[rows], -1)
+    return out

@@ -15,6 +15,7 @@ loads every block once.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
@@ -25,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from ..model import histogram_ops as hops
 from ..model.batch import SampleBatch
+from ..model.histogram import CUSTOM_BUCKETS_SCHEMA, HistogramBatch
 from ..model.labels import METRIC_NAME, Labels
 from ..storage.api import Storage, StorageError
 from . import ast
@@ -34,7 +37,7 @@ from .errors import PromQLError
 from .floatcmp import almost_equal, almost_equal_arrays
 from .parser import parse
 from .signatures import FUNCTIONS
-from .testhistogram import HistogramLiteral
+from .testhistogram import HistogramLiteral, batch_equal_tolerant, format_histogram, histograms_equal
 from .testscript import ClearCmd, Command, EvalCmd, LoadCmd, ScriptError, Value, parse_script
 
 __all__ = ["EvalFailure", "EvalOutcome", "ScriptRunner", "corpus_engine", "eval_requirements", "run_file",
@@ -175,14 +178,34 @@ def _eval_requirements(cmd: EvalCmd, loaded: dict[Labels, frozenset[str]]) -> se
 # --------------------------------------------------------------------------- result normalisation
 
 
+# A result sample: a float, or a histogram (one-row literal, hint not spelled out).
+_Sample = float | HistogramLiteral
+
+
 @dataclass
 class _Vector:
-    samples: list[tuple[Labels, float]]
+    samples: list[tuple[Labels, _Sample]]
+
+
+@dataclass
+class _Series:
+    """One matrix series: float points ``t``/``v`` and histogram points ``ht``/``hrows`` (rows of ``h``)."""
+
+    labels: Labels
+    t: np.ndarray
+    v: np.ndarray
+    ht: np.ndarray
+    hrows: np.ndarray
 
 
 @dataclass
 class _Matrix:
-    series: list[tuple[Labels, np.ndarray, np.ndarray]]
+    series: list[_Series]
+    h: HistogramBatch | None = None
+
+
+def _hist_sample(h: HistogramBatch, row: int) -> HistogramLiteral:
+    return HistogramLiteral(hops.take(h, np.array([row])))
 
 
 def _normalise(result: QueryResult) -> _Vector | _Matrix | float | str:
@@ -192,10 +215,25 @@ def _normalise(result: QueryResult) -> _Vector | _Matrix | float | str:
     if kind == "string":
         return str(result.string[1])
     ss = result.series
+    hix = ss.h_index if ss.h is not None else None
     if kind == "vector":
-        return _Vector([(ss.labels[i], float(ss.v[ss.offsets[i + 1] - 1])) for i in range(len(ss))])
+        samples: list[tuple[Labels, _Sample]] = []
+        for i in range(len(ss)):
+            k = int(ss.offsets[i + 1]) - 1
+            if hix is not None and hix[k] >= 0:
+                samples.append((ss.labels[i], _hist_sample(ss.h, int(hix[k]))))
+            else:
+                samples.append((ss.labels[i], float(ss.v[k])))
+        return _Vector(samples)
     if kind == "matrix":
-        return _Matrix([ss.series(i) for i in range(len(ss))])
+        out = []
+        for i in range(len(ss)):
+            a, b = int(ss.offsets[i]), int(ss.offsets[i + 1])
+            t, v = ss.t[a:b], ss.v[a:b]
+            is_h = hix[a:b] >= 0 if hix is not None else np.zeros(b - a, dtype=bool)
+            out.append(_Series(ss.labels[i], t[~is_h], v[~is_h], t[is_h],
+                               hix[a:b][is_h] if hix is not None else np.zeros(0, np.int64)))
+        return _Matrix(out, ss.h)
     raise EvalFailure(f"unexpected result type {kind!r}")
 
 
@@ -203,13 +241,16 @@ def _describe(value: _Vector | _Matrix | float | str) -> str:
     if isinstance(value, _Vector):
         return "vector " + ", ".join(f"{labels} {v}" for labels, v in value.samples[:10])
     if isinstance(value, _Matrix):
-        return "matrix " + ", ".join(f"{labels} {len(t)} points" for labels, t, _ in value.series[:10])
+        return "matrix " + ", ".join(f"{s.labels} {len(s.t) + len(s.ht)} points" for s in value.series[:10])
     return f"{type(value).__name__} {value!r}"
 
 
-def _fmt_points(t: np.ndarray, v: np.ndarray) -> str:
-    pairs = zip(t.tolist()[:20], v.tolist()[:20], strict=True)
-    return "[" + ", ".join(f"{val!r} @[{ts}]" for ts, val in pairs) + "]"
+def _fmt_points(s: _Series, h: HistogramBatch | None) -> str:
+    pairs = [f"{val!r} @[{ts}]" for ts, val in zip(s.t.tolist()[:20], s.v.tolist()[:20], strict=True)]
+    if h is not None:
+        pairs += [f"{format_histogram(h, row)} @[{ts}]"
+                  for ts, row in zip(s.ht.tolist()[:20], s.hrows.tolist()[:20], strict=True)]
+    return "[" + ", ".join(pairs) + "]"
 
 
 # --------------------------------------------------------------------------- comparison
@@ -222,14 +263,19 @@ def _compare_vector(cmd: EvalCmd, got: _Vector, ordered: bool) -> None:
     for pos, (labels, value) in enumerate(got.samples, start=1):
         entry = cmd.expected.get(labels)
         if entry is None:
-            raise EvalFailure(f"unexpected metric {labels} in result, has value {value!r}")
+            raise EvalFailure(f"unexpected metric {labels} in result, has value {value}")
         exp_pos, values = entry
         if ordered and exp_pos != pos:
             raise EvalFailure(f"expected metric {labels} at position {exp_pos} but was at {pos}")
         expected = values[0] if values else None
         if isinstance(expected, HistogramLiteral):
-            raise EvalFailure(f"expected histogram {expected} for {labels} but got float value {value!r}")
-        if expected is None or not almost_equal(expected, value):
+            if not isinstance(value, HistogramLiteral):
+                raise EvalFailure(f"expected histogram {expected} for {labels} but got float value {value!r}")
+            if not histograms_equal(expected, value):
+                raise EvalFailure(f"expected {expected} for {labels} but got {value}")
+        elif isinstance(value, HistogramLiteral):
+            raise EvalFailure(f"expected float value {expected!r} for {labels} but got histogram {value}")
+        elif expected is None or not almost_equal(expected, value):
             raise EvalFailure(f"expected {expected!r} for {labels} but got {value!r}")
         seen.add(labels)
     for labels, (_, values) in cmd.expected.items():
@@ -253,44 +299,60 @@ def _compare_matrix(cmd: EvalCmd, got: _Matrix, start: int, end: int, step: int)
         raise EvalFailure(f"expected scalar result, but got {_describe(got)}")
     _assert_sorted(got)
     seen = set()
-    for labels, t, v in got.series:
+    for s in got.series:
+        labels = s.labels
         entry = cmd.expected.get(labels)
         if entry is None:
-            raise EvalFailure(f"unexpected metric {labels} in result, has {_fmt_points(t, v)}")
+            raise EvalFailure(f"unexpected metric {labels} in result, has {_fmt_points(s, got.h)}")
         seen.add(labels)
         values = entry[1]
         if values and start + (len(values) - 1) * step > end:
             raise EvalFailure(f"expected {len(values)} points for {labels}, but query time range cannot "
                               f"return this many points")
-        exp_t = [start + i * step for i, x in enumerate(values) if x is not None]
-        exp_v = [x for x in values if x is not None]
-        if any(isinstance(x, HistogramLiteral) for x in exp_v):
-            raise EvalFailure(f"expected histogram points for {labels}, but got {_fmt_points(t, v)}")
-        if len(exp_t) != len(t):
-            raise EvalFailure(f"expected {len(exp_t)} float points for {labels}, but got {len(t)}: "
-                              f"{_fmt_points(t, v)}")
-        exp_t_arr = np.asarray(exp_t, dtype=np.int64)
-        bad_t = np.nonzero(exp_t_arr != t)[0]
-        if bad_t.size:
-            i = int(bad_t[0])
-            raise EvalFailure(f"expected float value at index {i} for {labels} to have timestamp {exp_t[i]}, "
-                              f"but it had timestamp {int(t[i])} (result has {_fmt_points(t, v)})")
-        ok = almost_equal_arrays(np.asarray(exp_v, dtype=np.float64), v)
+        exp_t = [start + i * step for i, x in enumerate(values) if isinstance(x, float)]
+        exp_v = [x for x in values if isinstance(x, float)]
+        exp_ht = [start + i * step for i, x in enumerate(values) if isinstance(x, HistogramLiteral)]
+        exp_h = [x for x in values if isinstance(x, HistogramLiteral)]
+        if len(exp_t) != len(s.t) or len(exp_ht) != len(s.ht):
+            raise EvalFailure(f"expected {len(exp_t)} float points and {len(exp_ht)} histogram points for "
+                              f"{labels}, but got {_fmt_points(s, got.h)}")
+        _check_timestamps(labels, "float", exp_t, s, s.t, got.h)
+        ok = almost_equal_arrays(np.asarray(exp_v, dtype=np.float64), s.v)
         if not ok.all():
             i = int(np.nonzero(~ok)[0][0])
-            raise EvalFailure(f"expected float value at index {i} (t={int(t[i])}) for {labels} to be "
-                              f"{exp_v[i]!r}, but got {float(v[i])!r} (result has {_fmt_points(t, v)})")
+            raise EvalFailure(f"expected float value at index {i} (t={int(s.t[i])}) for {labels} to be "
+                              f"{exp_v[i]!r}, but got {float(s.v[i])!r} (result has {_fmt_points(s, got.h)})")
+        if exp_h and got.h is not None:
+            _check_timestamps(labels, "histogram", exp_ht, s, s.ht, got.h)
+            expected = hops.concatenate([x.batch for x in exp_h])
+            hints = np.array([x.hint_set for x in exp_h])
+            same = batch_equal_tolerant(expected, hops.take(got.h, s.hrows), hints)
+            if not same.all():
+                i = int(np.nonzero(~same)[0][0])
+                raise EvalFailure(f"expected histogram value at index {i} (t={int(s.ht[i])}) for {labels} "
+                                  f"to be {exp_h[i]}, but got {format_histogram(got.h, int(s.hrows[i]))} "
+                                  f"(result has {_fmt_points(s, got.h)})")
     for labels in cmd.expected:
         if labels not in seen:
             raise EvalFailure(f"expected metric {labels} not found")
 
 
+def _check_timestamps(labels: Labels, kind: str, expected: list[int], s: _Series, got: np.ndarray,
+                      h: HistogramBatch | None) -> None:
+    exp = np.asarray(expected, dtype=np.int64)
+    bad = np.nonzero(exp != got)[0]
+    if bad.size:
+        i = int(bad[0])
+        raise EvalFailure(f"expected {kind} value at index {i} for {labels} to have timestamp {expected[i]}, "
+                          f"but it had timestamp {int(got[i])} (result has {_fmt_points(s, h)})")
+
+
 def _assert_sorted(got: _Matrix) -> None:
-    keys = [_labels_key(labels) for labels, _, _ in got.series]
+    keys = [_labels_key(s.labels) for s in got.series]
     for i in range(len(keys) - 1):
         if keys[i] > keys[i + 1]:
-            raise EvalFailure(f"matrix results should always be sorted by labels, but {got.series[i + 1][0]} "
-                              f"sorts before {got.series[i][0]}")
+            raise EvalFailure(f"matrix results should always be sorted by labels, but "
+                              f"{got.series[i + 1].labels} sorts before {got.series[i].labels}")
 
 
 def _compare(cmd: EvalCmd, got: _Vector | _Matrix | float | str) -> None:
@@ -349,23 +411,101 @@ def _check_failure(cmd: EvalCmd, err: Exception) -> None:
 
 
 def _load_batch(cmd: LoadCmd) -> SampleBatch:
-    """The float samples of a load block. Histogram samples and start timestamps are left out:
-    the storage holds floats only, and evals that read such series are flagged by
-    ``eval_requirements``."""
+    """The samples of a load block: floats, and native histograms as rows of one ``HistogramBatch``
+    (``load_with_nhcb`` adds the custom-bucket histograms converted from classic ones). Start
+    timestamps are left out; evals that need them are flagged by ``eval_requirements``."""
     labels_list: list[Labels] = []
-    sids, ts, vs = [], [], []
-    for labels, values in cmd.series.items():
-        slots = [(i, v) for i, v in enumerate(values) if isinstance(v, float)]
+    sids, ts, vs, hrows = [], [], [], []
+    hists: list[HistogramBatch] = []
+    series = list(cmd.series.items())
+    if cmd.with_nhcb:
+        series += _nhcb_series(cmd)
+    for labels, values in series:
+        slots = [(i, v) for i, v in enumerate(values) if v is not None]
         if not slots:
             continue
-        idx = np.fromiter((i for i, _ in slots), dtype=np.int64, count=len(slots))
-        sids.append(np.full(len(slots), len(labels_list), dtype=np.int64))
-        ts.append(idx * cmd.step_ms)
-        vs.append(np.fromiter((v for _, v in slots), dtype=np.float64, count=len(slots)))
+        n = len(slots)
+        sids.append(np.full(n, len(labels_list), dtype=np.int64))
+        ts.append(np.fromiter((i for i, _ in slots), dtype=np.int64, count=n) * cmd.step_ms)
+        vs.append(np.fromiter((v if isinstance(v, float) else np.nan for _, v in slots), dtype=np.float64,
+                              count=n))
+        rows = np.full(n, -1, dtype=np.int64)
+        for k, (_, v) in enumerate(slots):
+            if isinstance(v, HistogramLiteral):
+                rows[k] = len(hists)
+                hists.append(v.batch)
+        hrows.append(rows)
         labels_list.append(labels)
     if not labels_list:
         return SampleBatch([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
-    return SampleBatch(labels_list, np.concatenate(sids), np.concatenate(ts), np.concatenate(vs))
+    batch = SampleBatch(labels_list, np.concatenate(sids), np.concatenate(ts), np.concatenate(vs))
+    if hists:
+        batch.h = hops.concatenate(hists)
+        batch.h_index = np.concatenate(hrows)
+    return batch
+
+
+def _nhcb_series(cmd: LoadCmd) -> list[tuple[Labels, list[Value]]]:
+    """``load_with_nhcb``: every classic histogram (``X_bucket``/``X_count``/``X_sum``) converted,
+    timestamp by timestamp, into a custom-bucket native histogram named ``X`` (Prometheus' convertnhcb)."""
+    groups: dict[Labels, dict[int, dict[str, object]]] = {}
+    for labels, values in cmd.series.items():
+        name = labels.name or ""
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix):
+                break
+        else:
+            continue
+        le = 0.0
+        if suffix == "_bucket":
+            try:
+                le = float(labels.get("le") or "")
+            except ValueError:
+                continue
+            if math.isnan(le):
+                continue
+        base = labels.without("le").merge({METRIC_NAME: name[: -len(suffix)]})
+        per_t = groups.setdefault(base, {})
+        for i, v in enumerate(values):
+            if not isinstance(v, float):
+                continue
+            slot = per_t.setdefault(i, {"buckets": {}})
+            if suffix == "_bucket":
+                slot["buckets"].setdefault(le, v)  # type: ignore[union-attr]
+            else:
+                slot[suffix] = v
+    out: list[tuple[Labels, list[Value]]] = []
+    for base, per_t in groups.items():
+        values: list[Value] = [None] * (max(per_t) + 1 if per_t else 0)
+        for i, slot in per_t.items():
+            values[i] = _convert_classic(base, slot)
+        out.append((base, values))
+    return out
+
+
+def _convert_classic(base: Labels, slot: dict[str, object]) -> HistogramLiteral:
+    """One timestamp of a classic histogram (cumulative ``le`` buckets, count, sum) as an NHCB."""
+    buckets: dict[float, float] = slot["buckets"]  # type: ignore[assignment]
+    bounds = sorted(buckets)
+    cum = [buckets[b] for b in bounds]
+    if any(c < 0 for c in cum) or any(b < a for a, b in zip(cum, cum[1:], strict=False)):
+        raise StorageError(f"classic histogram {base} is not cumulative")
+    count = slot.get("_count")
+    if count is None:
+        if not cum:
+            raise StorageError(f"classic histogram {base}: count must be provided when no buckets are "
+                               "present")
+        count = cum[-1]
+    if not bounds or bounds[-1] != math.inf:
+        bounds.append(math.inf)
+        cum.append(float(count))  # type: ignore[arg-type]
+    if count != cum[-1]:
+        raise StorageError(f"classic histogram {base}: count mismatch")
+    diffs = np.diff(np.asarray(cum, dtype=np.float64), prepend=0.0)
+    batch = hops.compact(hops.from_python([{
+        "schema": CUSTOM_BUCKETS_SCHEMA, "count": count, "sum": slot.get("_sum", 0.0),
+        "positive": dict(enumerate(diffs.tolist())), "custom_values": bounds[:-1]}]))
+    return HistogramLiteral(batch)
 
 
 def _default_storage() -> Storage:
@@ -519,14 +659,18 @@ class ScriptRunner:
         if not isinstance(mat, _Matrix):
             raise EvalFailure(f"range mode: expected a matrix, got {_describe(mat)}")
         _assert_sorted(mat)
-        samples = []
-        for labels, ts, vs in mat.series:
-            hit = np.nonzero(ts == t)[0]
+        samples: list[tuple[Labels, _Sample]] = []
+        for ser in mat.series:
+            hit = np.nonzero(ser.t == t)[0]
             if hit.size:
-                samples.append((labels, float(vs[hit[0]])))
+                samples.append((ser.labels, float(ser.v[hit[0]])))
+                continue
+            hit = np.nonzero(ser.ht == t)[0]
+            if hit.size and mat.h is not None:
+                samples.append((ser.labels, _hist_sample(mat.h, int(ser.hrows[hit[0]]))))
         try:
             if isinstance(instant, float):
-                if not samples:
+                if not samples or not isinstance(samples[0][1], float):
                     raise EvalFailure("range mode: scalar query returned no point at the evaluation time")
                 _compare(cmd, samples[0][1])
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.batch import SeriesSet, is_stale
+from ..model.histogram import HistogramBatch
 from .values import InstantVectors, RangeWindows
 
 __all__ = ["segment_search", "instant_select", "smoothed_select", "range_select", "windows_over",
@@ -122,13 +123,20 @@ def instant_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> InstantV
     vs = ss.v[idx]
     valid &= ts > (ref - lookback_ms)[None, :]
     valid &= ~is_stale(vs)
+    hix = None
+    if ss.h_index is not None:
+        hix = np.where(valid, ss.h_index[idx], -1)
     keep = valid.any(axis=1)
     if not keep.all():
         rows = np.flatnonzero(keep)
         labels = [ss.labels[i] for i in rows]
         valid, vs, ts = valid[rows], vs[rows], ts[rows]
+        if hix is not None:
+            hix = hix[rows]
     else:
         labels = list(ss.labels)
+    if hix is not None and (hix >= 0).any():
+        return InstantVectors(labels=labels, values=vs, present=valid, timestamps=ts, h=ss.h, h_index=hix)
     return InstantVectors(labels=labels, values=vs, present=valid, timestamps=ts)
 
 
@@ -178,6 +186,8 @@ def drop_stale(ss: SeriesSet) -> SeriesSet:
     counts = np.bincount(sid[keep], minlength=len(ss.labels))
     offsets = np.zeros(len(ss.labels) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
+    if ss.h_index is not None:
+        return SeriesSet(ss.labels, offsets, ss.t[keep], ss.v[keep], ss.h, ss.h_index[keep])
     return SeriesSet(ss.labels, offsets, ss.t[keep], ss.v[keep])
 
 
@@ -203,10 +213,18 @@ def windows_over(ss: SeriesSet, ref: np.ndarray, range_ms: int,
         lo, hi = lo + shift, hi + shift
         if drop_name is not None:
             drop_name = drop_name[rows]
+        hix = None if ss.h_index is None else ss.h_index[take]
         return RangeWindows(labels=labels, t=ss.t[take], v=ss.v[take], offsets=new_offsets, lo=lo, hi=hi,
-                            eval_t=ref, range_ms=range_ms, drop_name=drop_name)
+                            eval_t=ref, range_ms=range_ms, drop_name=drop_name, **_hist_fields(ss.h, hix))
     return RangeWindows(labels=labels, t=ss.t, v=ss.v, offsets=offsets, lo=lo, hi=hi, eval_t=ref,
-                        range_ms=range_ms, drop_name=drop_name)
+                        range_ms=range_ms, drop_name=drop_name, **_hist_fields(ss.h, ss.h_index))
+
+
+def _hist_fields(h: HistogramBatch | None, h_index: np.ndarray | None) -> dict:
+    """``h``/``h_index`` keyword arguments, left out when no sample is a histogram (the float path)."""
+    if h is None or h_index is None or not (h_index >= 0).any():
+        return {}
+    return {"h": h, "h_index": h_index}
 
 
 def _window_bounds(offsets: np.ndarray, t: np.ndarray, ref: np.ndarray, range_ms: int
@@ -249,4 +267,7 @@ def vectors_to_series(vec: InstantVectors, eval_ts: np.ndarray) -> SeriesSet:
     offsets = np.zeros(len(vec.labels) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     ts = np.broadcast_to(np.asarray(eval_ts, dtype=np.int64)[None, :], present.shape)
+    if vec.h is not None and vec.h_index is not None:
+        return SeriesSet(list(vec.labels), offsets, ts[present], vec.values[present].astype(np.float64),
+                         vec.h, vec.h_index[present])
     return SeriesSet(list(vec.labels), offsets, ts[present], vec.values[present].astype(np.float64))

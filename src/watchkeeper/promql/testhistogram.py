@@ -1,25 +1,29 @@
 """Native-histogram literals of the PromQL ``.test`` format (``{{schema:0 sum:1 buckets:[1 2]}}``).
 
-The script runner needs a small, exact model of these literals: it parses them
-from load and expected lines, expands ``{{A}}+{{B}}xK`` sequences by histogram
-addition, and compares expected against actual histograms the way Prometheus'
-harness does (compacted layout, tolerant float comparison). Buckets are kept as
-``{index: count}`` maps, which makes span merging and compaction trivial.
+A literal is one row of a ``HistogramBatch`` (the model storage and the engine
+use), plus whether the literal spelled out its counter-reset hint, which
+decides if the harness compares hints. ``{{A}}+{{B}}xK`` sequences are expanded
+with ``histogram_ops.add``/``sub`` exactly as Prometheus' parser does, and
+expected histograms are compared the way Prometheus' harness does: compacted
+layouts equal, floats within the harness tolerance.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from .floatcmp import almost_equal
+import numpy as np
 
-__all__ = ["CUSTOM_BUCKETS_SCHEMA", "HistogramLiteral", "HistogramLiteralError", "parse_histogram_body",
-           "histograms_equal"]
+from ..model import histogram_ops as hops
+from ..model.histogram import CUSTOM_BUCKETS_SCHEMA, HistogramBatch
+from .floatcmp import almost_equal_arrays
 
-CUSTOM_BUCKETS_SCHEMA = -53
-_HINTS = ("unknown", "reset", "not_reset", "gauge")
+__all__ = ["CUSTOM_BUCKETS_SCHEMA", "HINT_NAMES", "HistogramLiteral", "HistogramLiteralError",
+           "parse_histogram_body", "histograms_equal", "batch_equal_tolerant", "format_histogram"]
+
+# Prometheus' CounterResetHint values in order (UNKNOWN_RESET == 0 ... GAUGE_TYPE == 3).
+HINT_NAMES = ("unknown", "reset", "not_reset", "gauge")
 _PAIR = re.compile(r"\s*([A-Za-z_]+)\s*:\s*(\[[^\]]*\]|[^\s\[\]]+)\s*")
 
 
@@ -27,79 +31,103 @@ class HistogramLiteralError(ValueError):
     """A histogram literal is malformed or two literals cannot be combined."""
 
 
-@dataclass(frozen=True)
-class HistogramLiteral:
-    """One float histogram. ``positive``/``negative`` map bucket index to count."""
+def _empty_row() -> HistogramBatch:
+    return hops.from_python([{}])
 
-    schema: int = 0
-    sum: float = 0.0
-    count: float = 0.0
-    zero_count: float = 0.0
-    zero_threshold: float = 0.0
-    positive: dict[int, float] = field(default_factory=dict)
-    negative: dict[int, float] = field(default_factory=dict)
-    custom_values: tuple[float, ...] = ()
-    counter_reset_hint: str = "unknown"
-    # Whether the literal spelled ``counter_reset_hint`` out; only then is the hint compared.
+
+@dataclass(frozen=True, eq=False)
+class HistogramLiteral:
+    """One float histogram as a one-row ``HistogramBatch``; ``hint_set`` tells whether the
+    literal spelled out ``counter_reset_hint`` (only then is the hint compared)."""
+
+    batch: HistogramBatch = field(default_factory=_empty_row)
     hint_set: bool = False
+
+    # Scalar views for messages and tests.
+    @property
+    def schema(self) -> int:
+        return int(self.batch.schema[0])
+
+    @property
+    def sum(self) -> float:
+        return float(self.batch.sum[0])
+
+    @property
+    def count(self) -> float:
+        return float(self.batch.count[0])
+
+    @property
+    def zero_count(self) -> float:
+        return float(self.batch.zero_count[0])
+
+    @property
+    def zero_threshold(self) -> float:
+        return float(self.batch.zero_threshold[0])
+
+    @property
+    def positive(self) -> dict[int, float]:
+        return dict(zip(self.batch.pos_index.tolist(), self.batch.pos_count.tolist(), strict=True))
+
+    @property
+    def negative(self) -> dict[int, float]:
+        return dict(zip(self.batch.neg_index.tolist(), self.batch.neg_count.tolist(), strict=True))
+
+    @property
+    def custom_values(self) -> tuple[float, ...]:
+        return tuple(self.batch.custom_values.tolist())
+
+    @property
+    def counter_reset_hint(self) -> str:
+        return HINT_NAMES[int(self.batch.hint[0])]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HistogramLiteral):
+            return NotImplemented
+        return (self.hint_set == other.hint_set and self.counter_reset_hint == other.counter_reset_hint
+                and bool(hops.equal(self.batch, other.batch)[0]))
+
+    __hash__ = None  # type: ignore[assignment]
 
     def compact(self) -> HistogramLiteral:
         """Drop empty buckets: the layout Prometheus' ``Compact(0)`` leaves for comparison."""
-        return replace(self, positive={i: c for i, c in self.positive.items() if c != 0},
-                       negative={i: c for i, c in self.negative.items() if c != 0})
+        return HistogramLiteral(hops.compact(self.batch), self.hint_set)
 
     def combine(self, other: HistogramLiteral, sign: float) -> HistogramLiteral:
-        """``self + sign*other`` bucket by bucket; ``other`` is reduced to ``self``'s resolution."""
-        if self.schema == CUSTOM_BUCKETS_SCHEMA or other.schema == CUSTOM_BUCKETS_SCHEMA:
-            if self.schema != other.schema or self.custom_values != other.custom_values:
-                raise HistogramLiteralError("cannot combine histograms with different custom buckets")
-        elif self.schema > other.schema:
+        """``self + other`` (sign 1) or ``self - other`` (sign -1), as the series parser expands sequences."""
+        if self.schema > other.schema:
             raise HistogramLiteralError(
-                f"cannot add histogram with schema {other.schema} to one with higher schema {self.schema}")
-        shift = 0 if self.schema == CUSTOM_BUCKETS_SCHEMA else other.schema - self.schema
-        return replace(
-            self,
-            sum=self.sum + sign * other.sum,
-            count=self.count + sign * other.count,
-            zero_count=self.zero_count + sign * other.zero_count,
-            zero_threshold=max(self.zero_threshold, other.zero_threshold),
-            positive=_add_buckets(self.positive, other.positive, shift, sign),
-            negative=_add_buckets(self.negative, other.negative, shift, sign),
-            counter_reset_hint=other.counter_reset_hint,
-            hint_set=other.hint_set,
-        )
+                f"error combining histograms: cannot merge from schema {other.schema} to {self.schema}")
+        res, flags = (hops.add if sign > 0 else hops.sub)(self.batch, other.batch)
+        if flags.incompatible[0]:
+            raise HistogramLiteralError("cannot combine histograms with exponential and custom buckets")
+        return HistogramLiteral(res, other.hint_set)
 
     def __str__(self) -> str:
-        parts = [f"schema:{self.schema}", f"sum:{self.sum:g}", f"count:{self.count:g}"]
-        if self.zero_count or self.zero_threshold:
-            parts += [f"z_bucket:{self.zero_count:g}", f"z_bucket_w:{self.zero_threshold:g}"]
-        for key, buckets in (("buckets", self.positive), ("n_buckets", self.negative)):
-            if buckets:
-                parts.append(f"{key}:{{{', '.join(f'{i}: {c:g}' for i, c in sorted(buckets.items()))}}}")
-        if self.custom_values:
-            parts.append(f"custom_values:[{' '.join(f'{v:g}' for v in self.custom_values)}]")
-        if self.counter_reset_hint != "unknown":
-            parts.append(f"counter_reset_hint:{self.counter_reset_hint}")
-        return "{{" + " ".join(parts) + "}}"
+        return format_histogram(self.batch, 0)
 
 
-def _reduce_index(index: int, shift: int) -> int:
-    """Bucket index at a resolution ``shift`` schema steps coarser (Prometheus' ``targetIdx``)."""
-    return ((index - 1) >> shift) + 1 if shift > 0 else index
+def _g(v: float) -> str:
+    return f"{v:g}"
 
 
-def _add_buckets(a: dict[int, float], b: dict[int, float], shift: int, sign: float) -> dict[int, float]:
-    out = dict(a)
-    for i, c in b.items():
-        j = _reduce_index(i, shift)
-        out[j] = out.get(j, 0.0) + sign * c
-    return out
+def format_histogram(batch: HistogramBatch, row: int) -> str:
+    """Row ``row`` in the literal syntax (compacted, bucket maps spelled ``{index: count}``), for messages."""
+    d = hops.to_python(hops.take(hops.compact(batch), np.array([row])))[0]
+    parts = [f"schema:{d['schema']}", f"sum:{_g(d['sum'])}", f"count:{_g(d['count'])}"]  # type: ignore[arg-type]
+    if d["zero_count"] or d["zero_threshold"]:
+        parts += [f"z_bucket:{_g(d['zero_count'])}", f"z_bucket_w:{_g(d['zero_threshold'])}"]  # type: ignore[arg-type]
+    for key, name in (("positive", "buckets"), ("negative", "n_buckets")):
+        buckets: dict[int, float] = d[key]  # type: ignore[assignment]
+        if buckets:
+            parts.append(f"{name}:{{{', '.join(f'{i}: {_g(c)}' for i, c in sorted(buckets.items()))}}}")
+    if d["custom_values"]:
+        parts.append(f"custom_values:[{' '.join(_g(v) for v in d['custom_values'])}]")  # type: ignore[attr-defined]
+    if d["hint"]:
+        parts.append(f"counter_reset_hint:{HINT_NAMES[d['hint']]}")  # type: ignore[index]
+    return "{{" + " ".join(parts) + "}}"
 
 
 def _parse_number(text: str) -> float:
-    low = text.lower().lstrip("+-")
-    if low in ("inf", "nan"):
-        return float(text)
     try:
         return float(text)
     except ValueError:
@@ -134,51 +162,65 @@ def parse_histogram_body(body: str) -> HistogramLiteral:
             raise HistogramLiteralError(f"duplicate key {key!r} in histogram literal")
         fields[key] = m.group(2)
         pos = m.end()
-    kw: dict[str, object] = {}
+    d: dict[str, object] = {}
     offsets = {"offset": 0, "n_offset": 0}
     lists: dict[str, list[float]] = {}
+    hint_set = False
     for key, raw in fields.items():
         if key == "schema":
-            kw["schema"] = _parse_int(raw)
+            d["schema"] = _parse_int(raw)
         elif key in ("sum", "count"):
-            kw[key] = _parse_number(raw)
+            d[key] = _parse_number(raw)
         elif key == "z_bucket":
-            kw["zero_count"] = _parse_number(raw)
+            d["zero_count"] = _parse_number(raw)
         elif key == "z_bucket_w":
-            kw["zero_threshold"] = _parse_number(raw)
+            d["zero_threshold"] = _parse_number(raw)
         elif key in offsets:
             offsets[key] = _parse_int(raw)
         elif key in ("buckets", "n_buckets", "custom_values"):
             lists[key] = _parse_list(raw)
         elif key == "counter_reset_hint":
-            if raw not in _HINTS:
+            if raw not in HINT_NAMES:
                 raise HistogramLiteralError(f"invalid counter_reset_hint {raw!r}")
-            kw["counter_reset_hint"] = raw
-            kw["hint_set"] = True
+            d["hint"] = HINT_NAMES.index(raw)
+            hint_set = True
         else:
             raise HistogramLiteralError(f"unknown histogram key {key!r}")
-    kw["positive"] = {offsets["offset"] + k: c for k, c in enumerate(lists.get("buckets", []))}
-    kw["negative"] = {offsets["n_offset"] + k: c for k, c in enumerate(lists.get("n_buckets", []))}
-    kw["custom_values"] = tuple(lists.get("custom_values", ()))
-    return HistogramLiteral(**kw)  # type: ignore[arg-type]
+    d["positive"] = {offsets["offset"] + k: c for k, c in enumerate(lists.get("buckets", []))}
+    d["negative"] = {offsets["n_offset"] + k: c for k, c in enumerate(lists.get("n_buckets", []))}
+    d["custom_values"] = lists.get("custom_values", [])
+    return HistogramLiteral(hops.from_python([d]), hint_set)
 
 
-def _buckets_equal(a: dict[int, float], b: dict[int, float]) -> bool:
-    return a.keys() == b.keys() and all(almost_equal(a[i], b[i]) for i in a)
+def batch_equal_tolerant(expected: HistogramBatch, actual: HistogramBatch, compare_hint: np.ndarray
+                         ) -> np.ndarray:
+    """Row-wise harness comparison of two batches: compacted layouts equal, floats within tolerance,
+    zero threshold exact, hints compared where ``compare_hint``."""
+    e, a = hops.compact(expected), hops.compact(actual)
+    ok = e.schema == a.schema
+    ok &= almost_equal_arrays(e.count, a.count) & almost_equal_arrays(e.sum, a.sum)
+    ok &= almost_equal_arrays(e.zero_count, a.zero_count)
+    ok &= (e.zero_threshold == a.zero_threshold) | (np.isnan(e.zero_threshold) & np.isnan(a.zero_threshold))
+    ok &= (e.schema != CUSTOM_BUCKETS_SCHEMA) | hops.custom_bounds_equal(e, a)
+    ok &= ~np.asarray(compare_hint, dtype=bool) | (e.hint == a.hint)
+    for side in ("pos", "neg"):
+        oe, oa = getattr(e, f"{side}_offsets"), getattr(a, f"{side}_offsets")
+        ok &= np.diff(oe) == np.diff(oa)
+        rows = np.flatnonzero(ok)
+        if rows.shape[0] == 0:
+            break
+        ge = hops.take(e, rows)
+        ga = hops.take(a, rows)
+        idx_e, idx_a = getattr(ge, f"{side}_index"), getattr(ga, f"{side}_index")
+        cnt_ok = almost_equal_arrays(getattr(ge, f"{side}_count"), getattr(ga, f"{side}_count"))
+        bad = (idx_e != idx_a) | ~cnt_ok
+        if bad.any():
+            ok[rows[np.unique(hops.bucket_rows(getattr(ge, f"{side}_offsets"))[bad])]] = False
+    return ok
 
 
 def histograms_equal(expected: HistogramLiteral, actual: HistogramLiteral) -> bool:
     """The harness' comparison: compacted layouts equal, floats within tolerance."""
-    e, a = expected.compact(), actual.compact()
-    if e.schema != a.schema or not almost_equal(e.count, a.count) or not almost_equal(e.sum, a.sum):
-        return False
-    if e.schema == CUSTOM_BUCKETS_SCHEMA and e.custom_values != a.custom_values:
-        return False
-    if e.zero_threshold != a.zero_threshold and not (math.isnan(e.zero_threshold)
-                                                     and math.isnan(a.zero_threshold)):
-        return False
-    if not almost_equal(e.zero_count, a.zero_count):
-        return False
-    if not (_buckets_equal(e.positive, a.positive) and _buckets_equal(e.negative, a.negative)):
-        return False
-    return not expected.hint_set or e.counter_reset_hint == a.counter_reset_hint
+    same = batch_equal_tolerant(expected.batch, actual.batch, np.array([expected.hint_set]))
+    return bool(same[0])
+

@@ -178,5 +178,8 @@ def select_k(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int,
     best = np.where(present, rank, np.iinfo(np.int64).max).min(axis=1)
     used = np.flatnonzero(present.any(axis=1))
     used = used[np.lexsort((used, best[used], gid[used]))]
-    return InstantVectors(labels=[vec.labels[i] for i in used], values=vec.values[used],
-                          present=present[used], drop_name=vec.drop_name_mask()[used])
+    out = InstantVectors(labels=[vec.labels[i] for i in used], values=vec.values[used],
+                         present=present[used], drop_name=vec.drop_name_mask()[used])
+    if vec.h is not None and vec.h_index is not None:  # limitk keeps histogram samples
+        out.h, out.h_index = vec.h, np.where(present[used], vec.h_index[used], -1)
+    return out

@@ -128,6 +128,8 @@ DEFAULT_SCRAPE_PROTOCOLS = [
     "PrometheusText1.0.0",
     "PrometheusText0.0.4",
 ]
+# The default when a job scrapes native histograms: only the protobuf format carries them.
+PROTO_FIRST_SCRAPE_PROTOCOLS = ["PrometheusProto", *DEFAULT_SCRAPE_PROTOCOLS]
 
 
 def _check_protocol(p: str) -> str:
@@ -276,6 +278,7 @@ class GlobalScrapeDefaults(_Strict):
     scrape_interval: Duration = 60_000
     scrape_timeout: Duration = 10_000
     scrape_protocols: list[str] = Field(default_factory=lambda: list(DEFAULT_SCRAPE_PROTOCOLS))
+    scrape_native_histograms: bool = False
     external_labels: dict[str, str] = Field(default_factory=dict)
     body_size_limit: ByteSize = 0
     sample_limit: int = 0
@@ -330,9 +333,12 @@ class ScrapeConfig(HTTPClientConfig):
     label_name_length_limit: int | None = None
     label_value_length_limit: int | None = None
     keep_dropped_targets: int = 0
-    # Accepted for compatibility; watchkeeper stores float samples only, so these change nothing.
-    scrape_classic_histograms: bool = False
+    # Native histograms from protobuf expositions (Prometheus 3.9's setting; unset: global's).
+    scrape_native_histograms: bool | None = None
+    # With native histograms scraped, also keep the classic series of histograms that have both.
     always_scrape_classic_histograms: bool = False
+    # Accepted for compatibility; these change nothing.
+    scrape_classic_histograms: bool = False
     convert_classic_histograms_to_nhcb: bool = False
     native_histogram_bucket_limit: int = 0
     native_histogram_min_bucket_factor: float = 0.0
@@ -420,11 +426,19 @@ class ScrapeConfig(HTTPClientConfig):
         def pick(own: Any, glob: Any) -> Any:
             return glob if own is None else own
 
+        native = pick(self.scrape_native_histograms, g.scrape_native_histograms)
+        protocols = self.scrape_protocols
+        if protocols is None:
+            # As Prometheus: protocols set in global win; otherwise jobs that scrape native
+            # histograms ask for protobuf first.
+            explicit = "scrape_protocols" in g.model_fields_set
+            protocols = list(g.scrape_protocols if explicit or not native else PROTO_FIRST_SCRAPE_PROTOCOLS)
         return self.model_copy(
             update={
                 "scrape_interval": interval,
                 "scrape_timeout": timeout,
-                "scrape_protocols": pick(self.scrape_protocols, list(g.scrape_protocols)),
+                "scrape_native_histograms": native,
+                "scrape_protocols": protocols,
                 "body_size_limit": pick(self.body_size_limit, g.body_size_limit),
                 "sample_limit": pick(self.sample_limit, g.sample_limit),
                 "target_limit": pick(self.target_limit, g.target_limit),

@@ -259,7 +259,11 @@ class ScrapeLoop:
     def _process(self, body: bytes, content_type: str, ts_ms: int, start: float) -> None:
         try:
             fmt, _warning = format_for_content_type(content_type, self._fallback)
-            parsed = parse_protobuf(body) if fmt == PROTOBUF_FORMAT else parse(body, fmt)
+            if fmt == PROTOBUF_FORMAT:
+                parsed = parse_protobuf(body, native_histograms=bool(self.cfg.scrape_native_histograms),
+                                        classic_histograms=self.cfg.always_scrape_classic_histograms)
+            else:
+                parsed = parse(body, fmt)
             batch, stats, cur = self._build(parsed, ts_ms)
         except ParseError as e:
             log.debug("scrape of %s: parse error on line %d: %s", self.target.url, e.line, e)
@@ -361,6 +365,11 @@ class ScrapeLoop:
         else:
             cur = sel_slots
         batch = SampleBatch(self._labels_of(sel_slots), np.arange(len(sel), dtype=np.int64), t, v)
+        h_index = getattr(parsed, "h_index", None)  # native histograms (protobuf scrapes only)
+        if h_index is not None:
+            h_index = h_index[sel]
+            if (h_index >= 0).any():
+                batch.h, batch.h_index = getattr(parsed, "h", None), h_index
         if len(self._cache) > 2 * n + 64:
             cur = self._compact(keys, cur)
         return batch, stats, np.sort(cur)
@@ -395,12 +404,15 @@ class ScrapeLoop:
         rep_vals = [up, duration, float(stats.scraped), float(stats.post_relabel), float(stats.series_added)]
         t_extra = np.full(len(extra), ts_ms, np.int64)
         v_extra = np.array([STALE_NAN] * len(stale) + rep_vals, dtype=np.float64)
+        h = h_index = None
         if batch is not None:
             t = np.concatenate([batch.t, t_extra])
             v = np.concatenate([batch.v, v_extra])
+            if batch.h_index is not None:
+                h, h_index = batch.h, np.concatenate([batch.h_index, np.full(len(extra), -1, np.int64)])
         else:
             t, v = t_extra, v_extra
-        self._commit(SampleBatch(labels, np.arange(n0 + len(extra), dtype=np.int64), t, v))
+        self._commit(SampleBatch(labels, np.arange(n0 + len(extra), dtype=np.int64), t, v, h, h_index))
 
     def _commit(self, batch: SampleBatch) -> None:
         try:

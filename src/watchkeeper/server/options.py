@@ -25,6 +25,7 @@ class ServerOptions:
     resend_delay_ms: int = 60_000
     notification_queue_capacity: int = 10_000
     alertmanager_config: str | None = None  # alertmanager.yml: serve Alertmanager's API v2 on this port
+    dashboards_dir: str | None = None  # None: DATA_DIR/dashboards
     # Every flag as given, for /api/v1/status/flags.
     flags: dict[str, str] = field(default_factory=dict)
 

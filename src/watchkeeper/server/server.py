@@ -20,13 +20,15 @@ import uvicorn
 from .. import __version__
 from ..agent.registry import render_host_metrics
 from ..alerting.alert import parse_postable_alert
+from ..alerting.config import AlertmanagerConfig as NotificationConfig
 from ..alerting.config import load_config_file as load_alertmanager_config
 from ..alerting.service import AlertmanagerService
 from ..api.alertmanager_v2 import alertmanager_v2_routes
 from ..api.app import create_app
 from ..api.context import ApiContext
-from ..config import LoadedConfig, load_config_file, load_config_text, redacted_yaml
+from ..config import ConfigError, LoadedConfig, load_config_file, load_config_text, redacted_yaml
 from ..config.default import default_config_text
+from ..dashboards import DashboardLibrary, dashboard_routes
 from ..gocompat.durations import format_duration
 from ..model.labels import Labels
 from ..promql.engine import Engine
@@ -103,9 +105,13 @@ class Server:
         # Rule files first: a broken one rejects the whole reload before anything changed.
         defaults = not self.opts.config_file
         rule_files, groups = await asyncio.to_thread(self.rules.prepare, loaded, defaults=defaults)
-        am_config = None
-        if self.alertmanager is not None and self.opts.alertmanager_config:
-            am_config = await asyncio.to_thread(load_alertmanager_config, self.opts.alertmanager_config)
+        am_config = await asyncio.to_thread(self._alertmanager_config, loaded)
+        if am_config is None and self.alertmanager is not None:
+            raise ConfigError([f"{loaded.filename}: the notification engine is running but its config (the "
+                               "alertmanager: section) is gone; put it back, or restart without it"])
+        if am_config is not None and self.alertmanager is None:
+            log.warning("the alertmanager: section is new: the notification engine starts at the next "
+                        "restart")
         await self.scrape.apply_config(loaded.config.scrape_configs, loaded.config.global_)
         self.rules.commit(loaded, rule_files, groups)
         if self.alertmanager is not None and am_config is not None:
@@ -115,6 +121,16 @@ class Server:
             # Prometheus uses the global evaluation interval as the step of `x[1h:]` subqueries.
             self.engine.no_step_subquery_interval_ms = loaded.config.global_.evaluation_interval
         self._warn_unacted(loaded)
+
+    def _alertmanager_config(self, loaded: LoadedConfig) -> NotificationConfig | None:
+        """The notification engine's config: the server config's ``alertmanager:`` section (already
+        validated by the loader) or the --alertmanager.config file; never both."""
+        if loaded.alertmanager is not None and self.opts.alertmanager_config:
+            raise ConfigError([f"{loaded.filename}: an alertmanager: section and --alertmanager.config "
+                               f"{self.opts.alertmanager_config} are both given; use one of them"])
+        if self.opts.alertmanager_config:
+            return load_alertmanager_config(self.opts.alertmanager_config)
+        return loaded.alertmanager
 
     @staticmethod
     def _in_process_sink(loop: asyncio.AbstractEventLoop,
@@ -191,6 +207,10 @@ class Server:
             ctx.own_metrics = lambda: own() + am.metrics_text().encode()
         return ctx
 
+    def _scrape_interval_ms(self) -> int:
+        """The global scrape interval: dashboards' ``$__rate_interval`` is computed from it."""
+        return self.loaded.config.global_.scrape_interval if self.loaded else 60_000
+
     def _runtime_info(self) -> dict[str, Any]:
         return {
             "startTime": _rfc3339(self._start_time),
@@ -243,6 +263,7 @@ class Server:
         loop = asyncio.get_running_loop()
         self.loaded = self._load()  # a bad config at start is fatal (ConfigError)
         self._warn_unacted(self.loaded)
+        am_config = self._alertmanager_config(self.loaded)
         sock = self._bind()  # before the WAL replay, so a busy port is reported at once
         log.info("opening storage in %s", self.opts.data_dir)
         try:
@@ -272,12 +293,15 @@ class Server:
             await asyncio.to_thread(self.storage.close)
             raise
         self.rules.commit(self.loaded, files, groups)
-        if self.opts.alertmanager_config:
+        if am_config is not None:
             self.alertmanager = AlertmanagerService(
-                load_alertmanager_config(self.opts.alertmanager_config),
+                am_config,
                 data_dir=os.path.join(self.opts.data_dir, "alertmanager"), external_url=self._external_url())
             self.rules.add_sink(self._in_process_sink(loop, self.alertmanager))
         app = create_app(self._context(executor, engine))
+        dashboards_dir = self.opts.dashboards_dir or os.path.join(self.opts.data_dir, "dashboards")
+        dashboards = DashboardLibrary(dashboards_dir)
+        app.router.routes.extend(dashboard_routes(dashboards, scrape_interval_ms=self._scrape_interval_ms))
         if self.alertmanager is not None:
             app.router.routes.extend(alertmanager_v2_routes(self.alertmanager))
             await self.alertmanager.start()

@@ -32,6 +32,8 @@ _TAG_TOP = 0x7FFC
 _TAG = np.uint64(_TAG_TOP << 48)
 _REF_MASK = np.uint64((1 << 48) - 1)
 NORMAL_NAN_BITS = 0x7FF8000000000001  # the NaN Prometheus writes for float NaN samples
+_BUCKET_COLUMNS = (("pos_offsets", ("pos_index", "pos_count")), ("neg_offsets", ("neg_index", "neg_count")),
+                   ("custom_offsets", ("custom_values",)))
 NORMAL_NAN: float = np.array([NORMAL_NAN_BITS], np.uint64).view(np.float64)[0]
 
 
@@ -98,7 +100,8 @@ def concat(hs: list[HistogramBatch]) -> HistogramBatch:
     def cat(name: str, off: str | None = None) -> np.ndarray:
         if off is None:
             return np.concatenate([getattr(h, name) for h in hs])
-        return np.concatenate([getattr(h, name)[int(getattr(h, off)[0]):int(getattr(h, off)[-1])] for h in hs])
+        return np.concatenate([getattr(h, name)[int(getattr(h, off)[0]) : int(getattr(h, off)[-1])]
+                               for h in hs])
 
     return HistogramBatch(
         cat("schema"), cat("count"), cat("sum"), cat("zero_count"), cat("zero_threshold"), cat("hint"),
@@ -114,8 +117,7 @@ def validate(h: HistogramBatch) -> str | None:
     for name in ("count", "sum", "zero_count", "zero_threshold", "hint"):
         if getattr(h, name).shape != (m,):
             return f"histogram column {name} has {getattr(h, name).shape[0]} rows, want {m}"
-    for off, cols in (("pos_offsets", ("pos_index", "pos_count")), ("neg_offsets", ("neg_index", "neg_count")),
-                      ("custom_offsets", ("custom_values",))):
+    for off, cols in _BUCKET_COLUMNS:
         o = getattr(h, off)
         if o.shape != (m + 1,) or (m and (np.diff(o) < 0).any()):
             return f"histogram {off} is not a valid offsets array for {m} histograms"
@@ -151,9 +153,7 @@ class HistogramPool:
         first = len(self)
         for name, arr in self._scalars.items():
             arr.extend(getattr(h, name))
-        for off, cols in (("pos_offsets", ("pos_index", "pos_count")),
-                          ("neg_offsets", ("neg_index", "neg_count")),
-                          ("custom_offsets", ("custom_values",))):
+        for off, cols in _BUCKET_COLUMNS:
             o = getattr(h, off)
             base = int(self._offsets[off].view()[-1])
             self._offsets[off].extend(o[1:] - o[0] + base)

@@ -24,6 +24,7 @@ __all__ = ["UI_PATHS", "STREAM_PATH", "create_web_routes", "static_dir"]
 UI_PATHS = (
     "/",
     "/graph",
+    "/dashboards",
     "/alerts",
     "/silences",
     "/events",

@@ -153,12 +153,13 @@ def take_screenshots(url: str, out: Path, chromium: str = CHROMIUM) -> list[Path
             browser.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="directory for the PNGs")
     parser.add_argument("--url", help="photograph this running server instead of starting a demo one")
     parser.add_argument("--chromium", default=CHROMIUM, help="Chromium executable")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.url:
         paths = take_screenshots(args.url.rstrip("/"), args.out, args.chromium)
     else:
@@ -168,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     for p in paths:
         print(p)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

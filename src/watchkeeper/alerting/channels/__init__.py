@@ -11,6 +11,7 @@ from .discord import DiscordConfig
 from .email import EmailConfig
 from .incidentio import IncidentioConfig
 from .jira import JiraConfig
+from .logfile import FileConfig
 from .mattermost import MattermostConfig
 from .msteams import MSTeamsConfig
 from .msteamsv2 import MSTeamsV2Config
@@ -52,4 +53,5 @@ CHANNEL_CONFIGS: dict[str, type[ChannelConfig]] = {
     # watchkeeper's additions (Alertmanager has no such receiver keys).
     "twilio_configs": TwilioConfig,
     "apprise_configs": AppriseConfig,
+    "file_configs": FileConfig,
 }

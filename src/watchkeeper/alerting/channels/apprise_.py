@@ -52,7 +52,7 @@ class AppriseConfig(ChannelConfig):
         if self.body_format not in BODY_FORMATS:
             raise ValueError(f'unknown body_format "{self.body_format}" in apprise config, '
                              f"must be one of {', '.join(BODY_FORMATS)}")
-        import apprise  # noqa: PLC0415 - loading Apprise's plugins takes a second; only when used
+        import apprise  # loading Apprise and its plugins takes a second: only when the channel is used
 
         asset = apprise.AppriseAsset(**_APP)
         for i, url in enumerate(self.urls, 1):
@@ -69,7 +69,7 @@ class AppriseConfig(ChannelConfig):
 
 def _notify(url: str, title: str, body: str, notify_type: str, body_format: str) -> str | None:
     """Blocking: notify one URL; None on success, else what Apprise logged about the failure."""
-    import apprise  # noqa: PLC0415
+    import apprise
 
     ap = apprise.Apprise(asset=apprise.AppriseAsset(**_APP))
     if not ap.add(url):

@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-from . import dates, elementwise, histogram, info, misc, over_time, rate, relabel
+from . import dates, elementwise, histogram, info, misc, native, over_time, rate, relabel
 from .base import FuncCall, FunctionImpl
 
-__all__ = ["FUNCTIONS", "FuncCall", "FunctionImpl"]
+__all__ = ["FUNCTIONS", "NATIVE_FUNCTIONS", "FuncCall", "FunctionImpl"]
 
 FUNCTIONS: dict[str, FunctionImpl] = {
     **rate.FUNCTIONS,
@@ -21,3 +21,6 @@ FUNCTIONS: dict[str, FunctionImpl] = {
     **histogram.FUNCTIONS,
     **info.FUNCTIONS,
 }
+
+# Histogram-aware implementations, used when an argument carries native-histogram samples.
+NATIVE_FUNCTIONS: dict[str, FunctionImpl] = native.native_functions(FUNCTIONS, histogram.format_openmetrics_float)

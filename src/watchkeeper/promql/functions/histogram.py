@@ -21,7 +21,7 @@ from ..floatcmp import almost_equal_arrays
 from ..values import InstantVectors
 from .base import FuncCall, empty_vectors, go_format_g, go_quote
 
-__all__ = ["FUNCTIONS", "parse_go_float"]
+__all__ = ["FUNCTIONS", "parse_go_float", "format_openmetrics_float"]
 
 _SMALL_DELTA_TOLERANCE = 1e-12
 _MONOTONICITY_INFO = ("input to histogram_quantile needed to be fixed for monotonicity "
@@ -265,7 +265,7 @@ def _histogram_quantile(call: FuncCall) -> InstantVectors:
     return _vectors(labels, values, present, call.num_steps)
 
 
-def _format_openmetrics_float(q: float) -> str:
+def format_openmetrics_float(q: float) -> str:
     text = go_format_g(q)
     if math.isfinite(q) and q == math.floor(q) and not any(c in text for c in "e."):
         text += ".0"
@@ -284,7 +284,7 @@ def _histogram_quantiles(call: FuncCall) -> InstantVectors:
         # The quantile becomes a label value, so steps with different quantiles are different series.
         for value in np.unique(q):
             steps = np.isnan(q) if math.isnan(value) else q == value
-            extra = {label: _format_openmetrics_float(float(value))}
+            extra = {label: format_openmetrics_float(float(value))}
             lb, va, pr = _quantile_groups(call, vec, q, 0, extra)
             labels += lb
             values += va

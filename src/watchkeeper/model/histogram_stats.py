@@ -1,0 +1,298 @@
+"""Bucket views and statistics of native histograms (``histogram_quantile`` & co.), vectorized.
+
+``all_buckets`` flattens Prometheus' ``AllBucketIterator`` over a whole batch:
+per row the negative buckets (lowest value first), the zero bucket if it holds
+observations, then the positive buckets, with bounds exactly as Prometheus
+computes them. The statistics are built on that view. Where Prometheus walks
+the buckets of one histogram sequentially (running ranks, Kahan sums), the rows
+are laid out in a padded (rows, max buckets) matrix and walked column-wise, so
+the per-row arithmetic happens in the same order as upstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .histogram import HistogramBatch
+from .histogram_ops import bucket_rows, is_custom, upper_bounds
+
+__all__ = ["AllBuckets", "all_buckets", "boundary_rules", "quantile", "fraction", "stdvar", "stddev"]
+
+
+@dataclass
+class AllBuckets:
+    """Every bucket of every row in ascending order: bucket ``j`` belongs to row ``row[j]``;
+    row ``k`` owns ``offsets[k]:offsets[k+1]``."""
+
+    row: np.ndarray  # int64 (K,)
+    offsets: np.ndarray  # int64 (M + 1,)
+    lower: np.ndarray  # float64 (K,)
+    upper: np.ndarray  # float64 (K,)
+    count: np.ndarray  # float64 (K,)
+    lower_inclusive: np.ndarray  # bool (K,)
+    upper_inclusive: np.ndarray  # bool (K,)
+    is_zero: np.ndarray  # bool (K,) the zero bucket
+
+
+def _custom_bound(a: HistogramBatch, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``getBound`` for custom buckets: -Inf below index 0, +Inf at index len(bounds)."""
+    start = a.custom_offsets[rows]
+    n = a.custom_offsets[rows + 1] - start
+    out = np.full(idx.shape[0], np.inf)
+    out[idx < 0] = -np.inf
+    inside = (idx >= 0) & (idx < n)
+    out[inside] = a.custom_values[start[inside] + idx[inside]]
+    return out
+
+
+def all_buckets(a: HistogramBatch) -> AllBuckets:
+    """Prometheus' ``AllBucketIterator`` for every row, flattened."""
+    m = len(a)
+    custom = is_custom(a)
+    schema = a.schema.astype(np.int64)
+    thr = a.zero_threshold
+    pr = bucket_rows(a.pos_offsets)
+    nr = bucket_rows(a.neg_offsets)
+    pidx = a.pos_index.astype(np.int64)
+    nidx = a.neg_index.astype(np.int64)
+    # Positive buckets.
+    p_up = np.empty(pr.shape[0])
+    p_lo = np.empty(pr.shape[0])
+    pc = custom[pr]
+    if pc.any():
+        p_up[pc] = _custom_bound(a, pr[pc], pidx[pc])
+        p_lo[pc] = _custom_bound(a, pr[pc], pidx[pc] - 1)
+    pe = ~pc
+    if pe.any():
+        p_up[pe] = upper_bounds(pidx[pe], schema[pr[pe]])
+        p_lo[pe] = upper_bounds(pidx[pe] - 1, schema[pr[pe]])
+    p_lo_inc = np.where(pc, pidx == 0, p_lo < 0)
+    p_up_inc = np.where(pc, True, p_up > 0)
+    # Negative buckets (exponential only): the mirror image.
+    n_lo = -upper_bounds(nidx, schema[nr]) if nr.shape[0] else np.zeros(0)
+    n_up = -upper_bounds(nidx - 1, schema[nr]) if nr.shape[0] else np.zeros(0)
+    n_lo_inc = n_lo < 0
+    n_up_inc = n_up > 0
+    # AllBucketIterator clips buckets that overlap the zero bucket at the threshold.
+    t = thr[pr]
+    p_lo = np.where((p_lo > 0) & (p_lo < t), t, p_lo)
+    p_up = np.where((p_up < 0) & (p_up > -t), -t, p_up)
+    t = thr[nr]
+    n_up = np.where((n_up < 0) & (n_up > -t), -t, n_up)
+    n_lo = np.where((n_lo > 0) & (n_lo < t), t, n_lo)
+    zrows = np.flatnonzero(a.zero_count > 0)
+    # Order: negative buckets by descending index, the zero bucket, positive buckets ascending.
+    rows = np.concatenate([nr, zrows, pr])
+    section = np.concatenate([np.zeros(nr.shape[0], np.int64), np.ones(zrows.shape[0], np.int64),
+                              np.full(pr.shape[0], 2, np.int64)])
+    secondary = np.concatenate([-nidx, np.zeros(zrows.shape[0], np.int64), pidx])
+    order = np.lexsort((secondary, section, rows))
+    cat = np.concatenate
+    return AllBuckets(
+        row=rows[order],
+        offsets=np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]).astype(np.int64),
+        lower=cat([n_lo, -thr[zrows], p_lo])[order],
+        upper=cat([n_up, thr[zrows], p_up])[order],
+        count=cat([a.neg_count, a.zero_count[zrows], a.pos_count])[order],
+        lower_inclusive=cat([n_lo_inc, np.ones(zrows.shape[0], bool), p_lo_inc])[order],
+        upper_inclusive=cat([n_up_inc, np.ones(zrows.shape[0], bool), p_up_inc])[order],
+        is_zero=cat([np.zeros(nr.shape[0], bool), np.ones(zrows.shape[0], bool),
+                     np.zeros(pr.shape[0], bool)])[order],
+    )
+
+
+def boundary_rules(b: AllBuckets) -> np.ndarray:
+    """The JSON API's boundary rule per bucket: 0 (lower, upper], 1 [lower, upper), 2 open, 3 closed."""
+    return np.where(b.lower_inclusive, np.where(b.upper_inclusive, 3, 1),
+                    np.where(b.upper_inclusive, 0, 2)).astype(np.int8)
+
+
+def _go_log2(x: np.ndarray) -> np.ndarray:
+    """Go's ``math.Log2``: exact for powers of two, ``log(frac)/ln2 + exp`` otherwise."""
+    frac, exp = np.frexp(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(frac == 0.5, (exp - 1).astype(np.float64), np.log(frac) * (1 / np.log(2)) + exp)
+
+
+def _padded(b: AllBuckets, values: np.ndarray, m: int, reverse: bool = False, fill: float = 0.0
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` laid out as a (rows, max buckets) matrix in iteration order, and the valid mask."""
+    lens = np.diff(b.offsets)
+    width = int(lens.max()) if m and lens.shape[0] else 0
+    pos = np.arange(b.row.shape[0], dtype=np.int64) - b.offsets[b.row]
+    if reverse:
+        pos = lens[b.row] - 1 - pos
+    mat = np.full((m, max(width, 1)), fill)
+    valid = np.zeros((m, max(width, 1)), dtype=bool)
+    mat[b.row, pos] = values
+    valid[b.row, pos] = True
+    return mat, valid
+
+
+def quantile(a: HistogramBatch, q: np.ndarray | float) -> np.ndarray:
+    """``HistogramQuantile`` per row (exponential interpolation; linear in custom and zero buckets)."""
+    m = len(a)
+    qq = np.broadcast_to(np.asarray(q, dtype=np.float64), (m,))
+    b = all_buckets(a)
+    custom = is_custom(a)
+    forward = np.isnan(a.sum) | (qq < 0.5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rank = np.where(forward, qq * a.count, (1 - qq) * a.count)
+    lens = np.diff(b.offsets)
+    # Chosen bucket per row: forward or reverse walk, first populated bucket reaching the rank.
+    sel = np.full(m, -1, dtype=np.int64)
+    cum_at = np.zeros(m)
+    flat_idx = np.arange(b.row.shape[0], dtype=np.float64)
+    for rev in (False, True):
+        rows_dir = ~forward if rev else forward
+        if not rows_dir.any():
+            continue
+        cnt, valid = _padded(b, b.count, m, reverse=rev)
+        ids, _ = _padded(b, flat_idx, m, reverse=rev, fill=-1)
+        cum = np.cumsum(cnt, axis=1)
+        with np.errstate(invalid="ignore"):
+            hit = valid & (cnt != 0) & (cum >= rank[:, None])
+        any_hit = hit.any(axis=1)
+        first = np.argmax(hit, axis=1)
+        last = np.maximum(lens - 1, 0)
+        col = np.where(any_hit, first, last)
+        r = np.flatnonzero(rows_dir & (lens > 0))
+        sel[r] = ids[r, col[r]].astype(np.int64)
+        cum_at[r] = np.where(any_hit[r], cum[r, col[r]], cum[r, last[r]])
+    has = sel >= 0
+    s = np.maximum(sel, 0)
+    lower = np.where(has, b.lower[s] if b.row.shape[0] else 0.0, 0.0)
+    upper = np.where(has, b.upper[s] if b.row.shape[0] else 0.0, 0.0)
+    bcount = np.where(has, b.count[s] if b.row.shape[0] else 0.0, 0.0)
+    n_pos = np.diff(a.pos_offsets)
+    n_neg = np.diff(a.neg_offsets)
+    zero_b = ~custom & (lower < 0) & (upper > 0)
+    lower = np.where(zero_b & (n_neg == 0) & (n_pos > 0), 0.0, lower)
+    upper = np.where(zero_b & (n_pos == 0) & (n_neg > 0), 0.0, upper)
+    early = np.full(m, np.nan)
+    is_early = np.zeros(m, dtype=bool)
+    first_c = custom & (lower == -np.inf)
+    early = np.where(first_c & (upper <= 0), upper, early)
+    is_early |= first_c & (upper <= 0)
+    lower = np.where(first_c & (upper > 0), 0.0, lower)
+    last_c = custom & ~first_c & (upper == np.inf)
+    early = np.where(last_c, lower, early)
+    is_early |= last_c
+    count = np.minimum(cum_at, a.count)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        below = count < rank
+        rank2 = np.where(forward, rank - (count - bcount), count - rank)
+        frac = rank2 / bcount
+        linear = custom | ((lower <= 0) & (upper >= 0))
+        lin = lower + (upper - lower) * frac
+        log_lo = _go_log2(np.abs(lower))
+        log_up = _go_log2(np.abs(upper))
+        pos_v = np.exp2(log_lo + (log_up - log_lo) * frac)
+        neg_v = -np.exp2(log_up + (log_lo - log_up) * (1 - frac))
+        result = np.where(linear, lin, np.where(lower > 0, pos_v, neg_v))
+    # The rank lies beyond all bucket populations: only NaN observations are left there (the sum is
+    # NaN then), so the quantile is NaN; otherwise (rounding) the highest bucket's upper bound.
+    result = np.where(below, np.where(np.isnan(a.sum), np.nan, upper), result)
+    result = np.where(is_early, early, result)
+    result = np.where((a.count == 0) | np.isnan(qq), np.nan, result)
+    result = np.where(qq > 1, np.inf, result)
+    return np.where(qq < 0, -np.inf, result)
+
+
+def fraction(a: HistogramBatch, lower: np.ndarray | float, upper: np.ndarray | float) -> np.ndarray:
+    """Prometheus' ``HistogramFraction``: the estimated share of observations in (lower, upper]."""
+    m = len(a)
+    lo_v = np.broadcast_to(np.asarray(lower, dtype=np.float64), (m,))
+    up_v = np.broadcast_to(np.asarray(upper, dtype=np.float64), (m,))
+    b = all_buckets(a)
+    custom = is_custom(a)
+    r = b.row
+    n_pos = np.diff(a.pos_offsets)[r]
+    n_neg = np.diff(a.neg_offsets)[r]
+    blo, bup = b.lower.copy(), b.upper.copy()
+    zero_b = (blo <= 0) & (bup >= 0)
+    blo = np.where(zero_b & (n_neg == 0) & (n_pos > 0), 0.0, blo)
+    bup = np.where(zero_b & (n_pos == 0) & (n_neg > 0), 0.0, bup)
+    # Rank before each bucket: an exclusive running sum per row, in iteration order.
+    cnt, valid = _padded(b, b.count, m)
+    cum = np.cumsum(cnt, axis=1)
+    before_mat = cum - cnt
+    pos = np.arange(r.shape[0], dtype=np.int64) - b.offsets[r]
+    before = before_mat[r, pos] if r.shape[0] else np.zeros(0)
+    linear = custom[r] | zero_b
+    total = np.zeros(m)
+    lens = np.diff(b.offsets)
+    has_b = lens > 0
+    total[has_b] = cum[has_b, lens[has_b] - 1]
+
+    def rank_at(v: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lin = before + b.count * (v - blo) / (bup - blo)
+            log_lo = _go_log2(np.abs(blo))
+            log_up = _go_log2(np.abs(bup))
+            log_v = _go_log2(np.abs(v))
+            f = np.where(v > 0, (log_v - log_lo) / (log_up - log_lo),
+                         1 - (log_v - log_up) / (log_lo - log_up))
+            expo = before + b.count * f
+        return np.where(linear, lin, expo)
+
+    def first_rank(v_rows: np.ndarray) -> np.ndarray:
+        v = v_rows[r]
+        at_boundary = blo >= v
+        inside = (blo < v) & (bup > v)
+        hit = at_boundary | inside
+        val = np.where(at_boundary, before, rank_at(v))
+        out = np.full(m, np.nan)
+        found = np.zeros(m, dtype=bool)
+        hits = np.flatnonzero(hit)
+        if hits.shape[0]:
+            hr = r[hits]
+            first = np.r_[True, hr[1:] != hr[:-1]]
+            out[hr[first]] = val[hits[first]]
+            found[hr[first]] = True
+        # Not reached: everything counted in buckets lies below ``v``. NaN observations count in
+        # ``count`` but in no bucket, so they are excluded from every fraction.
+        out = np.where(found, out, total)
+        return np.where(out > a.count, a.count, out)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = (first_rank(up_v) - first_rank(lo_v)) / a.count
+    res = np.where(lo_v >= up_v, 0.0, res)
+    return np.where((a.count == 0) | np.isnan(lo_v) | np.isnan(up_v), np.nan, res)
+
+
+def stdvar(a: HistogramBatch) -> np.ndarray:
+    """``histogram_stdvar``: variance estimated from bucket midpoints (geometric for exponential buckets)."""
+    m = len(a)
+    b = all_buckets(a)
+    custom = is_custom(a)[b.row]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        mean = a.sum / a.count
+        geo = np.sqrt(b.upper * b.lower)
+        val = np.where(custom, (b.upper + b.lower) / 2.0,
+                       np.where((b.lower <= 0) & (b.upper >= 0), 0.0, np.where(b.upper < 0, -geo, geo)))
+        delta = val - mean[b.row]
+        term = np.where(b.count == 0, 0.0, b.count * delta * delta)
+    terms, valid = _padded(b, term, m)
+    skip = ~valid | (_padded(b, b.count, m)[0] == 0)
+    # Kahan-Neumaier summation column by column, as Prometheus' kahanSumInc does per row.
+    total = np.zeros(m)
+    comp = np.zeros(m)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j in range(terms.shape[1]):
+            inc = terms[:, j]
+            t = total + inc
+            c = np.where(np.isinf(t), 0.0, np.where(np.abs(total) >= np.abs(inc), comp + ((total - t) + inc),
+                                                     comp + ((inc - t) + total)))
+            use = ~skip[:, j]
+            total = np.where(use, t, total)
+            comp = np.where(use, c, comp)
+        return (total + comp) / a.count
+
+
+def stddev(a: HistogramBatch) -> np.ndarray:
+    """``histogram_stddev``: square root of ``stdvar``."""
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(stdvar(a))

@@ -5,7 +5,7 @@
     python benchmarks/run.py --only promql    # one benchmark (comma-separate several)
 
 Benchmarks: promql, remote_write (ingest rate, CPU and memory per series), scrape, disk, rules,
-alertmanager (against a real Alertmanager 0.25).
+alertmanager (against a real Alertmanager 0.25), ui (web UI in headless Chromium; no peer).
 Every figure is the median of ``--runs`` (default 5) runs measured in this run on the same data
 for both systems. The table goes to stdout and, as JSON, to benchmarks/results/latest.json.
 See docs/benchmarks.md for what each row measures.
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable as a package
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import bench_alertmanager, bench_ingest, bench_promql, bench_rules, peers  # noqa: E402
+from benchmarks import bench_alertmanager, bench_ingest, bench_promql, bench_rules, bench_ui, peers  # noqa: E402
 from benchmarks.results import Row, progress  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
@@ -37,11 +37,11 @@ SIZES = {
     False: {"promql_instances": 30, "promql_hours": 24.0, "rw_series": 100_000, "rw_rounds": 2,
             "disk_targets": 10, "disk_hours": 24.0, "scrape_targets": 10, "scrape_seconds": 20.0,
             "rules_instances": 500, "rules_count": 1000, "rules_hours": 1.0,
-            "rules_interval_s": 20, "am_alerts": 10_000},
+            "rules_interval_s": 20, "am_alerts": 10_000, "ui_hours": 6.0, "ui_alerts": 5_000},
     True: {"promql_instances": 4, "promql_hours": 6.0, "rw_series": 10_000, "rw_rounds": 1,
            "disk_targets": 1, "disk_hours": 6.0, "scrape_targets": 4, "scrape_seconds": 5.0,
            "rules_instances": 50, "rules_count": 100, "rules_hours": 1.0,
-           "rules_interval_s": 10, "am_alerts": 1_000},
+           "rules_interval_s": 10, "am_alerts": 1_000, "ui_hours": 1.0, "ui_alerts": 500},
 }
 
 
@@ -58,6 +58,7 @@ def _benches(size: dict, runs: int) -> dict[str, Callable[[Path], list[Row]]]:
                                               rules=size["rules_count"], hours=size["rules_hours"],
                                               runs=runs, interval_s=size["rules_interval_s"]),
         "alertmanager": lambda work: bench_alertmanager.run(work, alerts=size["am_alerts"], runs=runs),
+        "ui": lambda work: bench_ui.run(work, hours=size["ui_hours"], alerts=size["ui_alerts"], runs=runs),
     }
 
 

@@ -144,6 +144,7 @@ def test_failure_is_retryable_and_names_only_the_scheme() -> None:
 
     err = asyncio.run(go())
     assert err.retryable and "json://" in str(err) and "topsecret" not in str(err)
+    assert "500" in str(err)  # what Apprise logged about the failure
 
 
 def test_retry_notifies_only_the_url_that_failed_and_metrics_count() -> None:

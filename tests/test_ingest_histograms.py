@@ -411,7 +411,8 @@ def _client_schema() -> dict[str, type]:
     msg("LabelPair", ("name", 1, T.TYPE_STRING, None, False), ("value", 2, T.TYPE_STRING, None, False))
     msg("Counter", ("value", 1, T.TYPE_DOUBLE, None, False))
     msg("Bucket", ("cumulative_count", 1, T.TYPE_UINT64, None, False),
-        ("upper_bound", 2, T.TYPE_DOUBLE, None, False), ("cumulative_count_float", 4, T.TYPE_DOUBLE, None, False))
+        ("upper_bound", 2, T.TYPE_DOUBLE, None, False),
+        ("cumulative_count_float", 4, T.TYPE_DOUBLE, None, False))
     msg("BucketSpan", ("offset", 1, T.TYPE_SINT32, None, False), ("length", 2, T.TYPE_UINT32, None, False))
     msg(
         "Histogram",

@@ -1,8 +1,9 @@
 // Alerts: the Alertmanager's alerts grouped as its routing tree groups them, kept live by the stream's
 // `alerts` channel; filtered like Alertmanager's UI (matchers, receiver, active/silenced/inhibited);
 // one click silences an alert or a group. Long lists are drawn incrementally: a group shows its first
-// ROWS_STEP alerts and grows on request, the page its first GROUPS_STEP groups, and a row (and a
-// group) whose visible content did not change keeps its DOM between updates.
+// ROWS_STEP alerts and grows on request, the page its first GROUPS_STEP groups; a group's rows are
+// only built when it scrolls near the viewport; and a row (and a group) whose visible content did not
+// change keeps its DOM between updates. So 5,000 alerts cost a few dozen rows per update.
 // Without an in-process Alertmanager the page lists the alerting rules' alerts (/api/v1/alerts).
 import {
   AmAlert, apiGet, formatMatchers, formatRelative, hasAlertmanager, labelMatchers,
@@ -12,7 +13,8 @@ import { clear, errorText, h, polling, throttle } from "../dom";
 import { Stream } from "../stream";
 import type { RuleAlert } from "./rules";
 
-const ROWS_STEP = 25; // alerts a group shows at first; "show more" adds 8 times as many
+const ROWS_STEP = 25; // alerts a group shows at first; "show more" adds 4 times as many
+const ROW_HEIGHT_PX = 48; // space held for rows not built yet, so the scrollbar is about right
 const GROUPS_STEP = 50;
 
 interface Group { key: string; labels: Labels; receiver: string; fingerprints: string[] }
@@ -66,8 +68,21 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
       a.ruleState || "", a.generatorURL, JSON.stringify(a.annotations)].join("\u0000"));
   };
   const rowsShown = new Map<string, number>();
+  const fillers = new WeakMap<Element, () => void>();
+  const observer = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      observer.unobserve(e.target);
+      fillers.get(e.target)?.();
+    }
+  }, { rootMargin: "1000px 0px" });
   const collapsed = new Set<string>();
   let groupsShown = GROUPS_STEP;
+  const forget = (key: string) => {
+    const cached = groupCache.get(key);
+    if (cached) observer.unobserve(cached.el);
+    groupCache.delete(key);
+  };
   let matchers: ((l: Labels) => boolean)[] = [];
 
   const addMatcher = (name: string, value: string) => {
@@ -104,7 +119,7 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
       h("button", { type: "button", class: "link group-toggle", onclick: () => {
         if (open) collapsed.add(g.key);
         else collapsed.delete(g.key);
-        groupCache.delete(g.key);
+        forget(g.key);
         draw();
       } }, open ? "▾" : "▸"),
       Object.keys(g.labels).length
@@ -115,25 +130,32 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
       ["critical", "warning", "info", "other"].filter((s) => bySeverity.has(s))
         .map((s) => h("span", { class: `sev-count sev-${s}` }, String(bySeverity.get(s)))),
       withAm ? h("a", { class: "silence-group", href: silenceUrl(labelMatchers(g.labels)) }, "Silence group") : null);
-    const rows = open ? list.slice(0, limit).map((a) => {
-      const key = g.key + "\u0001" + a.fingerprint;
-      const sig = sigs.get(a.fingerprint) || "";
-      let row = rowCache.get(key);
-      if (!row || row.sig !== sig) {
-        row = { sig, el: alertRow(a, g.labels) };
-        rowCache.set(key, row);
-      }
-      return row.el;
-    }) : [];
+    const shownRows = open ? list.slice(0, limit) : [];
     const more = open && list.length > limit
       ? h("button", { type: "button", class: "more", onclick: () => {
         rowsShown.set(g.key, limit + ROWS_STEP * 4);
-        groupCache.delete(g.key);
+        forget(g.key);
         draw();
       } }, `Show ${Math.min(ROWS_STEP * 4, list.length - limit)} more (${list.length - limit} hidden)`)
       : null;
-    return h("section.alert-group", { "data-group-key": g.key, "data-alertname": g.labels.alertname ?? "" },
-      head, h("div.alert-list", null, rows), more);
+    const rows = h("div.alert-list", { style: `min-height: ${shownRows.length * ROW_HEIGHT_PX}px` });
+    const section = h("section.alert-group", { "data-group-key": g.key, "data-alertname": g.labels.alertname ?? "" },
+      head, rows, more);
+    fillers.set(section, () => {
+      rows.replaceChildren(...shownRows.map((a) => {
+        const key = g.key + "\u0001" + a.fingerprint;
+        const sig = sigs.get(a.fingerprint) || "";
+        let row = rowCache.get(key);
+        if (!row || row.sig !== sig) {
+          row = { sig, el: alertRow(a, g.labels) };
+          rowCache.set(key, row);
+        }
+        return row.el;
+      }));
+      rows.style.minHeight = "";
+    });
+    observer.observe(section);
+    return section;
   };
 
   const visible = (a: Shown): boolean => {
@@ -168,13 +190,14 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
       const sig = `${list.length}|${list.slice(0, limit).map((a) => a.fingerprint + (sigs.get(a.fingerprint) || "")).join("|")}`;
       let cached = groupCache.get(g.key);
       if (!cached || cached.sig !== sig) {
+        if (cached) observer.unobserve(cached.el);
         cached = { sig, el: groupElement(g, list) };
         groupCache.set(g.key, cached);
       }
       sections.push(cached.el);
     }
     const liveKeys = new Set(groups.map((g) => g.key));
-    for (const key of [...groupCache.keys()]) if (!liveKeys.has(key)) groupCache.delete(key);
+    for (const key of [...groupCache.keys()]) if (!liveKeys.has(key)) forget(key);
     if (rowCache.size > 4 * alerts.size + 1000) {
       for (const [key] of rowCache) if (!alerts.has(key.slice(key.indexOf("\u0001") + 1))) rowCache.delete(key);
     }
@@ -260,6 +283,7 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
     return () => {
       stop();
       draw.cancel();
+      observer.disconnect();
     };
   }
 
@@ -295,5 +319,6 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
   return () => {
     stream.close();
     draw.cancel();
+    observer.disconnect();
   };
 }

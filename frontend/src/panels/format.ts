@@ -61,9 +61,9 @@ export function formatValue(v: number | null | undefined, unit = "", decimals?: 
     case "none":
       return fixed(v, decimals);
     case "percent":
-      return `${fixed(v, decimals ?? (Math.abs(v) < 10 ? 1 : 0))}%`;
+      return `${fixed(v, decimals)}%`;
     case "percentunit":
-      return `${fixed(v * 100, decimals ?? (Math.abs(v) < 0.1 ? 1 : 0))}%`;
+      return `${fixed(v * 100, decimals)}%`;
     case "bytes":
       return scaled(v, 1024, IEC, "B", decimals);
     case "decbytes":

@@ -5,6 +5,7 @@ import { h } from "../dom";
 import { formatValue } from "./format";
 import { PanelData, align } from "./query";
 import { Panel } from "./types";
+import { timeAxis, valueAxisSize } from "./timeseries";
 import { TimeRange } from "./vars";
 
 const SCHEMES: Record<string, string[]> = {
@@ -106,9 +107,9 @@ export function renderHeatmap(body: HTMLElement, panel: Panel, data: PanelData, 
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: { x: { time: true, range: () => [range.from, range.to] }, y: { auto: false, range: () => [0, nb] } },
       axes: [
-        { size: 28, font: "11px system-ui" },
+        timeAxis(),
         {
-          size: 64, font: "11px system-ui",
+          size: valueAxisSize, font: "11px system-ui",
           splits: (u) => {
             const every = Math.max(1, Math.ceil(nb / Math.max(1, u.bbox.height / devicePixelRatio / 18)));
             return Array.from({ length: nb + 1 }, (_, i) => i).filter((i) => i % every === 0);

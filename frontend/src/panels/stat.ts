@@ -18,6 +18,13 @@ function grid(body: HTMLElement, n: number, cls: string): HTMLElement {
   return el;
 }
 
+/** The largest font (up to 34 px) that fits ``text`` on one line in the cell. */
+function fitText(el: HTMLElement, cell: HTMLElement, text: string): void {
+  const byWidth = (cell.clientWidth - 8) / (Math.max(1, text.length) * 0.62);
+  const byHeight = cell.clientHeight * 0.42;
+  el.style.fontSize = `${Math.max(10, Math.min(34, byWidth, byHeight))}px`;
+}
+
 export function renderStat(body: HTMLElement, panel: Panel, data: PanelData): () => void {
   const items = values(panel, data);
   const mode = panel.options?.color_mode || "value";
@@ -30,6 +37,7 @@ export function renderStat(body: HTMLElement, panel: Panel, data: PanelData): ()
       items.length > 1 ? h("div.stat-name", null, s.name) : null,
       h("div.stat-value", { style: mode === "value" ? `color:${color}` : "" }, text));
     el.append(cell);
+    fitText(cell.querySelector(".stat-value") as HTMLElement, cell, text);
     if (showGraph && s.values.length > 1) {
       const spark = h("div.stat-spark");
       cell.append(spark);

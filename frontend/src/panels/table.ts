@@ -6,7 +6,9 @@ import { Panel } from "./types";
 
 export function renderTable(body: HTMLElement, panel: Panel, data: PanelData): () => void {
   const refs = [...new Set(data.series.map((s) => s.ref))];
-  const labelNames = [...new Set(data.series.flatMap((s) => Object.keys(s.labels)))].sort((a, b) => (a === "__name__" ? -1 : b === "__name__" ? 1 : a.localeCompare(b)));
+  // Several queries are joined on their labels, so the metric name (which differs) is left out then.
+  const labelNames = [...new Set(data.series.flatMap((s) => Object.keys(s.labels)))]
+    .filter((n) => refs.length < 2 || n !== "__name__").sort((a, b) => (a === "__name__" ? -1 : b === "__name__" ? 1 : a.localeCompare(b)));
   const rows = new Map<string, { labels: Record<string, string>; values: Map<string, number | null> }>();
   for (const s of data.series) {
     const key = JSON.stringify(labelNames.map((n) => s.labels[n] ?? ""));

@@ -6,6 +6,31 @@ import { PanelData, align, reduce } from "./query";
 import { Override, Panel, Series } from "./types";
 import { TimeRange } from "./vars";
 
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Room for the longest tick label of a value axis (uPlot calls this again as the labels change). */
+export function valueAxisSize(_u: uPlot, values: string[] | null): number {
+  const longest = Math.max(3, ...(values || []).map((v) => String(v).length));
+  return Math.ceil(longest * 6.2) + 16;
+}
+
+/** One-line local time labels: HH:MM (HH:MM:SS for sub-minute ticks), with the date over spans of days. */
+export function timeAxis(): uPlot.Axis {
+  return {
+    size: 24,
+    font: "11px system-ui",
+    ticks: { size: 3 },
+    values: (u, splits, _ai, _space, incr) => {
+      const span = (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0);
+      return splits.map((t) => {
+        const d = new Date(t * 1000);
+        const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? ":" + pad(d.getSeconds()) : ""}`;
+        return span > 86400 * 1.5 ? `${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${hm}` : hm;
+      });
+    },
+  };
+}
+
 function matches(o: Override, name: string): boolean {
   const m = /^\/(.*)\/([a-z]*)$/s.exec(o.match);
   if (!m) return o.match === name;
@@ -79,7 +104,7 @@ export function renderTimeseries(body: HTMLElement, panel: Panel, data: PanelDat
   const plot = new uPlot(
     {
       ...size(),
-      legend: { show: legend.show !== false, live: true },
+      legend: { show: legend.show !== false, live: calcs.length > 0 },
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true, range: () => [range.from, range.to] },
@@ -88,8 +113,8 @@ export function renderTimeseries(body: HTMLElement, panel: Panel, data: PanelDat
       series,
       bands,
       axes: [
-        { size: 28, font: "11px system-ui", ticks: { size: 3 } },
-        { size: 64, font: "11px system-ui", values: (_u, splits) => splits.map((v) => formatValue(v, unit, panel.decimals)) },
+        timeAxis(),
+        { size: valueAxisSize, font: "11px system-ui", values: (_u, splits) => splits.map((v) => formatValue(v, unit, panel.decimals)) },
       ],
     },
     [xs, ...cols] as uPlot.AlignedData,

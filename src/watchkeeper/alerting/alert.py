@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,7 +11,49 @@ from .keys import fingerprint
 from .matchers import is_label_name
 from .timefmt import parse_rfc3339_ns
 
-__all__ = ["Alert", "parse_postable_alert"]
+__all__ = ["Alert", "parse_postable_alert", "labels_fingerprint"]
+
+# Prometheus re-sends every firing alert each evaluation with the same labels and, per batch, the same
+# times: remembering fingerprints, valid label names and parsed times makes a re-send cost a few dict
+# lookups instead of a byte-wise FNV hash and a regex per field. Each memo is cleared when it is full.
+_MEMO_MAX = 1 << 18
+_FINGERPRINTS: dict[frozenset[tuple[str, str]], str] = {}
+_TIMES: dict[str, int | None] = {}
+_NAMES: set[str] = set()
+
+
+def labels_fingerprint(labels: Mapping[str, str]) -> str:
+    """``keys.fingerprint(labels)``, memoized by label set."""
+    key = frozenset(labels.items())
+    fp = _FINGERPRINTS.get(key)
+    if fp is None:
+        if len(_FINGERPRINTS) >= _MEMO_MAX:
+            _FINGERPRINTS.clear()
+        fp = _FINGERPRINTS[key] = fingerprint(labels)
+    return fp
+
+
+def _parse_time(text: str) -> int | None:
+    try:
+        return _TIMES[text]
+    except KeyError:
+        pass
+    ns = parse_rfc3339_ns(text)
+    if len(_TIMES) >= _MEMO_MAX:
+        _TIMES.clear()
+    _TIMES[text] = ns
+    return ns
+
+
+def _valid_name(name: str) -> bool:
+    if name in _NAMES:
+        return True
+    if not is_label_name(name):
+        return False
+    if len(_NAMES) >= _MEMO_MAX:
+        _NAMES.clear()
+    _NAMES.add(name)
+    return True
 
 
 @dataclass(frozen=True)
@@ -30,7 +71,17 @@ class Alert:
 
     @cached_property
     def fingerprint(self) -> str:
-        return fingerprint(self.labels)
+        return labels_fingerprint(self.labels)
+
+    def _derive(self, labels: Mapping[str, str], starts_at: int, ends_at: int | None, updated_at: int,
+                timeout: bool) -> Alert:
+        """A copy with new times (and ``labels``, which must have the same fingerprint); faster than
+        ``dataclasses.replace`` and keeps the computed fingerprint."""
+        out = Alert(labels, self.annotations, starts_at, ends_at, self.generator_url, updated_at, timeout)
+        fp = self.__dict__.get("fingerprint")
+        if fp is not None:
+            out.__dict__["fingerprint"] = fp
+        return out
 
     def resolved(self, now: int) -> bool:
         """Resolved at ``now`` (ns) iff ``ends_at`` is set and not after ``now``."""
@@ -50,7 +101,8 @@ class Alert:
                 ends_at = old.ends_at
         elif later and not old.timeout:
             ends_at = old.ends_at
-        return dataclasses.replace(new, starts_at=min(old.starts_at, new.starts_at), ends_at=ends_at)
+        starts_at = min(old.starts_at, new.starts_at)
+        return new._derive(new.labels, starts_at, ends_at, new.updated_at, new.timeout)
 
     def normalized(self, now: int, resolve_timeout_ns: int) -> Alert:
         """Intake defaults: ``updated_at = now``; a missing ``starts_at`` becomes ``ends_at`` or ``now``; a
@@ -59,10 +111,11 @@ class Alert:
         starts = self.starts_at or (self.ends_at if self.ends_at is not None else now)
         timeout = self.ends_at is None
         ends = now + resolve_timeout_ns if timeout else self.ends_at
-        labels = {k: v for k, v in self.labels.items() if v != ""}
-        return dataclasses.replace(
-            self, labels=labels, starts_at=starts, ends_at=ends, updated_at=now, timeout=timeout
-        )
+        labels = self.labels
+        if "" in labels.values():
+            labels = {k: v for k, v in labels.items() if v != ""}
+            return Alert(labels, self.annotations, starts, ends, self.generator_url, now, timeout)
+        return self._derive(labels, starts, ends, now, timeout)
 
 
 def parse_postable_alert(doc: Any) -> Alert:
@@ -73,7 +126,7 @@ def parse_postable_alert(doc: Any) -> Alert:
     if not isinstance(labels, dict) or not labels:
         raise ValueError("at least one label pair required")
     for k, v in labels.items():
-        if not is_label_name(k):
+        if not _valid_name(k):
             raise ValueError(f'invalid name "{k}"')
         if not isinstance(v, str):
             raise ValueError(f'invalid value "{v}"')
@@ -81,7 +134,7 @@ def parse_postable_alert(doc: Any) -> Alert:
     if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
         raise ValueError("annotations must map names to strings")
     for k in annotations:
-        if not is_label_name(k):
+        if not _valid_name(k):
             raise ValueError(f'invalid name "{k}"')
 
     def when(key: str) -> int | None:
@@ -89,7 +142,7 @@ def parse_postable_alert(doc: Any) -> Alert:
         if not raw:
             return None
         try:
-            return parse_rfc3339_ns(str(raw))
+            return _parse_time(str(raw))
         except ValueError as exc:
             raise ValueError(f"{key} in body must be of type date-time: {exc}") from None
 

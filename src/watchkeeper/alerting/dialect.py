@@ -49,6 +49,7 @@ AM_0_25 = Dialect(
                 # watchkeeper's own additions, unknown to every Alertmanager
                 "twilio_configs",
                 "apprise_configs",
+                "file_configs",
             }
         ),
         "global": frozenset(

@@ -21,6 +21,7 @@ from .alert import Alert
 from .channels import ChannelConfig
 from .config import AlertmanagerConfig
 from .inhibit import Inhibitor
+from .labelindex import LabelIndex
 from .nflog import NotificationLog, dedup_reason, hash_alert
 from .route import Route
 from .silences import Silences
@@ -32,25 +33,33 @@ NS = 1_000_000_000
 
 
 class AlertStore:
-    """All alerts Alertmanager knows, by fingerprint, merged on overlap."""
+    """All alerts Alertmanager knows, by fingerprint, merged on overlap. ``index`` holds their label sets
+    for bulk matching; ``version`` changes with every put or delete (for caches of derived views)."""
 
     def __init__(self) -> None:
         self._alerts: dict[str, Alert] = {}
+        self.index = LabelIndex()
+        self.version = 0
 
     def put(self, alert: Alert, now: int) -> Alert:
         """Store ``alert``; an overlapping stored alert with the same fingerprint is merged into it."""
         fp = alert.fingerprint
         old = self._alerts.get(fp)
-        if old is not None and _overlaps(old, alert):
+        if old is None:
+            self.index.add(fp, alert.labels)
+        elif _overlaps(old, alert):
             alert = old.merge(alert, now)
         self._alerts[fp] = alert
+        self.version += 1
         return alert
 
     def get(self, fp: str) -> Alert | None:
         return self._alerts.get(fp)
 
     def delete(self, fp: str) -> None:
-        self._alerts.pop(fp, None)
+        if self._alerts.pop(fp, None) is not None:
+            self.index.remove(fp)
+            self.version += 1
 
     def __iter__(self) -> Iterator[Alert]:
         return iter(list(self._alerts.values()))  # a snapshot: callers may put/delete while iterating
@@ -137,6 +146,9 @@ class Dispatcher:
         self._inhibitor = Inhibitor(config.inhibit_rules)
         self._groups: dict[tuple[int, str], _Group] = {}
         self._resolve_timeout = round(config.global_.resolve_timeout_seconds * NS)
+        # fingerprint -> the routes its label set takes, with group id, labels and group_wait per route:
+        # fixed for a label set under one config, so a re-sent alert is not routed again.
+        self._routing: dict[str, list[tuple[Route, tuple[int, str], dict[str, str], int]]] = {}
 
     @property
     def alerts(self) -> AlertStore:
@@ -156,22 +168,23 @@ class Dispatcher:
         for raw in alerts:
             alert = self._store.put(raw.normalized(now, self._resolve_timeout), now)
             self._inhibitor.put(alert)
-            for route in self._config.route.match(alert.labels):
-                self._insert(route, alert, now)
-
-    def _insert(self, route: Route, alert: Alert, now: int) -> None:
-        labels = route.group_labels(alert.labels)
-        key = route.group_key(alert.labels)
-        gid = (id(route), key)
-        group = self._groups.get(gid)
-        wait = round(route.opts.group_wait * NS)
-        if group is None:
-            group = _Group(route, key, labels, next_tick=now + wait)
-            self._groups[gid] = group
-        group.alerts[alert.fingerprint] = alert
-        # An alert older than group_wait flushes at once (0.25: checked until the group's first flush).
-        if not group.flushed and alert.starts_at + wait < now:
-            group.next_tick = min(group.next_tick, now)
+            fp = alert.fingerprint
+            routing = self._routing.get(fp)
+            if routing is None:
+                routing = self._routing[fp] = [
+                    (route, (id(route), route.group_key(alert.labels)), route.group_labels(alert.labels),
+                     round(route.opts.group_wait * NS))
+                    for route in self._config.route.match(alert.labels)
+                ]
+            for route, gid, labels, wait in routing:
+                group = self._groups.get(gid)
+                if group is None:
+                    group = self._groups[gid] = _Group(route, gid[1], dict(labels), next_tick=now + wait)
+                group.alerts[fp] = alert
+                # An alert older than group_wait flushes at once (0.25: checked until the group's first
+                # flush).
+                if not group.flushed and alert.starts_at + wait < now:
+                    group.next_tick = min(group.next_tick, now)
 
     def gc(self, now: int) -> int:
         """Forget alerts resolved at ``now`` (Alertmanager's periodic alert GC); groups keep their own
@@ -180,6 +193,7 @@ class Dispatcher:
         for fp in dead:
             self._store.delete(fp)
             self._inhibitor.delete(fp)
+            self._routing.pop(fp, None)
         return len(dead)
 
     def next_deadline(self) -> int | None:

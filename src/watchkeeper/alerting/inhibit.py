@@ -8,6 +8,9 @@ Sources are indexed by (``equal`` label names, their values) and then by rule, s
 costs one dictionary lookup per distinct ``equal`` list, and target matchers (regexes) are evaluated only
 for rules that have a source with the target's values. Rules whose side has an equality matcher on a
 non-empty value are only considered for label sets holding that pair.
+
+``mutes_all`` gives the same answers for every alert of the store at once (the API lists them all):
+per rule with a firing source, the targets are selected in bulk from the store's ``LabelIndex``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from ..model.matchers import Matcher, MatchType
 from .alert import Alert
 from .config import InhibitRule
+from .labelindex import LabelIndex
 
 __all__ = ["Inhibitor"]
 
@@ -54,44 +58,70 @@ class _Prefilter:
 
 # equal names -> equal values -> rule index -> fingerprint -> source facts
 _Table = dict[tuple[str, ...], dict[tuple[str, ...], dict[int, dict[str, _Source]]]]
+# Where one alert is a source: (rule index, equal names, equal values, matches the target side too).
+_Place = tuple[int, tuple[str, ...], tuple[str, ...], bool]
 
 
 class Inhibitor:
-    """Tracks source alerts for every rule; ``mutes`` answers for one target label set at a time."""
+    """Tracks source alerts for every rule; ``mutes`` answers for one target label set at a time,
+    ``mutes_all`` for every alert of a store. ``version`` changes whenever the sources do."""
 
     def __init__(self, rules: Iterable[InhibitRule]) -> None:
         self._rules = list(rules)
         self._sources = _Prefilter([r.source_matchers for r in self._rules])
         self._targets = _Prefilter([r.target_matchers for r in self._rules])
         self._table: _Table = {r.equal: {} for r in self._rules}
-        self._where: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], int]]] = {}
+        self._by_rule: list[dict[tuple[str, ...], dict[str, _Source]]] = [{} for _ in self._rules]
+        self._where: dict[str, tuple[_Place, ...]] = {}
+        # fingerprint -> its places; a label set's places never change, so re-sends skip the matching.
+        self._places: dict[str, tuple[_Place, ...]] = {}
+        self._target_sets: tuple[tuple[int, int], dict[int, set[str]]] = ((0, -1), {})
+        self.version = 0
+
+    def _places_of(self, alert: Alert) -> tuple[_Place, ...]:
+        places = self._places.get(alert.fingerprint)
+        if places is None:
+            labels = alert.labels
+            places = self._places[alert.fingerprint] = tuple(
+                (i, r.equal, tuple(labels.get(n, "") for n in r.equal), _all(r.target_matchers, labels))
+                for i in self._sources.candidates(labels)
+                if _all((r := self._rules[i]).source_matchers, labels)
+            )
+        return places
 
     def put(self, alert: Alert) -> None:
         """Record (or update) an alert; only rules whose source side it matches keep it."""
         fp = alert.fingerprint
-        self.delete(fp)
-        places = []
-        for i in self._sources.candidates(alert.labels):
-            rule = self._rules[i]
-            if not _all(rule.source_matchers, alert.labels):
-                continue
-            key = tuple(alert.labels.get(n, "") for n in rule.equal)
-            per_rule = self._table[rule.equal].setdefault(key, {})
-            per_rule.setdefault(i, {})[fp] = _Source(alert.ends_at, _all(rule.target_matchers, alert.labels))
-            places.append((rule.equal, key, i))
-        if places:
-            self._where[fp] = places
+        places = self._places_of(alert)
+        self._remove(fp)
+        if not places:
+            return
+        for i, names, key, also_target in places:
+            bucket = self._table[names].setdefault(key, {}).setdefault(i, {})
+            bucket[fp] = _Source(alert.ends_at, also_target)
+            self._by_rule[i][key] = bucket
+        self._where[fp] = places
+        self.version += 1
 
     def delete(self, fingerprint: str) -> None:
         """Forget an alert (when the alert store drops it)."""
-        for names, key, i in self._where.pop(fingerprint, ()):
+        self._remove(fingerprint)
+        self._places.pop(fingerprint, None)
+
+    def _remove(self, fingerprint: str) -> None:
+        places = self._where.pop(fingerprint, None)
+        if places is None:
+            return
+        for i, names, key, _ in places:
             per_rule = self._table[names][key]
             bucket = per_rule[i]
             del bucket[fingerprint]
             if not bucket:
                 del per_rule[i]
+                del self._by_rule[i][key]
                 if not per_rule:
                     del self._table[names][key]
+        self.version += 1
 
     def mutes(self, labels: Mapping[str, str], now: int) -> str | None:
         """The fingerprint of an alert inhibiting ``labels`` at ``now`` (ns), or ``None``."""
@@ -114,3 +144,49 @@ class Inhibitor:
                     continue
                 return fp
         return None
+
+    def mutes_all(self, index: LabelIndex, now: int) -> tuple[dict[str, str], int | None]:
+        """``{fingerprint: mutes(its labels, now)}`` for every alert of ``index`` that is inhibited, and
+        the first time after ``now`` at which a source resolves (the answer may change then; ``None``:
+        never)."""
+        out: dict[str, str] = {}
+        change: int | None = None
+        for i, rule in enumerate(self._rules):
+            for key, bucket in self._by_rule[i].items():
+                first = one_sided = None
+                for fp, src in bucket.items():
+                    if src.ends_at is not None:
+                        if src.ends_at <= now:
+                            continue
+                        change = src.ends_at if change is None else min(change, src.ends_at)
+                    if first is None:
+                        first = fp
+                    if not src.also_target:
+                        one_sided = fp
+                        break
+                if first is None:
+                    continue
+                targets = self._target_set(index, i).intersection(
+                    *(index.select([Matcher(MatchType.EQUAL, n, v)]) if not v else index.postings(n, v)
+                      for n, v in zip(rule.equal, key, strict=True)))
+                for t in targets:
+                    if t in out:
+                        continue  # an earlier rule already inhibits it
+                    if first == one_sided:
+                        out[t] = first
+                    elif not _all(rule.source_matchers, index.labels[t]):
+                        out[t] = first
+                    elif one_sided is not None:
+                        out[t] = one_sided
+        return out, change
+
+    def _target_set(self, index: LabelIndex, i: int) -> set[str]:
+        """The alerts of ``index`` matching rule ``i``'s target side, kept while the index is unchanged."""
+        version, sets = self._target_sets
+        if version != (id(index), index.version):
+            sets = {}
+            self._target_sets = ((id(index), index.version), sets)
+        found = sets.get(i)
+        if found is None:
+            found = sets[i] = index.select(self._rules[i].target_matchers)
+        return found

@@ -23,11 +23,10 @@ from typing import Any
 
 import httpx
 
-from .alert import Alert
+from .alert import Alert, labels_fingerprint
 from .config import AlertmanagerConfig
 from .dispatch import Dispatcher, Flush
 from .events import DEFAULT_RETENTION_NS, EventLog
-from .keys import fingerprint
 from .nflog import NotificationLog
 from .notify import Notifier, RetryPolicy, unsupported_integrations
 from .rendering import Templates
@@ -86,6 +85,10 @@ class AlertmanagerService:
         self._task: asyncio.Task[None] | None = None
         self._dirty_since: int | None = None
         self._next_gc = self.started_at + _GC_EVERY_NS
+        # statuses(): the last answers and what they were computed from.
+        self._silenced: tuple[tuple[Any, ...], dict[str, tuple[str, ...]]] = ((), {})
+        self._inhibited: tuple[tuple[Any, int | None], dict[str, str]] = (((), None), {})
+        self._inhibited_at = 0
         self._restore()
 
     # -- intake and state -------------------------------------------------------------------------
@@ -97,7 +100,8 @@ class AlertmanagerService:
         store = self.dispatcher.alerts
         before = {}
         for a in alerts:
-            fp = fingerprint({k: v for k, v in a.labels.items() if v != ""})
+            fp = a.fingerprint if "" not in a.labels.values() else \
+                labels_fingerprint({k: v for k, v in a.labels.items() if v != ""})
             old = store.get(fp)
             before[fp] = None if old is None else old.resolved(now)
         self.dispatcher.put(alerts, now)
@@ -136,21 +140,56 @@ class AlertmanagerService:
         return self.status_at(now)(alert)
 
     def status_at(self, now: int) -> Callable[[Alert], dict[str, Any]]:
-        """``status_of`` for many alerts at one time: the active silences are found once."""
-        active = [s for s in self.silences.list() if s.state(now) is SilenceState.ACTIVE]
-        mutes = self.dispatcher.inhibitor.mutes
+        """``status_of`` for many alerts at one time: the store's alerts are looked up in ``statuses``,
+        any other alert (e.g. a resolved one only a group still holds) is matched on its own."""
+        silenced, inhibited = self.statuses(now)
+        store = self.dispatcher.alerts
+        active: list[Silence] | None = None
 
         def status(alert: Alert) -> dict[str, Any]:
-            silenced = sorted(s.id for s in active if s.matches(alert.labels)) if active else []
-            inhibitor = mutes(alert.labels, now)
-            inhibited = [inhibitor] if inhibitor else []
+            nonlocal active
+            fp = alert.fingerprint
+            if store.get(fp) is not None:
+                ids = list(silenced.get(fp, ()))
+                inhibitor = inhibited.get(fp)
+            else:
+                if active is None:
+                    active = [s for s in self.silences.list() if s.state(now) is SilenceState.ACTIVE]
+                ids = sorted(s.id for s in active if s.matches(alert.labels))
+                inhibitor = self.dispatcher.inhibitor.mutes(alert.labels, now)
             return {
-                "inhibitedBy": inhibited,
-                "silencedBy": silenced,
-                "state": "suppressed" if silenced or inhibited else "active",
+                "inhibitedBy": [inhibitor] if inhibitor else [],
+                "silencedBy": ids,
+                "state": "suppressed" if ids or inhibitor else "active",
             }
 
         return status
+
+    def statuses(self, now: int) -> tuple[Mapping[str, tuple[str, ...]], Mapping[str, str]]:
+        """For the store's alerts at ``now``: ``{fingerprint: ids of the active silences muting it,
+        sorted}`` and ``{fingerprint: fingerprint of the alert inhibiting it}`` (only muted ones appear).
+
+        Computed in bulk over the store's label index and kept until the alerts, the sources of
+        inhibition or the silences change, or a silence or source starts or stops being active — so
+        repeated listings between changes cost nothing. Do not modify the mappings."""
+        store = self.dispatcher.alerts
+        index = store.index
+        ihb = self.dispatcher.inhibitor
+        active = [s for s in self.silences.list() if s.state(now) is SilenceState.ACTIVE]
+        skey = (id(index), index.version, self.silences.version, tuple(s.id for s in active))
+        if self._silenced[0] != skey:
+            muted: dict[str, list[str]] = {}
+            for s in active:
+                for fp in index.select(s.matchers):
+                    muted.setdefault(fp, []).append(s.id)
+            self._silenced = (skey, {fp: tuple(sorted(ids)) for fp, ids in muted.items()})
+        ikey = (id(index), index.version, id(ihb), ihb.version)
+        (old_key, valid_until), inhibited = self._inhibited
+        if old_key != ikey or (valid_until is not None and now >= valid_until) or now < self._inhibited_at:
+            inhibited, valid_until = ihb.mutes_all(index, now)
+            self._inhibited = ((ikey, valid_until), inhibited)
+            self._inhibited_at = now
+        return self._silenced[1], inhibited
 
     def reload(self, config: AlertmanagerConfig) -> None:
         """Apply a new configuration as Alertmanager does: a fresh dispatcher (groups re-form and wait

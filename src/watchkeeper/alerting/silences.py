@@ -163,6 +163,7 @@ class Silences:
         self._retention = retention_ns
         self._path = Path(directory) / FILE_NAME if directory is not None else None
         self._by_id: dict[str, Silence] = {}
+        self.version = 0  # changes with every change to the store (for caches of derived views)
         if self._path is not None and self._path.exists():
             for doc in json.loads(self._path.read_text(encoding="utf-8")):
                 s = Silence.from_json(doc)
@@ -231,6 +232,7 @@ class Silences:
         return len(dead)
 
     def _save(self) -> None:
+        self.version += 1
         if self._path is None:
             return
         self._path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ string body with 400; a body that is not valid JSON is ``{"code": 400, "message"
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -19,7 +19,6 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..alerting.alert import Alert, parse_postable_alert
-from ..alerting.dispatch import sort_alerts
 from ..alerting.matchers import MatcherParseError, is_label_name, parse_matcher
 from ..alerting.service import AlertmanagerService
 from ..alerting.silences import Silence, SilenceError, SilenceNotFound, SilenceState
@@ -93,78 +92,169 @@ async def _body(request: Request) -> Any:
         raise _BadRequest(f"parsing body from \"\" failed, because {exc}") from None
 
 
+_ACTIVE = b'{"inhibitedBy":[],"silencedBy":[],"state":"active"}'
+_MEMO_MAX = 1 << 16
+
+
+class _Rendered:
+    """One alert's ``gettableAlert`` JSON and what filters need, for one stored alert object and status."""
+
+    __slots__ = ("alert", "status", "json", "suppressed", "silenced", "inhibited", "receivers")
+
+    def __init__(self, alert: Alert, status: bytes, json: bytes, silenced: bool, inhibited: bool,
+                 receivers: list[str]) -> None:
+        self.alert, self.status, self.json = alert, status, json
+        self.silenced, self.inhibited, self.receivers = silenced, inhibited, receivers
+
+
 class _Api:
     def __init__(self, service: AlertmanagerService) -> None:
         self.svc = service
-        self._static: dict[str, tuple[Alert, dict[str, Any]]] = {}
+        # Rendering caches: per fingerprint the parts fixed by its label set (fingerprint, labels,
+        # receivers under the current config), the last rendering, statuses and times as JSON, and the
+        # last few list bodies. A listing between two changes is then one dictionary lookup.
+        self._fixed: dict[str, tuple[Any, list[str], bytes, bytes]] = {}
+        self._rendered: dict[str, _Rendered] = {}
+        self._statuses: dict[tuple[tuple[str, ...], str | None], bytes] = {}
+        self._times: dict[int | None, bytes] = {}
+        self._bodies: dict[str, tuple[tuple[Any, ...], int | None, bytes]] = {}
 
     # -- alerts -------------------------------------------------------------------------------
 
-    def _alert_json(self, a: Alert, status: Callable[[Alert], dict[str, Any]]) -> dict[str, Any]:
-        """The ``gettableAlert``; its time-independent part is cached per stored alert object, so
-        listing 10,000 alerts costs little more than their silence/inhibition status."""
-        hit = self._static.get(a.fingerprint)
-        if hit is None or hit[0] is not a:
-            static = {
-                "annotations": dict(a.annotations),
-                "endsAt": _time(a.ends_at),
-                "fingerprint": a.fingerprint,
-                "receivers": [{"name": r} for r in self.svc.receivers_of(a.labels)],
-                "startsAt": _time(a.starts_at),
-                "updatedAt": _time(a.updated_at),
-                "generatorURL": a.generator_url,
-                "labels": dict(a.labels),
-            }
-            hit = self._static[a.fingerprint] = (a, static)
-            if len(self._static) > 2 * len(self.svc.dispatcher.alerts) + 1000:
-                self._static = {fp: v for fp, v in self._static.items() if self.svc.dispatcher.alerts.get(fp)}
-        return {**hit[1], "status": status(a)}
+    def _time_json(self, ns: int | None) -> bytes:
+        out = self._times.get(ns)
+        if out is None:
+            if len(self._times) >= _MEMO_MAX:
+                self._times.clear()
+            out = self._times[ns] = _time(ns).encode()
+        return out
 
-    def _alert_filter(self, request: Request) -> Callable[[dict[str, Any]], bool]:
+    def _status_json(self, silenced: tuple[str, ...], inhibitor: str | None) -> bytes:
+        if not silenced and inhibitor is None:
+            return _ACTIVE
+        key = (silenced, inhibitor)
+        out = self._statuses.get(key)
+        if out is None:
+            if len(self._statuses) >= _MEMO_MAX:
+                self._statuses.clear()
+            out = self._statuses[key] = orjson.dumps({
+                "inhibitedBy": [inhibitor] if inhibitor else [],
+                "silencedBy": list(silenced),
+                "state": "suppressed",
+            })
+        return out
+
+    def _render(self, a: Alert, silenced: tuple[str, ...], inhibitor: str | None) -> _Rendered:
+        """The alert as API v2 JSON (keys in the order Alertmanager's list has always been written
+        here), rebuilt only when the stored alert object or its status changed."""
+        fp = a.fingerprint
+        status = self._status_json(silenced, inhibitor)
+        hit = self._rendered.get(fp)
+        if hit is not None and hit.alert is a and hit.status == status:
+            return hit
+        fixed = self._fixed.get(fp)
+        if fixed is None or fixed[0] is not self.svc.config:
+            receivers = self.svc.receivers_of(a.labels)
+            fixed = self._fixed[fp] = (
+                self.svc.config, receivers, orjson.dumps([{"name": r} for r in receivers]),
+                orjson.dumps(dict(a.labels)),
+            )
+        _, receivers, receivers_json, labels_json = fixed
+        body = b"".join((
+            b'{"annotations":', orjson.dumps(a.annotations),
+            b',"endsAt":"', self._time_json(a.ends_at),
+            b'","fingerprint":"', fp.encode(),
+            b'","receivers":', receivers_json,
+            b',"startsAt":"', self._time_json(a.starts_at),
+            b'","updatedAt":"', self._time_json(a.updated_at),
+            b'","generatorURL":', orjson.dumps(a.generator_url),
+            b',"labels":', labels_json,
+            b',"status":', status, b"}",
+        ))
+        out = _Rendered(a, status, body, bool(silenced), inhibitor is not None, receivers)
+        self._rendered[fp] = out
+        if len(self._rendered) > 2 * len(self.svc.dispatcher.alerts) + 1000:
+            store = self.svc.dispatcher.alerts
+            self._rendered = {k: v for k, v in self._rendered.items() if store.get(k) is not None}
+            self._fixed = {k: v for k, v in self._fixed.items() if k in self._rendered}
+        return out
+
+    def _alert_filter(self, request: Request) -> Callable[[Alert, _Rendered], bool] | None:
+        """The query's filters as a predicate; ``None`` when it keeps every alert."""
         active = _bool_param(request, "active")
         silenced = _bool_param(request, "silenced")
         inhibited = _bool_param(request, "inhibited")
         _bool_param(request, "unprocessed")  # validated; every alert here has been processed
         matchers = _filters(request)
-        receiver_ok = _receiver_filter(request)
+        receiver_ok = _receiver_filter(request) if request.query_params.get("receiver") else None
+        if active and silenced and inhibited and not matchers and receiver_ok is None:
+            return None
 
-        def keep(doc: dict[str, Any]) -> bool:
-            st = doc["status"]
-            if not active and st["state"] == "active":
+        def keep(a: Alert, r: _Rendered) -> bool:
+            if not active and not (r.silenced or r.inhibited):
                 return False
-            if not silenced and st["silencedBy"]:
+            if not silenced and r.silenced:
                 return False
-            if not inhibited and st["inhibitedBy"]:
+            if not inhibited and r.inhibited:
                 return False
-            if not any(receiver_ok(r["name"]) for r in doc["receivers"]):
+            if receiver_ok is not None and not any(receiver_ok(name) for name in r.receivers):
                 return False
-            labels = doc["labels"]
+            labels = a.labels
             return all(m.matches(labels.get(m.name, "")) for m in matchers)
 
         return keep
 
+    def _rendered_list(self, alerts: list[Alert], now: int, keep: Callable[[Alert, _Rendered], bool] | None,
+                       statuses: tuple[Mapping[str, tuple[str, ...]], Mapping[str, str]]) -> list[bytes]:
+        silenced, inhibited = statuses
+        fallback = None
+        store = self.svc.dispatcher.alerts
+        out = []
+        for a in alerts:
+            fp = a.fingerprint
+            if store.get(fp) is not None:
+                r = self._render(a, silenced.get(fp, ()), inhibited.get(fp))
+            else:  # a resolved alert only its group still holds
+                fallback = fallback or self.svc.status_at(now)
+                st = fallback(a)
+                r = self._render(a, tuple(st["silencedBy"]), (st["inhibitedBy"] or [None])[0])
+            if keep is None or keep(a, r):
+                out.append(r.json)
+        return out
+
     async def get_alerts(self, request: Request) -> Response:
         keep = self._alert_filter(request)
         now = self.svc.clock()
-        status = self.svc.status_at(now)
-        docs = [self._alert_json(a, status) for a in self.svc.dispatcher.alerts if not a.resolved(now)]
-        docs = [d for d in docs if keep(d)]
-        docs.sort(key=lambda d: d["fingerprint"])
-        return _json(docs)
+        store = self.svc.dispatcher.alerts
+        statuses = self.svc.statuses(now)
+        # The same list is served again until an alert, a status or the config changes or a listed
+        # alert resolves. The key holds the objects themselves (compared by identity first).
+        query = str(request.query_params)
+        key = (store, store.version, *statuses, self.svc.config)
+        hit = self._bodies.get(query)
+        if hit is not None and hit[0] == key and (hit[1] is None or now < hit[1]):
+            return Response(hit[2], media_type="application/json")
+        alerts = sorted((a for a in store if not a.resolved(now)), key=lambda a: a.fingerprint)
+        body = b"[" + b",".join(self._rendered_list(alerts, now, keep, statuses)) + b"]"
+        if len(self._bodies) >= 16:
+            self._bodies.clear()
+        ends = [a.ends_at for a in alerts if a.ends_at is not None]
+        self._bodies[query] = (key, min(ends, default=None), body)
+        return Response(body, media_type="application/json")
 
     async def get_groups(self, request: Request) -> Response:
         keep = self._alert_filter(request)
         now = self.svc.clock()
-        status = self.svc.status_at(now)
-        out = []
+        statuses = self.svc.statuses(now)
+        parts = []
         for _, route, alerts in self.svc.dispatcher.groups():
             receiver = route.opts.receiver
-            docs = [self._alert_json(a, status) for a in sort_alerts(alerts) if not a.resolved(now)]
-            docs = [d for d in docs if keep(d)]
+            docs = self._rendered_list([a for a in alerts if not a.resolved(now)], now, keep, statuses)
             if docs:
                 labels = route.group_labels(alerts[0].labels)
-                out.append({"alerts": docs, "labels": labels, "receiver": {"name": receiver}})
-        return _json(out)
+                parts.append(b"".join((b'{"alerts":[', b",".join(docs), b'],"labels":', orjson.dumps(labels),
+                                       b',"receiver":', orjson.dumps({"name": receiver}), b"}")))
+        return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
 
     async def post_alerts(self, request: Request) -> Response:
         docs = await _body(request)

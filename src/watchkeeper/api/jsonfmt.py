@@ -4,6 +4,11 @@ A range query can return millions of points; building a Python dict per point
 and running ``json.dumps`` over it dominates the response time. Instead the
 timestamps and values are turned into their text forms array-at-a-time and
 spliced into the JSON with ``str.join``.
+
+Native histograms are written as Prometheus does: ``"histogram": [t, {...}]`` in
+vectors and a ``"histograms"`` list beside (or instead of) ``"values"`` in
+matrices, each object ``{"count":"…","sum":"…","buckets":[[rule,"lower","upper","count"],…]}``
+with empty buckets left out (``histogram_json``).
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from decimal import Decimal
 import numpy as np
 import orjson
 
+from ..model import histogram_ops as hops
 from ..model.batch import SeriesSet
+from ..model.histogram import HistogramBatch
+from ..model.histogram_stats import all_buckets, boundary_rules
 from ..model.labels import Labels
 
-__all__ = ["format_value", "format_values", "format_times", "labels_json", "matrix_json", "vector_json",
-           "scalar_json", "success_json", "error_json"]
+__all__ = ["format_value", "format_values", "format_times", "labels_json", "histogram_json", "matrix_json",
+           "vector_json", "scalar_json", "success_json", "error_json"]
 
 _SPECIAL = {float("inf"): "+Inf", float("-inf"): "-Inf"}
 
@@ -96,10 +104,44 @@ def labels_json(labels: Labels) -> str:
     return json.dumps(labels.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
+def histogram_json(h: HistogramBatch, rows: np.ndarray) -> list[str]:
+    """The JSON object of each histogram ``h[rows]``: count, sum and the populated buckets in
+    ascending order, as ``[boundary_rule, "lower", "upper", "count"]``."""
+    sub = hops.take(h, np.asarray(rows, dtype=np.int64))
+    counts = format_values(sub.count)
+    sums = format_values(sub.sum)
+    b = all_buckets(sub)
+    keep = b.count != 0
+    row = b.row[keep]
+    rules = boundary_rules(b)[keep].tolist()
+    lower = format_values(b.lower[keep])
+    upper = format_values(b.upper[keep])
+    cnt = format_values(b.count[keep])
+    items = [f'[{r},"{lo}","{up}","{c}"]' for r, lo, up, c in zip(rules, lower, upper, cnt, strict=True)]
+    offs = np.searchsorted(row, np.arange(len(sub) + 1)).tolist()
+    out = []
+    for k in range(len(sub)):
+        head = '{"count":"' + counts[k] + '","sum":"' + sums[k] + '"'
+        a, e = offs[k], offs[k + 1]
+        out.append(head + (',"buckets":[' + ",".join(items[a:e]) + "]}" if e > a else "}"))
+    return out
+
+
+def _hist_mask(ss: SeriesSet) -> np.ndarray | None:
+    """Which samples are histograms, or None when there are none."""
+    if ss.h is None or ss.h_index is None:
+        return None
+    mask = ss.h_index >= 0
+    return mask if mask.any() else None
+
+
 def matrix_json(ss: SeriesSet) -> str:
-    """``[{"metric":{...},"values":[[t,"v"],...]},...]``."""
+    """``[{"metric":{...},"values":[[t,"v"],...],"histograms":[[t,{...}],...]},...]``."""
     if len(ss) == 0:
         return "[]"
+    hmask = _hist_mask(ss)
+    if hmask is not None:
+        return _mixed_matrix_json(ss, hmask)
     times = _time_cache(ss.t)
     values = format_values(ss.v)
     # Each element is 't,"v'; joining a series' elements with '"],[' yields its points.
@@ -113,15 +155,51 @@ def matrix_json(ss: SeriesSet) -> str:
     return "[" + ",".join(parts) + "]"
 
 
+def _mixed_matrix_json(ss: SeriesSet, hmask: np.ndarray) -> str:
+    """Matrix with histogram samples: per series the float points, then the histogram points;
+    a list is left out when the series has no points of its kind (as Prometheus writes it)."""
+    times = _time_cache(ss.t)
+    texts = np.empty(ss.t.shape[0], dtype=object)
+    fl = ~hmask
+    if fl.any():
+        texts[fl] = format_values(ss.v[fl])
+    texts[hmask] = histogram_json(ss.h, ss.h_index[hmask])  # type: ignore[arg-type, index]
+    offs = ss.offsets.tolist()
+    parts = []
+    for i, lbl in enumerate(ss.labels):
+        a, b = offs[i], offs[i + 1]
+        is_h = hmask[a:b].tolist()
+        floats = [times[k] + ',"' + texts[k] + '"' for k, h in zip(range(a, b), is_h, strict=True) if not h]
+        hists = [times[k] + "," + texts[k] for k, h in zip(range(a, b), is_h, strict=True) if h]
+        body = '{"metric":' + labels_json(lbl)
+        if floats or not hists:
+            body += ',"values":[' + ",".join("[" + p + "]" for p in floats) + "]"
+        if hists:
+            body += ',"histograms":[' + ",".join("[" + p + "]" for p in hists) + "]"
+        parts.append(body + "}")
+    return "[" + ",".join(parts) + "]"
+
+
 def vector_json(ss: SeriesSet) -> str:
-    """``[{"metric":{...},"value":[t,"v"]},...]``: the last sample of each series."""
+    """``[{"metric":{...},"value":[t,"v"]},...]``: the last sample of each series
+    (``"histogram":[t,{...}]`` for a native histogram)."""
     if len(ss) == 0:
         return "[]"
     last = ss.offsets[1:] - 1
     times = format_times(ss.t[last])
-    values = format_values(ss.v[last])
-    parts = ['{"metric":' + labels_json(lbl) + ',"value":[' + t + ',"' + v + '"]}'
-             for lbl, t, v in zip(ss.labels, times, values, strict=True)]
+    hmask = _hist_mask(ss)
+    if hmask is None or not hmask[last].any():
+        values = format_values(ss.v[last])
+        parts = ['{"metric":' + labels_json(lbl) + ',"value":[' + t + ',"' + v + '"]}'
+                 for lbl, t, v in zip(ss.labels, times, values, strict=True)]
+        return "[" + ",".join(parts) + "]"
+    is_h = hmask[last]
+    texts = np.empty(last.shape[0], dtype=object)
+    if (~is_h).any():
+        texts[~is_h] = ['"' + v + '"' for v in format_values(ss.v[last[~is_h]])]
+    texts[is_h] = histogram_json(ss.h, ss.h_index[last[is_h]])  # type: ignore[arg-type, index]
+    parts = ['{"metric":' + labels_json(lbl) + (',"histogram":[' if h else ',"value":[') + t + "," + v + "]}"
+             for lbl, t, v, h in zip(ss.labels, times, texts.tolist(), is_h.tolist(), strict=True)]
     return "[" + ",".join(parts) + "]"
 
 

@@ -25,6 +25,7 @@ _SORTS = {0: "none", 1: "alpha", 2: "alpha-desc", 3: "numeric", 4: "numeric-desc
 _SCHEMES = ("oranges", "blues", "greens", "reds", "purples", "spectral")
 _LEGEND_CALCS = {"lastNotNull": "last", "last": "last", "mean": "mean", "max": "max", "min": "min"}
 _PX_PER_ROW = 30
+_NOT_QUERYING = ("text", "row", "dashlist", "news", "welcome", "alertlist", "annolist")
 _QUERYING = ("graph", "timeseries", "stat", "singlestat", "gauge", "bargauge", "table", "table-old",
              "heatmap")
 
@@ -375,7 +376,8 @@ def _panel(p: dict[str, Any], notes: _Notes, y0: int) -> dict[str, Any]:
         out["description"] = str(p["description"])
     if p.get("repeat"):
         notes.add(where, f"repeating by ${p['repeat']} is not supported; one panel shows every value")
-    if kind in _QUERYING:
+    if kind in _QUERYING or kind not in _NOT_QUERYING:
+        # A placeholder keeps its queries too: switching its type in the editor brings the panel back.
         out["targets"] = _targets(p, where, notes)
         if isinstance(p.get("interval"), str) and p["interval"]:
             out["interval"] = p["interval"]

@@ -26,6 +26,9 @@ __all__ = ["BUILTIN_DIR", "DashboardEntry", "DashboardLibrary", "LoadError", "No
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 _SUFFIXES = (".yaml", ".yml", ".json")
+# libyaml's parser and emitter when PyYAML was built with them (several times faster), else pure Python.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class NotFound(LookupError):
@@ -68,7 +71,7 @@ def _decode(path: Path, text: str) -> Any:
         except json.JSONDecodeError as e:
             raise DashboardError([f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -78,7 +81,7 @@ def _decode(path: Path, text: str) -> Any:
 def _encode(path: Path, data: dict[str, Any]) -> str:
     if path.suffix == ".json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    return yaml.dump(data, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True, width=120)
 
 
 def _atomic_write(path: Path, text: str) -> None:

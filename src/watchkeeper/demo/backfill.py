@@ -44,7 +44,7 @@ def _job_batch(job: Job, vals: np.ndarray, up: np.ndarray, grid_ms: np.ndarray, 
               for h in job.host_names for name, own in job.series(h)]
     labels += [Labels({"__name__": name, "job": job.name, "instance": job.instance(h)})
                for h in job.host_names for name in _REPORT]
-    t_ms = grid_ms[:, None] + _offsets(n_h, interval_ms)[None, :]
+    t_ms = grid_ms[:, None] - _offsets(n_h, interval_ms)[None, :]  # earlier, never past the end
     was_up = np.vstack([up[:1], up[:-1]])
     went_down = was_up & ~up
     keep = np.broadcast_to((up | went_down)[:, :, None], vals.shape)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.labels import format_label_value
-from .fleet import CPU_MODES, CPUS, HTTP_CODES, LATENCY_BUCKETS, Fleet, Snapshot
+from .fleet import CPU_MODES, CPUS, HTTP_CODES, LATENCY_BUCKETS, SWAP, Fleet, Snapshot
 
 __all__ = ["Family", "Job", "jobs"]
 
@@ -104,7 +104,7 @@ def _round2(a: np.ndarray) -> np.ndarray:
 
 def _node_families(fleet: Fleet) -> tuple[Family, ...]:
     cpu_labels = tuple({"cpu": str(c), "mode": m} for c in range(CPUS) for m in CPU_MODES)
-    mem = ("MemAvailable", "MemFree", "Cached", "Buffers")
+    mem = ("MemAvailable", "MemFree", "Cached", "Buffers", "SwapFree")
     loads = tuple(_fam(f"node_load{m}", "gauge", f"{m}m load average.", ({},),
                        _pick("load", k, _round2))
                   for k, m in enumerate((1, 5, 15)))
@@ -120,6 +120,8 @@ def _node_families(fleet: Fleet) -> tuple[Family, ...]:
              ({"device": "sda"},), lambda s: np.floor(s.disk[:, :, 0:1])),
         _fam("node_disk_written_bytes_total", "counter", "The total number of bytes written successfully.",
              ({"device": "sda"},), lambda s: np.floor(s.disk[:, :, 1:2])),
+        _fam("node_disk_io_time_seconds_total", "counter", "Total seconds spent doing I/Os.",
+             ({"device": "sda"},), lambda s: s.disk[:, :, 2:3]),
         _fam("node_filesystem_avail_bytes", "gauge", "Filesystem space available to non-root users in bytes.",
              (_FS,), lambda s: _pages(s.fs[:, :, 0:1])),
         _fam("node_filesystem_free_bytes", "gauge", "Filesystem free space in bytes.",
@@ -130,10 +132,14 @@ def _node_families(fleet: Fleet) -> tuple[Family, ...]:
         *mems,
         _fam("node_memory_MemTotal_bytes", "gauge", "Memory information field MemTotal_bytes.", ({},),
              _per_host(fleet.mem_total)),
-        _fam("node_network_receive_bytes_total", "counter", "Network device statistic receive_bytes.",
-             ({"device": "eth0"},), lambda s: np.floor(s.net[:, :, 0:1])),
-        _fam("node_network_transmit_bytes_total", "counter", "Network device statistic transmit_bytes.",
-             ({"device": "eth0"},), lambda s: np.floor(s.net[:, :, 1:2])),
+        _fam("node_memory_SwapTotal_bytes", "gauge", "Memory information field SwapTotal_bytes.", ({},),
+             _per_host(np.full(len(fleet.hosts), float(SWAP)))),
+        *(_fam(f"node_network_{stat}_total", "counter", f"Network device statistic {stat}.",
+               ({"device": "eth0"},), _pick("net", k, np.floor))
+          for k, stat in enumerate(("receive_bytes", "transmit_bytes", "receive_errs", "transmit_errs",
+                                    "receive_drop", "transmit_drop"))),
+        _fam("node_time_seconds", "gauge", "System time in seconds since epoch (1970).", ({},),
+             lambda s: np.broadcast_to(s.t[:, None, None], (s.t.shape[0], s.up.shape[1], 1))),
         _fam("node_uname_info", "gauge", "Labeled system information as provided by the uname system call.",
              ({"domainname": "(none)", "nodename": "{host}", **_KERNEL},),
              _per_host(np.ones(len(fleet.hosts)))),

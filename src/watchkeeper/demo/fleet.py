@@ -27,6 +27,7 @@ HTTP_CODES = ("200", "404", "500")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # le; +Inf is the count
 
 GIB = 1 << 30
+SWAP = 2 * GIB
 GB = 1e9
 
 
@@ -78,11 +79,11 @@ class Snapshot:
     cpu: np.ndarray  # (T, H, CPUS, MODES) counters, seconds
     load: np.ndarray  # (T, H, 3): load1, load5, load15
     mem_total: np.ndarray  # (H,)
-    mem: np.ndarray  # (T, H, 4): MemAvailable, MemFree, Cached, Buffers
+    mem: np.ndarray  # (T, H, 5): MemAvailable, MemFree, Cached, Buffers, SwapFree
     fs_size: np.ndarray  # (H,)
     fs: np.ndarray  # (T, H, 2): avail, free
-    net: np.ndarray  # (T, H, 2) counters: receive, transmit bytes
-    disk: np.ndarray  # (T, H, 2) counters: read, written bytes
+    net: np.ndarray  # (T, H, 6) counters: receive, transmit bytes; receive, transmit errs; drops
+    disk: np.ndarray  # (T, H, 3) counters: read, written bytes, io time seconds
     http: np.ndarray  # (T, A, codes) request counters
     buckets: np.ndarray  # (T, A, len(LATENCY_BUCKETS) + 1) cumulative bucket counters, last is +Inf
     latency_sum: np.ndarray  # (T, A)
@@ -204,7 +205,8 @@ class Fleet:
         leak = prog["memory_leak"]
         used = np.where(leak >= 0, used + (0.975 - used) * np.minimum(1.0, leak / 0.67), used)
         avail = self.mem_total * (1.0 - np.clip(used, 0.05, 0.99))
-        mem = np.stack([avail, 0.40 * avail, 0.52 * avail, 0.08 * avail], axis=2)
+        swap_free = SWAP * (0.98 - np.where(leak >= 0, 0.6 * np.minimum(1.0, leak), 0.0))
+        mem = np.stack([avail, 0.40 * avail, 0.52 * avail, 0.08 * avail, swap_free], axis=2)
 
         # Root filesystem: slowly drifting; filling up to 97.5 % over 5/6 of the incident, then cleaned.
         fill = prog["disk_fill"]
@@ -214,12 +216,15 @@ class Fleet:
         fs = np.stack([np.maximum(free - 0.02 * self.fs_size, 0.0), free], axis=2)
 
         traffic = 0.25 + 0.75 * day
-        net_rate = np.stack([self._rx * traffic * (1 + 0.15 * self._wobble(t, 5)),
-                             self._tx * traffic * (1 + 0.15 * self._wobble(t, 6))], axis=2)
+        rx = self._rx * traffic * (1 + 0.15 * self._wobble(t, 5))
+        tx = self._tx * traffic * (1 + 0.15 * self._wobble(t, 6))
+        # Errors and drops: about one in ten and one in a million packets of 1 KiB.
+        net_rate = np.stack([rx, tx, rx * 1e-10, tx * 1e-10, rx * 1e-9, tx * 5e-10], axis=2)
         net = self._integrate("net", np.maximum(net_rate, 0.0), dt, boot)
         filling = (fill >= 0) & (fill < 0.83)
         write = 2e6 * (0.2 + busy) + np.where(filling, 60e6 * self._speed, 0.0)
-        disk_rate = np.stack([4e6 * (0.2 + busy) * (1 + self._iowait * 4), write], axis=2)
+        io_time = np.clip(0.02 + busy * self._iowait * 3 + np.where(filling, 0.6, 0.0), 0.0, 1.0)
+        disk_rate = np.stack([4e6 * (0.2 + busy) * (1 + self._iowait * 4), write, io_time], axis=2)
         disk = self._integrate("disk", disk_rate, dt, boot)
 
         http, buckets, lat_sum = self._http(t, day, prog, spike, dt, boot)

@@ -14,11 +14,13 @@ from . import ast
 from .errors import ExecutionError
 from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, go_labels, group_rows_sum
 from .histbinop import combined, histogram_pairs
+from .histtrim import TRIM_OPS
 from .values import Annotations, InstantVectors
 
 __all__ = ["ARITHMETIC", "COMPARISON", "SET_OPS", "scalar_binop", "vector_scalar_binop", "vector_binop"]
 
 ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "^", "atan2"})
+TRIM = TRIM_OPS
 COMPARISON = frozenset({"==", "!=", ">", "<", ">=", "<="})
 SET_OPS = frozenset({"and", "or", "unless"})
 
@@ -72,6 +74,8 @@ def vector_scalar_binop(op: str, vec: InstantVectors, scalar: np.ndarray, *, sca
     if vec.h is not None and vec.h_index is not None:
         return _vector_scalar_hist(op, vec, scalar, scalar_left=scalar_left, return_bool=return_bool,
                                    delayed_names=delayed_names, annotations=annotations or Annotations(), pos=pos)
+    if op in TRIM_OPS:  # trimming applies to histograms only
+        return InstantVectors([], np.zeros((0, vec.num_steps)), np.zeros((0, vec.num_steps), dtype=bool))
     s = np.asarray(scalar, dtype=np.float64)[None, :]
     lhs, rhs = (s, vec.values) if scalar_left else (vec.values, s)
     present = vec.present
@@ -294,6 +298,8 @@ def vector_binop(op: str, lhs: InstantVectors, rhs: InstantVectors, matching: as
             vals, keep = keep.astype(np.float64), np.ones_like(keep)
         else:
             vals = fl
+    elif op in TRIM_OPS:  # trimming applies to histograms only
+        vals, keep = np.full(fl.shape, np.nan), np.zeros(fl.shape, dtype=bool)
     else:
         vals, keep = _arith(op, fl, fr), np.ones(fl.shape, dtype=bool)
     out_h, h_rows = None, None

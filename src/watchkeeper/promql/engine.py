@@ -23,7 +23,7 @@ from ..model.labels import Labels
 from ..storage.api import Querier
 from . import ast
 from .aggregations import aggregate
-from .binops import ARITHMETIC, COMPARISON, scalar_binop, vector_binop, vector_scalar_binop
+from .binops import ARITHMETIC, COMPARISON, TRIM, scalar_binop, vector_binop, vector_scalar_binop
 from .durations import resolve_duration_exprs
 from .errors import ExecutionError, QueryCanceledError, QueryTimeoutError, TooManySamplesError
 from .extended import EXTENDED_COUNT_FUNCTIONS, EXTENDED_RATE_FUNCTIONS, anchored_count, extended_rate
@@ -275,7 +275,7 @@ class _Evaluator:
         op = node.op
         if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
             return Scalar(scalar_binop(op, lhs.values, rhs.values))
-        if op not in ARITHMETIC and op not in COMPARISON and not (
+        if op not in ARITHMETIC and op not in COMPARISON and op not in TRIM and not (
                 isinstance(lhs, InstantVectors) and isinstance(rhs, InstantVectors)):
             raise ExecutionError(f"set operator {op!r} not allowed in binary scalar expression")
         notes = {"annotations": self.annotations, "pos": self.pos(node)}

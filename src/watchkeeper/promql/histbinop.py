@@ -3,7 +3,8 @@
 Works on flat arrays of matched sample pairs: ``hl``/``hr`` give each side's row in
 one combined ``HistogramBatch`` (-1 for a float). Allowed are histogram + - histogram,
 histogram * float, float * histogram, histogram / float, and == / != between
-histograms; every other combination drops the pair with an info annotation.
+histograms, and the trim operators ``</`` / ``>/`` with a histogram on the left and a float on
+the right; every other combination drops the pair with an info annotation.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from ..model import histogram_ops as hops
 from ..model.histogram import GAUGE_TYPE, HistogramBatch
 from .histaggr import arith_annotations
+from .histtrim import TRIM_OPS, trim
 from .values import Annotations
 
 __all__ = ["PairResult", "histogram_pairs", "combined"]
@@ -96,6 +98,11 @@ def histogram_pairs(op: str, fl: np.ndarray, fr: np.ndarray, hl: np.ndarray, hr:
                 out = hops.compact(hops.take(res, good))
                 emit(idx[good], hops.with_hint(out, GAUGE_TYPE) if op == "-" else out)
         incompatible |= only_l | only_r
+    elif op in TRIM_OPS:
+        idx = np.flatnonzero(only_l)
+        if idx.size:
+            emit(idx, trim(hops.take(h, hl[idx]), fr[idx], keep_below=op == "</"))
+        incompatible |= both | only_r
     elif op in ("==", "!="):
         idx = np.flatnonzero(both)
         if idx.size:
@@ -107,7 +114,7 @@ def histogram_pairs(op: str, fl: np.ndarray, fr: np.ndarray, hl: np.ndarray, hr:
             else:
                 sel = idx[hit]
                 if sel.size:
-                    emit(sel, hops.take(h, hr[sel]))
+                    emit(sel, hops.take(h, hl[sel]))
         incompatible |= only_l | only_r
     else:
         incompatible |= np.ones(n, dtype=bool)

@@ -1,9 +1,9 @@
-"""Screenshots of every UI page: ``python -m watchkeeper.web.screenshots --out docs/screenshots``.
+"""Screenshots of every UI page: ``watchkeeper screenshots --out docs/screenshots``.
 
-Starts a throw-away ``watchkeeper server`` on a free loopback port (or uses ``--url``), fills it with
-demo data, a failing target and a firing alert, and photographs each page in headless Chromium via
-Playwright (the test extra; it drives the system Chromium, nothing is downloaded). The browser tests
-use the same demo set-up.
+Starts ``watchkeeper demo`` on a free loopback port (or uses ``--url``), waits until the scripted
+incidents have fired a few alerts, silences one of them, and photographs each page in headless
+Chromium via Playwright (the test extra; it drives the system Chromium, nothing is downloaded).
+The browser tests photograph their own server with ``PAGES`` through ``screenshot_pages``.
 """
 
 from __future__ import annotations
@@ -18,61 +18,49 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PAGES", "demo_config", "push_demo_data", "demo_server",
-           "screenshot_pages", "take_screenshots", "main"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PAGES", "DEMO_PAGES", "pages", "push_demo_data", "demo_server",
+           "prepare_demo", "screenshot_pages", "take_screenshots", "add_arguments", "run", "main"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-# (file name, path and query, CSS selector that shows the page has drawn its data, then wait ms)
-PAGES = [
-    ("overview", "/", "#ingest-chart canvas", 6000),  # the live chart needs a few pushes to show a line
-    ("query-graph", "/graph?g0.expr=rate(demo_requests_total%5B1m%5D)&g0.tab=0&g0.range_input=15m",
-     "#graph-chart canvas", 1500),
-    ("query-table", "/graph?g0.expr=demo_requests_total&g0.tab=1", "#result-table", 1500),
-    ("targets", "/targets", "section.pool", 1500),
-    ("rules", "/rules", "section.group", 1500),
-    ("alerts", "/alerts", "section.alert-group", 1500),
-]
+# file name, path and query, CSS selector showing the page has drawn its data, then wait ms
+Shot = tuple[str, str, str, int]
 
-DEMO_RULES = """groups:
-  - name: demo
-    interval: 1s
-    rules:
-      - alert: DemoAlwaysFiring
-        expr: vector(1)
-        labels: {severity: critical}
-        annotations: {summary: "fires for the UI test"}
-      - record: demo:requests:rate
-        expr: sum(rate(demo_requests_total[1m]))
-"""
+
+def pages(graph_expr: str, table_expr: str, dashboard: str) -> list[Shot]:
+    """Every page of the UI, with these queries on the query explorer and this dashboard opened."""
+    return [
+        ("overview", "/", "#ingest-chart canvas", 6000),  # the live chart needs a few pushes to show a line
+        ("query-graph", f"/graph?g0.expr={quote(graph_expr)}&g0.tab=0&g0.range_input=1h",
+         "#graph-chart canvas", 1500),
+        ("query-table", f"/graph?g0.expr={quote(table_expr)}&g0.tab=1", "#result-table", 1500),
+        ("alerts", "/alerts", "section.alert-group", 1500),
+        ("silences", "/silences", '#silence-tabs [data-state="active"]', 1000),
+        ("events", "/events", "#events-body tr.event", 1000),
+        ("rules", "/rules", "section.group", 1500),
+        ("targets", "/targets", "section.pool", 1500),
+        ("dashboards", "/dashboards", "#dash-list", 1000),
+        ("dashboard", f"/dashboards?uid={quote(dashboard)}", 'div.page[data-state="loaded"]', 1500),
+    ]
+
+
+# For a server fed by ``push_demo_data`` (the browser tests); the built-in dashboard of the server itself.
+PAGES = pages("rate(demo_requests_total[1m])", "demo_requests_total", "watchkeeper")
+# For ``watchkeeper demo``: its fleet.
+DEMO_PAGES = pages('100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[2m])))',
+                   "sort_desc(instance:node_cpu_utilisation:rate1m)", "demo-fleet")
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def demo_config(directory: Path, self_port: int) -> Path:
-    """A config scraping the server itself and one target that is down, with rules that fire at once."""
-    (directory / "rules.yml").write_text(DEMO_RULES)
-    cfg = directory / "watchkeeper.yml"
-    cfg.write_text(f"""global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: ["{directory / 'rules.yml'}"]
-scrape_configs:
-  - job_name: watchkeeper
-    static_configs: [{{targets: ["127.0.0.1:{self_port}"]}}]
-  - job_name: broken
-    static_configs: [{{targets: ["127.0.0.1:{_free_port()}"], labels: {{team: "ui-test"}}}}]
-    relabel_configs:
-      - {{source_labels: [team], target_label: owner}}
-""")
-    return cfg
 
 
 def push_demo_data(url: str) -> None:
@@ -88,26 +76,27 @@ def push_demo_data(url: str) -> None:
 
 
 @contextlib.contextmanager
-def demo_server(directory: Path, timeout_s: float = 30.0) -> Iterator[str]:
-    """A ``watchkeeper server`` with the demo config and data; yields its URL and stops it afterwards."""
+def demo_server(directory: Path, *, speed: float = 3.0, history: str = "6h",
+                timeout_s: float = 90.0) -> Iterator[str]:
+    """``watchkeeper demo`` on a free loopback port with its data in ``directory``; yields its URL and
+    stops it afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "watchkeeper.cli.main", "server", "--listen", f"127.0.0.1:{port}",
-            "--data-dir", str(directory / "data"), "--config", str(demo_config(directory, port))]
-    with open(directory / "server.log", "wb") as log:
+    argv = [sys.executable, "-m", "watchkeeper.cli.main", "demo", "--listen", f"127.0.0.1:{port}",
+            "--data-dir", str(directory / "data"), "--demo.speed", f"{speed:g}", "--demo.history", history]
+    with open(directory / "demo.log", "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + timeout_s
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}; see {log.name}")
+                    raise RuntimeError(f"demo exited with {proc.returncode}; see {log.name}")
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(url + "/-/ready", timeout=2).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"server not ready after {timeout_s}s")
+                    raise TimeoutError(f"demo not ready after {timeout_s}s")
                 time.sleep(0.2)
-            push_demo_data(url)
             yield url
         finally:
             proc.terminate()
@@ -118,15 +107,39 @@ def demo_server(directory: Path, timeout_s: float = 30.0) -> Iterator[str]:
                 proc.wait(5)
 
 
-def screenshot_pages(browser: Any, url: str, out: Path, settle: bool = True) -> list[Path]:
-    """One full-page PNG per entry of ``PAGES`` with a Playwright browser; raises if a page draws no data.
+def prepare_demo(url: str, *, firing: int = 2, timeout_s: float = 180.0) -> None:
+    """Wait until ``firing`` alerts fire (and so were notified), then silence the newest one, so the
+    alerts, silences and event log pages have something to show."""
+    deadline = time.monotonic() + timeout_s
+    alerts: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        got = httpx.get(url + "/api/v2/alerts", timeout=10).json()
+        alerts = [a for a in got if a["status"]["state"] == "active"]
+        if len(alerts) >= firing:
+            break
+        time.sleep(2)
+    if not alerts:
+        raise TimeoutError(f"no alert fired within {timeout_s}s")
+    newest = max(alerts, key=lambda a: a["startsAt"])
+    now = time.time()
+    httpx.post(url + "/api/v2/silences", timeout=10, json={
+        "matchers": [{"name": k, "value": newest["labels"][k], "isRegex": False, "isEqual": True}
+                     for k in ("alertname", "instance")],
+        "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 2 * 3600)),
+        "createdBy": "oncall@example.com", "comment": "Known issue, fix is being rolled out",
+    }).raise_for_status()
 
-    ``settle=False`` skips the pause that lets live panels fill (for tests)."""
+
+def screenshot_pages(browser: Any, url: str, out: Path, settle: bool = True,
+                     shots: list[Shot] | None = None) -> list[Path]:
+    """One full-page PNG per entry of ``shots`` (default ``PAGES``) with a Playwright browser; raises if a
+    page draws no data. ``settle=False`` skips the pause that lets live panels fill (for tests)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
-        for name, path, ready, settle_ms in PAGES:
+        for name, path, ready, settle_ms in shots or PAGES:
             page.goto(url + path)
             page.wait_for_selector(ready, timeout=15_000)
             if settle:
@@ -139,7 +152,8 @@ def screenshot_pages(browser: Any, url: str, out: Path, settle: bool = True) -> 
     return written
 
 
-def take_screenshots(url: str, out: Path, chromium: str = CHROMIUM) -> list[Path]:
+def take_screenshots(url: str, out: Path, chromium: str = CHROMIUM,
+                     shots: list[Shot] | None = None) -> list[Path]:
     """Launch headless Chromium and photograph every page of the UI at ``url``."""
     try:
         from playwright.sync_api import sync_playwright
@@ -148,24 +162,26 @@ def take_screenshots(url: str, out: Path, chromium: str = CHROMIUM) -> list[Path
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            return screenshot_pages(browser, url, out)
+            return screenshot_pages(browser, url, out, shots=shots)
         finally:
             browser.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="directory for the PNGs")
-    parser.add_argument("--url", help="photograph this running server instead of starting a demo one")
+    parser.add_argument("--out", default="docs/screenshots", help="directory for the PNGs")
+    parser.add_argument("--url", help="photograph this running server instead of starting a demo")
     parser.add_argument("--chromium", default=CHROMIUM, help="Chromium executable")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Photograph ``--url``, or a fresh ``watchkeeper demo`` once its first alerts fire."""
+    out = Path(args.out)
     if args.url:
-        paths = take_screenshots(args.url.rstrip("/"), args.out, args.chromium)
+        paths = take_screenshots(args.url.rstrip("/"), out, args.chromium, DEMO_PAGES)
     else:
         with tempfile.TemporaryDirectory(prefix="wk-screens-") as tmp, demo_server(Path(tmp)) as url:
-            time.sleep(3)  # a few scrapes and rule evaluations, so targets and alerts have state
-            paths = take_screenshots(url, args.out, args.chromium)
+            prepare_demo(url)
+            paths = take_screenshots(url, out, args.chromium, DEMO_PAGES)
     for p in paths:
         print(p)
     return 0

@@ -74,7 +74,7 @@ def _notify(url: str, title: str, body: str, notify_type: str, body_format: str)
     ap = apprise.Apprise(asset=apprise.AppriseAsset(**_APP))
     if not ap.add(url):
         return "not a URL Apprise supports"
-    with apprise.LogCapture(level=logging.WARNING) as logs:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:
         ok = ap.notify(body=body, title=title, notify_type=notify_type, body_format=body_format)
         text = logs.getvalue().strip()
     if ok:

@@ -157,13 +157,30 @@ def _nan_observations(call: FuncCall, vec: InstantVectors, pos: tuple[int, int],
 def _quantile_native(call: FuncCall, vec: InstantVectors, q: np.ndarray, arg: int) -> InstantVectors:
     h = vec.h
     assert h is not None and vec.h_index is not None
-    out = _per_sample(vec, lambda steps, rows: hstats.quantile(hops.take(h, rows), q[steps]))
+    def compute(steps: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        sub = hops.take(h, rows)
+        qs = q[steps]
+        res = hstats.quantile(sub, qs)
+        # NaN observations count but sit in no bucket: a rank beyond the buckets has no answer.
+        nan_obs = np.isnan(sub.sum) & (sub.count > 0)
+        if nan_obs.any():
+            beyond = nan_obs & (qs >= 0) & (qs <= 1) & (qs * sub.count > _bucket_totals(sub))
+            res = np.where(beyond, np.nan, res)
+        return res
+    out = _per_sample(vec, compute)
     flat = out.values[out.present] if out.labels else np.zeros(0)  # same row-major order as the samples
     _nan_observations(call, vec, call.exprs[arg].pos,
                       lambda nan: "input to histogram_quantile has NaN observations, result is "
                                   + ("NaN" if nan else "skewed higher"),
                       lambda idx: flat[idx])
     return out
+
+
+def _bucket_totals(h: HistogramBatch) -> np.ndarray:
+    """Observations in buckets (zero bucket included) per row."""
+    m = len(h)
+    return (h.zero_count + np.bincount(hops.bucket_rows(h.pos_offsets), weights=h.pos_count, minlength=m)
+            + np.bincount(hops.bucket_rows(h.neg_offsets), weights=h.neg_count, minlength=m))
 
 
 def _split_classic(call: FuncCall, arg: int, impl: FunctionImpl) -> tuple[InstantVectors, InstantVectors]:
@@ -212,8 +229,22 @@ def _histogram_fraction(classic_impl: FunctionImpl) -> FunctionImpl:
         _nan_observations(call, vec, call.exprs[2].pos,
                           lambda _: "input to histogram_fraction has NaN observations, which are excluded "
                                     "from all fractions")
-        native = _per_sample(vec, lambda steps, rows: hstats.fraction(hops.take(h, rows), lower[steps],
-                                                                      upper[steps]))
+        def compute(steps: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            sub = hops.take(h, rows)
+            res = hstats.fraction(sub, lower[steps], upper[steps])
+            nan_obs = np.isnan(sub.sum) & (sub.count > 0)
+            if nan_obs.any():
+                # NaN observations are in no fraction: rank within the buckets, divide by the count.
+                idx = np.flatnonzero(nan_obs)
+                part = hops.take(sub, idx)
+                total = _bucket_totals(part)
+                scaled = HistogramBatch(**{k: getattr(part, k) for k in part.__dataclass_fields__})
+                scaled.count = total
+                with np.errstate(all="ignore"):
+                    f = hstats.fraction(scaled, lower[steps][idx], upper[steps][idx]) * total / part.count
+                res[idx] = np.where(total == 0, 0.0, f)
+            return res
+        native = _per_sample(vec, compute)
         return _merge(call, classic, native, 2)
     return impl
 
@@ -529,6 +560,41 @@ def _edge_over_time(last: bool, float_impl: FunctionImpl) -> FunctionImpl:
     return impl
 
 
+def _changes_resets(resets: bool) -> FunctionImpl:
+    """changes() / resets() over windows of floats and histograms: a switch between a float and a
+    histogram counts; two histograms differ when not ``Equals`` (changes) or on ``DetectReset`` (resets)."""
+    def impl(call: FuncCall) -> InstantVectors:
+        rw = call.windows(0)
+        h = rw.h
+        assert h is not None and rw.h_index is not None
+        m = rw.t.shape[0]
+        flags = np.zeros(m, dtype=bool)
+        if m > 1:
+            prev, cur = rw.h_index[:-1], rw.h_index[1:]
+            pf, cf = rw.v[:-1], rw.v[1:]
+            both_f = (prev < 0) & (cur < 0)
+            with np.errstate(invalid="ignore"):
+                if resets:
+                    ff = cf < pf
+                else:
+                    ff = (cf != pf) & ~(np.isnan(cf) & np.isnan(pf))
+            pair = np.where(both_f, ff, (prev < 0) != (cur < 0))
+            both_h = np.flatnonzero((prev >= 0) & (cur >= 0))
+            if both_h.size:
+                a, b = hops.take(h, prev[both_h]), hops.take(h, cur[both_h])
+                pair[both_h] = hops.detect_reset(a, b) if resets else ~hops.equal(a, b)
+            flags[1:] = pair
+        cum = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(flags, out=cum[1:])
+        present = rw.hi > rw.lo
+        lo1 = np.minimum(rw.lo + 1, m)
+        values = np.where(present, cum[np.maximum(rw.hi, lo1)] - cum[lo1], 0).astype(np.float64)
+        rows = np.flatnonzero(present.any(axis=1))
+        return InstantVectors([rw.labels[i] for i in rows], values[rows], present[rows],
+                              np.ones(rows.shape[0], dtype=bool))
+    return impl
+
+
 # --------------------------------------------------------------------------- dispatch
 
 
@@ -560,6 +626,8 @@ def native_functions(float_impls: dict[str, FunctionImpl], format_q: Callable[[f
         "avg_over_time": _sum_avg_over_time(True, float_impls["avg_over_time"]),
         "last_over_time": _edge_over_time(True, float_impls["last_over_time"]),
         "first_over_time": _edge_over_time(False, float_impls["first_over_time"]),
+        "changes": _changes_resets(False),
+        "resets": _changes_resets(True),
     }
 
 

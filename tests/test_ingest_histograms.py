@@ -609,6 +609,143 @@ def test_scrape_loop_appends_native_histograms_and_stales_them() -> None:
         assert up.v.tolist() == [1.0, 1.0] and up.h is None
 
 
+def _scraped_rpc_a(**cfg: object) -> tuple[dict | None, float]:
+    """Scrape the exposition once with ``cfg``; (rpc_seconds{method="a"} as stored, up)."""
+    with TSDB(None) as db:
+        lp = _loop(db, scrape_native_histograms=True, **cfg)
+        lp.process(exposition(), PROTO_CTYPE, 10_000, time.perf_counter())
+        ss = db.select([Matcher(MatchType.EQUAL, "__name__", "rpc_seconds"),
+                        Matcher(MatchType.EQUAL, "method", "a")], 0, 20_000)
+        up = db.select([Matcher(MatchType.EQUAL, "__name__", "up")], 0, 20_000)
+    row = hrow(ss.h, int(ss.h_index[0])) if len(ss) else None
+    return row, float(up.v[0])
+
+
+@pytest.mark.parametrize(
+    ("cfg", "want"),
+    [
+        ({}, norm(RPC_A)),
+        # 4 buckets at schema 3; at most 3 are allowed: schema 2 still has 4, schema 1 has 3.
+        ({"native_histogram_bucket_limit": 3},
+         norm({**RPC_A, "schema": 1, "pos": [(0, 4), (1, 2)], "neg": [(0, 4)]})),
+        # A growth factor of at least 2 allows schema 0 at most.
+        ({"native_histogram_min_bucket_factor": 2.0},
+         norm({**RPC_A, "schema": 0, "pos": [(0, 4), (1, 2)], "neg": [(0, 4)]})),
+        # Schema 3 grows by 2**(1/8) = 1.0905 per bucket: enough for 1.09, too fine for 1.1.
+        ({"native_histogram_min_bucket_factor": 1.09}, norm(RPC_A)),
+        ({"native_histogram_min_bucket_factor": 1.1},
+         norm({**RPC_A, "schema": 2, "pos": [(-1, 1), (0, 3), (2, 2)], "neg": [(0, 4)]})),
+    ],
+)
+def test_scrape_native_histogram_resolution_limits(cfg: dict, want: dict) -> None:
+    row, up = _scraped_rpc_a(**cfg)
+    assert up == 1.0 and row == want
+
+
+def test_scrape_native_histogram_bucket_limit_unreachable_fails_the_scrape() -> None:
+    row, up = _scraped_rpc_a(native_histogram_bucket_limit=1)  # a positive and a negative bucket remain
+    assert row is None and up == 0.0
+
+
+# ---- OTLP exponential histograms from the real OpenTelemetry SDK -------------------------------
+
+
+def _otlp_exponential(values: list[float], endpoint: str) -> None:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint),
+                                           export_interval_millis=3_600_000)
+    view = View(instrument_name="rpc.latency",
+                aggregation=ExponentialBucketHistogramAggregation(max_size=160))
+    provider = MeterProvider(metric_readers=[reader], views=[view])
+    hist = provider.get_meter("t").create_histogram("rpc.latency", unit="s")
+    for v in values:
+        hist.record(v, {"op": "get"})
+    provider.force_flush()
+    provider.shutdown()
+
+
+def _bucket_of(x: float, schema: int) -> int:
+    """Prometheus' bucket index of a positive value: bucket i covers (2**((i-1)/2**s), 2**(i/2**s)]."""
+    return math.ceil(math.log2(x) * 2.0**schema)
+
+
+@pytest.mark.parametrize("values", [[0.0, 0.5, 1.0, 2.0, 3.0, 1000.0], [1.0001, 1.0002, 1.0003, 1.0003]],
+                         ids=["wide", "narrow-downscaled"])
+def test_otlp_exponential_histograms_become_native(values: list[float]) -> None:
+    from watchkeeper.ingest.otlp import decode_otlp_metrics
+
+    bodies: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = _serve(Handler)
+    try:
+        _otlp_exponential(values, f"http://127.0.0.1:{server.server_address[1]}/v1/metrics")
+    finally:
+        server.shutdown()
+        server.server_close()
+    warnings: list[str] = []
+    batch = decode_otlp_metrics(bodies[0], "application/x-protobuf", warnings=warnings)
+    assert warnings == []
+    [k] = [i for i in range(len(batch)) if batch.labels[int(batch.series[i])].name == "rpc_latency_seconds"]
+    assert batch.h_index is not None and batch.h_index[k] >= 0
+    row = hrow(batch.h, int(batch.h_index[k]))
+    assert -4 <= row["schema"] <= 8
+    assert row["count"] == len(values) and row["sum"] == pytest.approx(sum(values))
+    assert row["zc"] == values.count(0.0)
+    want_pos: dict[int, float] = {}
+    want_neg: dict[int, float] = {}
+    for x in values:
+        if x > 0:
+            want_pos[_bucket_of(x, row["schema"])] = want_pos.get(_bucket_of(x, row["schema"]), 0) + 1
+        elif x < 0:
+            want_neg[_bucket_of(-x, row["schema"])] = want_neg.get(_bucket_of(-x, row["schema"]), 0) + 1
+    assert dict(row["pos"]) == want_pos and dict(row["neg"]) == want_neg
+    if len(set(values)) == 3:
+        assert row["schema"] == 8  # the SDK's scale 20 merged down to Prometheus' finest schema
+
+
+def test_otlp_exponential_negative_buckets_downscale_and_temporality() -> None:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+    from watchkeeper.ingest.otlp import decode_otlp_metrics
+
+    req = ExportMetricsServiceRequest()
+    metrics = req.resource_metrics.add().scope_metrics.add().metrics
+    m = metrics.add(name="lat")
+    m.exponential_histogram.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+    dp = m.exponential_histogram.data_points.add(time_unix_nano=5_000_000_000, count=12, sum=-3.5, scale=10,
+                                                 zero_count=1, zero_threshold=1e-9)
+    # Scale 10 -> schema 8: four OTLP buckets per Prometheus bucket; OTLP k -> ((k >> 2) + 1).
+    dp.positive.offset, dp.positive.bucket_counts[:] = -3, [1, 2, 0, 0, 0, 3]  # k = -3, -2, 2
+    dp.negative.offset, dp.negative.bucket_counts[:] = 7, [5]
+    small = metrics.add(name="bad")
+    small.exponential_histogram.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+    small.exponential_histogram.data_points.add(count=1, scale=-5, zero_count=1)
+    delta = metrics.add(name="delta")
+    delta.exponential_histogram.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+    delta.exponential_histogram.data_points.add(count=1, zero_count=1)
+    warnings: list[str] = []
+    batch = decode_otlp_metrics(req.SerializeToString(), "application/x-protobuf", warnings=warnings)
+    assert len(warnings) == 2 and "scale must be >= -4" in warnings[0] and "temporality" in warnings[1]
+    got = samples_of(batch)
+    assert got == {"lat": [(5000, norm({"schema": 8, "count": 12, "sum": -3.5, "zc": 1, "zt": 1e-9,
+                                         "pos": [(0, 3), (1, 3)], "neg": [(2, 5)]}))]}
+
+
 # ---- a real Prometheus scraping native histograms (protobuf) and remote-writing them -------------
 
 

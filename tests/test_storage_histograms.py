@@ -7,11 +7,13 @@ import pytest
 
 from watchkeeper.model.batch import STALE_NAN, SampleBatch, is_stale
 from watchkeeper.model.histogram import CUSTOM_BUCKETS_SCHEMA, GAUGE_TYPE, HistogramBatch
+from watchkeeper.model.histogram_ops import concatenate as concat
+from watchkeeper.model.histogram_ops import take
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
 from watchkeeper.storage.api import StorageError
 from watchkeeper.storage.db import TSDB
-from watchkeeper.storage.hist import HistogramPool, concat, is_tagged, tag, take
+from watchkeeper.storage.hist import HistogramPool, is_tagged, tag
 from watchkeeper.storage.wal import decode_histograms, encode_histograms
 
 HOUR = 3_600_000

@@ -232,6 +232,14 @@ def _post_alerts(client: TestClient, *labelsets: dict[str, str], resolved: bool 
     assert client.post("/api/v2/alerts", json=body).status_code == 200
 
 
+@needs_assets
+def test_shell_tells_the_app_whether_an_alertmanager_runs(env, am_env) -> None:  # type: ignore[no-untyped-def]
+    without, _ = env
+    with_am, _ = am_env
+    assert '<meta name="watchkeeper-features" content="">' in without.get("/alerts").text
+    assert '<meta name="watchkeeper-features" content="alertmanager">' in with_am.get("/silences").text
+
+
 def test_stream_alerts_channel_sends_alerts_groups_then_changes(am_env) -> None:  # type: ignore[no-untyped-def]
     client, _ = am_env
     _post_alerts(client, {"alertname": "A", "instance": "1", "severity": "critical"},

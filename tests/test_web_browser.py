@@ -402,6 +402,7 @@ def test_silences_page_edits_and_expires(server: str, page) -> None:  # type: ig
     edited = page.locator("div.silence.highlight")
     sync_api.expect(edited).to_contain_text("edited in the UI")
     new_id = edited.get_attribute("data-silence-id")
+    assert new_id == sid  # same matchers and start: updated in place, as Alertmanager does
     assert httpx.get(f"{server}/api/v2/silence/{new_id}").json()["comment"] == "edited in the UI"
     edited.locator("button.expire").click()
     sync_api.expect(page.locator(f'div.silence[data-silence-id="{new_id}"]')).to_have_count(0)
@@ -438,3 +439,20 @@ def test_screenshot_command_photographs_every_page(server: str, browser, tmp_pat
     assert [p.name for p in written] == [f"{name}.png" for name, *_ in PAGES]
     for p in written:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
+
+
+def test_without_an_alertmanager_the_pages_fall_back(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    """A server without --alertmanager.config: its shell names no "alertmanager" feature (simulated by
+    rewriting the shell), so the alerts page lists the rules' alerts and the silences page says why not."""
+    def shell_without_am(route) -> None:  # type: ignore[no-untyped-def]
+        html = route.fetch().text().replace('content="alertmanager"', 'content=""')
+        route.fulfill(status=200, content_type="text/html", body=html)
+
+    page.route(re.compile(r".*/(alerts|silences)(\?.*)?$"), shell_without_am)
+    page.goto(server + "/alerts")
+    rows = _group(page, "DemoAlwaysFiring").locator("div.alert")
+    sync_api.expect(rows).to_have_count(1)
+    sync_api.expect(rows.locator(".badge.firing")).to_have_text("firing")
+    assert page.locator("a.silence-btn").count() == 0 and page.locator("#alert-receiver").count() == 0
+    page.goto(server + "/silences")
+    sync_api.expect(page.locator("p.empty")).to_contain_text("runs no Alertmanager")

@@ -37,13 +37,13 @@ ALL_PANELS = {
     "time": {"from": "now-15m", "to": "now"},
     "variables": [{"name": "inst", "type": "query", "query": "label_values(demo_requests_total, instance)",
                    "multi": True, "include_all": True, "current": ["$__all"]},
-                  {"name": "iv", "type": "interval", "options": ["1m", "2m"], "auto": True}],
+                  {"name": "iv", "type": "interval", "options": ["1m", "2m"], "auto": True, "current": "1m"}],
     "panels": [
         {"type": "timeseries", "title": "Requests $inst", "grid": {"x": 0, "y": 0, "w": 12, "h": 8},
          "unit": "reqps", "targets": [{"expr": 'rate(demo_requests_total{instance=~"$inst"}[$iv])',
                                        "legend": "{{instance}}"}]},
         {"type": "heatmap", "title": "Latency", "grid": {"x": 12, "y": 0, "w": 12, "h": 8}, "unit": "s",
-         "targets": [{"expr": "sum by (le) (rate(demo_latency_seconds_bucket[$__rate_interval]))"}]},
+         "targets": [{"expr": "sum by (le) (rate(demo_latency_seconds_bucket[1m]))"}]},
         {"type": "stat", "title": "Total", "grid": {"x": 0, "y": 8, "w": 6, "h": 4},
          "targets": [{"expr": "sum(demo_requests_total)"}]},
         {"type": "gauge", "title": "Share", "grid": {"x": 6, "y": 8, "w": 6, "h": 4}, "unit": "percent",
@@ -71,7 +71,7 @@ def _push_demo_data(url: str) -> None:
         for k, le in enumerate(bounds):
             cumulative += i * (k + 1 if k < 3 else 6 - k)
             lines.append(f'demo_latency_seconds_bucket{{le="{le}"}} {cumulative} {t}')
-    httpx.post(url + "/api/v1/import/prometheus", content="\n".join(lines) + "\n").raise_for_status()
+    httpx.post(url + "/api/v1/import/prometheus", content="\n".join(lines) + "\n", timeout=30).raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +94,10 @@ scrape_configs:
 """)
         p = ps.watchkeeper("--dashboards.dir", str(dash_dir), config=cfg, port=port)
         _push_demo_data(p.url)
-        for _ in range(100):  # the node_exporter-style host metrics arrive with the first scrapes
-            r = httpx.get(p.url + "/api/v1/query", params={"query": "count(rate(node_cpu_seconds_total[5s]))"})
-            if r.json()["data"]["result"]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # host metrics arrive with the first scrapes of /host/metrics
+            query = {"query": "count(rate(node_cpu_seconds_total[5s]))"}
+            if httpx.get(p.url + "/api/v1/query", params=query, timeout=30).json()["data"]["result"]:
                 break
             time.sleep(0.2)
         yield p.url, dash_dir
@@ -144,7 +145,8 @@ def test_grafana_import_draws_panels_with_variables(server: tuple[str, Path], pa
     url, dash_dir = server
     page.goto(url + "/dashboards")
     page.click("#dash-import")
-    page.fill("#import-json", FIXTURE.read_text())
+    # Pasted in one go (typing 80 kB through fill() takes long on a busy machine).
+    page.locator("#import-json").evaluate("(el, text) => { el.value = text; }", FIXTURE.read_text())
     page.click("#import-run")
     page.wait_for_url("**/dashboards?uid=rYdddlPWk*")
     _loaded(page)
@@ -181,7 +183,7 @@ def test_every_panel_type_draws(server: tuple[str, Path], page: Any) -> None:
     assert page.locator('.dash-panel[data-type="timeseries"] canvas').count() == 1
     assert page.locator('.dash-panel[data-type="heatmap"] canvas').count() == 1
     assert page.locator('.dash-panel[data-type="stat"] .stat-value').inner_text() == "2.1 K"
-    assert page.locator('.dash-panel[data-type="gauge"] svg text').inner_text() == "28.6%"
+    assert page.locator('.dash-panel[data-type="gauge"] svg text').text_content() == "28.6%"
     assert page.locator(".bar-row").count() == 2
     assert page.locator(".panel-table tbody tr").count() == 2
     sync_api.expect(page.locator(".panel-text")).to_have_text("Demo data for the browser test.")

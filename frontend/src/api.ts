@@ -226,3 +226,15 @@ export function formatRelative(iso: string): string {
   const s = (t - Date.now()) / 1000;
   return s >= 0 ? `in ${formatDuration(Math.round(s))}` : `${formatDuration(Math.round(-s))} ago`;
 }
+
+/** Milliseconds as "2026-11-22 04:05:06" (UTC), as the forms show times. */
+export function utcText(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** "2026-11-22 04:05:06" or "2026-11-22 04:05" (UTC), or anything Date.parse takes, to ms; NaN otherwise. */
+export function parseUtc(text: string): number {
+  const t = text.trim();
+  if (/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?$/.test(t)) return Date.parse(t.replace(" ", "T") + "Z");
+  return Date.parse(t);
+}

@@ -3,7 +3,7 @@
 // filters; new entries arrive live over the stream's `events` channel with the same filters.
 import {
   AmEvent, amFetch, AmMatcher, formatMatcher, fromAmMatcher, formatTime, hasAlertmanager, Labels, parseDuration,
-  parseMatchers, severityClass,
+  parseMatchers, parseUtc, severityClass, utcText,
 } from "../api";
 import { clear, errorText, h } from "../dom";
 import { Stream } from "../stream";
@@ -16,10 +16,11 @@ const MAX_ROWS = 2000;
 
 export interface EventFilters { matchers: string[]; kinds: string[]; receiver: string; outcome: string }
 
-/** The query string of the events API for these filters (``start`` in Unix seconds when given). */
-export function eventParams(f: EventFilters, startS?: number, limit = MAX_ROWS): URLSearchParams {
+/** The query string of the events API for these filters (``start``/``end`` in Unix seconds when given). */
+export function eventParams(f: EventFilters, startS?: number, limit = MAX_ROWS, endS?: number): URLSearchParams {
   const p = new URLSearchParams();
   if (startS !== undefined) p.set("start", startS.toFixed(3));
+  if (endS !== undefined) p.set("end", endS.toFixed(3));
   for (const k of f.kinds) p.append("kind", k);
   if (f.receiver) p.set("receiver", f.receiver);
   if (f.outcome) p.set("outcome", f.outcome);
@@ -28,8 +29,8 @@ export function eventParams(f: EventFilters, startS?: number, limit = MAX_ROWS):
   return p;
 }
 
-export async function fetchEvents(f: EventFilters, startS?: number, limit = MAX_ROWS): Promise<AmEvent[]> {
-  const resp = await fetch(`${EVENTS_PATH}?${eventParams(f, startS, limit)}`, { headers: { Accept: "application/json" } });
+export async function fetchEvents(f: EventFilters, startS?: number, limit = MAX_ROWS, endS?: number): Promise<AmEvent[]> {
+  const resp = await fetch(`${EVENTS_PATH}?${eventParams(f, startS, limit, endS)}`, { headers: { Accept: "application/json" } });
   const doc = await resp.json();
   if (!resp.ok) throw new Error(typeof doc === "string" ? doc : doc?.message || `HTTP ${resp.status}`);
   return doc as AmEvent[];
@@ -77,8 +78,13 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
       "This server runs no Alertmanager: start it with --alertmanager.config alertmanager.yml to record alert and notification history."));
     return () => {};
   }
-  const range = h("select", { id: "events-range" }, RANGES.map((r) => h("option", { value: r }, `last ${r}`))) as HTMLSelectElement;
-  range.value = RANGES.includes(params.get("range") || "") ? params.get("range")! : "1h";
+  const range = h("select", { id: "events-range" }, RANGES.map((r) => h("option", { value: r }, `last ${r}`)),
+    h("option", { value: "custom" }, "custom range")) as HTMLSelectElement;
+  range.value = [...RANGES, "custom"].includes(params.get("range") || "") ? params.get("range")! : "1h";
+  // A custom range: UTC times; an empty "to" means now (and new events keep arriving).
+  const from = h("input", { id: "events-from", size: 19, placeholder: "from (UTC)", value: params.get("from") || "" }) as HTMLInputElement;
+  const to = h("input", { id: "events-to", size: 19, placeholder: "to (UTC), empty: now", value: params.get("to") || "" }) as HTMLInputElement;
+  const custom = h("span.custom-range", null, from, " – ", to);
   const filter = h("input", { id: "events-filter", size: 40, value: params.get("filter") || "",
     placeholder: 'alertname="HostDown"', spellcheck: false }) as HTMLInputElement;
   const wantedKinds = params.getAll("kind");
@@ -96,7 +102,7 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
     h("thead", null, h("tr", null, h("th", null, "Time (UTC)"), h("th", null, "Kind"), h("th", null, "Event"))), tbody);
   clear(root,
     h("div.page-head", null, h("h1", null, "Event log"), live),
-    h("div.controls", null, range, filter, KINDS.map((k, i) => h("label", null, kindBoxes[i], ` ${k}`)), receiver, outcome, info),
+    h("div.controls", null, range, custom, filter, KINDS.map((k, i) => h("label", null, kindBoxes[i], ` ${k}`)), receiver, outcome, info),
     errorBox, table);
 
   let count = 0;
@@ -130,6 +136,21 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
     errorBox.hidden = true;
     const p = new URLSearchParams();
     if (range.value !== "1h") p.set("range", range.value);
+    custom.hidden = range.value !== "custom";
+    let startS = Date.now() / 1000 - parseDuration(range.value);
+    let endS: number | undefined;
+    if (range.value === "custom") {
+      if (!from.value.trim()) from.value = utcText(Date.now() - 3600_000);
+      startS = parseUtc(from.value) / 1000;
+      endS = to.value.trim() ? parseUtc(to.value) / 1000 : undefined;
+      if (!isFinite(startS) || (endS !== undefined && !isFinite(endS))) {
+        errorBox.textContent = "From and to are times like 2026-01-31 12:00:00 (UTC).";
+        errorBox.hidden = false;
+        return;
+      }
+      p.set("from", from.value.trim());
+      if (to.value.trim()) p.set("to", to.value.trim());
+    }
     if (filter.value.trim()) p.set("filter", filter.value.trim());
     for (const k of f.kinds) p.append("kind", k);
     if (f.receiver) p.set("receiver", f.receiver);
@@ -141,7 +162,8 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
     let newest = "";
     const early: AmEvent[] = [];
     let loadedYet = false;
-    stream.subscribe("events", { channel: "events", filter: f.matchers, kind: f.kinds, receiver: f.receiver || undefined,
+    if (endS !== undefined) stream.unsubscribe("events"); // a range in the past gets no new events
+    else stream.subscribe("events", { channel: "events", filter: f.matchers, kind: f.kinds, receiver: f.receiver || undefined,
       outcome: f.outcome || undefined }, (msg) => {
       if (gen !== generation) return;
       if (msg.type === "error") {
@@ -158,8 +180,7 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
       for (const e of fresh) if (timeKey(e.time) > newest) newest = timeKey(e.time);
     });
     try {
-      const startS = Date.now() / 1000 - parseDuration(range.value);
-      const events = await fetchEvents(f, startS);
+      const events = await fetchEvents(f, startS, MAX_ROWS, endS);
       if (gen !== generation) return;
       tbody.replaceChildren(...events.slice().reverse().map((e) => eventRow(e)));
       count = events.length;
@@ -197,7 +218,7 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
       void reload();
     }
   }).catch(() => {});
-  for (const c of [range, receiver, outcome, ...kindBoxes]) c.addEventListener("change", () => void reload());
+  for (const c of [range, receiver, outcome, from, to, ...kindBoxes]) c.addEventListener("change", () => void reload());
   let typing = 0;
   filter.addEventListener("input", () => {
     window.clearTimeout(typing);

@@ -8,7 +8,7 @@
 //   /silences?edit=ID    the form for an existing silence (&recreate=1: a new one from an expired one)
 import {
   AmAlert, amFetch, formatDuration, formatMatcher, formatMatchers, formatRelative, formatTime, fromAmMatcher,
-  hasAlertmanager, Matcher, matcherTest, parseDuration, parseMatchers, Silence, toAmMatcher,
+  hasAlertmanager, Matcher, matcherTest, parseDuration, parseMatchers, parseUtc, Silence, toAmMatcher, utcText,
 } from "../api";
 import { clear, errorText, h, navigate, polling } from "../dom";
 
@@ -125,20 +125,10 @@ function silenceList(root: HTMLElement, params: URLSearchParams): () => void {
   return polling(load);
 }
 
-function utcText(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
-}
-
-/** "2026-11-22 04:05:06" (UTC) or anything Date.parse takes; NaN otherwise. */
-function parseUtc(text: string): number {
-  const t = text.trim();
-  if (/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?$/.test(t)) return Date.parse(t.replace(" ", "T") + "Z");
-  return Date.parse(t);
-}
-
 function silenceForm(root: HTMLElement, params: URLSearchParams): () => void {
   const editId = params.get("edit") || "";
   const recreate = params.get("recreate") === "1";
+  let kept: { text: string; iso: string } | null = null; // the edited silence's start, to the nanosecond
   const title = h("h1", null, editId && !recreate ? "Edit silence" : "New silence");
   const rows = h("div.matcher-rows", { id: "matcher-rows" });
   const start = h("input", { id: "silence-start", size: 22, value: utcText(Date.now()) }) as HTMLInputElement;
@@ -252,7 +242,7 @@ function silenceForm(root: HTMLElement, params: URLSearchParams): () => void {
     const body = {
       ...(editId && !recreate ? { id: editId } : {}),
       matchers: ms.map(toAmMatcher),
-      startsAt: new Date(s).toISOString(),
+      startsAt: kept && kept.text === start.value ? kept.iso : new Date(s).toISOString(),
       endsAt: new Date(e).toISOString(),
       createdBy: creator.value.trim(),
       comment: comment.value.trim(),
@@ -279,6 +269,9 @@ function silenceForm(root: HTMLElement, params: URLSearchParams): () => void {
         comment.value = s.comment;
         if (!recreate) {
           start.value = utcText(Date.parse(s.startsAt));
+          // The field shows whole seconds; an untouched start is sent back exactly, so an edit of an
+          // active silence that keeps its start and matchers updates it in place, as in Alertmanager.
+          kept = { text: start.value, iso: s.startsAt };
           end.value = utcText(Date.parse(s.endsAt));
           durationFromEnd();
         } else {

@@ -82,7 +82,9 @@ export function renderHeatmap(body: HTMLElement, panel: Panel, data: PanelData, 
         const x0 = u.valToPos(b.xs[j] - step, "x", true);
         const x1 = u.valToPos(b.xs[j], "x", true);
         const level = Math.min(LEVELS - 1, Math.floor((v / maxCount) * LEVELS));
-        paths[level].rect(x0, y0, Math.max(1, x1 - x0 - 0.5), Math.max(1, y1 - y0 - 0.5));
+        // A hairline gap between cells only where cells are wide enough to keep their colour readable.
+        const gx = x1 - x0 > 6 ? 1 : 0;
+        paths[level].rect(x0, y0, Math.max(1, x1 - x0 - gx), Math.max(1, y1 - y0 - 1));
       }
     }
     ctx.save();

@@ -11,7 +11,7 @@ const pad = (n: number) => String(n).padStart(2, "0");
 /** Room for the longest tick label of a value axis (uPlot calls this again as the labels change). */
 export function valueAxisSize(_u: uPlot, values: string[] | null): number {
   const longest = Math.max(3, ...(values || []).map((v) => String(v).length));
-  return Math.ceil(longest * 6.2) + 16;
+  return Math.ceil(longest * 7) + 18;
 }
 
 /** One-line local time labels: HH:MM (HH:MM:SS for sub-minute ticks), with the date over spans of days. */

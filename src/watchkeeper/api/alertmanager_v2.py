@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import re2
@@ -96,15 +96,15 @@ _ACTIVE = b'{"inhibitedBy":[],"silencedBy":[],"state":"active"}'
 _MEMO_MAX = 1 << 16
 
 
-class _Rendered:
+class _Rendered(NamedTuple):
     """One alert's ``gettableAlert`` JSON and what filters need, for one stored alert object and status."""
 
-    __slots__ = ("alert", "status", "json", "suppressed", "silenced", "inhibited", "receivers")
-
-    def __init__(self, alert: Alert, status: bytes, json: bytes, silenced: bool, inhibited: bool,
-                 receivers: list[str]) -> None:
-        self.alert, self.status, self.json = alert, status, json
-        self.silenced, self.inhibited, self.receivers = silenced, inhibited, receivers
+    alert: Alert
+    status: bytes
+    json: bytes
+    silenced: bool
+    inhibited: bool
+    receivers: list[str]
 
 
 class _Api:
@@ -130,8 +130,6 @@ class _Api:
         return out
 
     def _status_json(self, silenced: tuple[str, ...], inhibitor: str | None) -> bytes:
-        if not silenced and inhibitor is None:
-            return _ACTIVE
         key = (silenced, inhibitor)
         out = self._statuses.get(key)
         if out is None:
@@ -148,36 +146,42 @@ class _Api:
         """The alert as API v2 JSON (keys in the order Alertmanager's list has always been written
         here), rebuilt only when the stored alert object or its status changed."""
         fp = a.fingerprint
-        status = self._status_json(silenced, inhibitor)
+        status = _ACTIVE if not silenced and inhibitor is None else self._status_json(silenced, inhibitor)
         hit = self._rendered.get(fp)
         if hit is not None and hit.alert is a and hit.status == status:
             return hit
+        config = self.svc.config
         fixed = self._fixed.get(fp)
-        if fixed is None or fixed[0] is not self.svc.config:
+        if fixed is None or fixed[0] is not config:
             receivers = self.svc.receivers_of(a.labels)
             fixed = self._fixed[fp] = (
-                self.svc.config, receivers, orjson.dumps([{"name": r} for r in receivers]),
-                orjson.dumps(dict(a.labels)),
+                config,
+                receivers,
+                b"".join((b'","fingerprint":"', fp.encode(), b'","receivers":',
+                          orjson.dumps([{"name": r} for r in receivers]), b',"startsAt":"')),
+                b',"labels":' + orjson.dumps(dict(a.labels)) + b',"status":',
             )
-        _, receivers, receivers_json, labels_json = fixed
+        _, receivers, middle, tail = fixed
+        times = self._times
+        ends, starts, updated = times.get(a.ends_at), times.get(a.starts_at), times.get(a.updated_at)
         body = b"".join((
             b'{"annotations":', orjson.dumps(a.annotations),
-            b',"endsAt":"', self._time_json(a.ends_at),
-            b'","fingerprint":"', fp.encode(),
-            b'","receivers":', receivers_json,
-            b',"startsAt":"', self._time_json(a.starts_at),
-            b'","updatedAt":"', self._time_json(a.updated_at),
+            b',"endsAt":"', ends or self._time_json(a.ends_at),
+            middle, starts or self._time_json(a.starts_at),
+            b'","updatedAt":"', updated or self._time_json(a.updated_at),
             b'","generatorURL":', orjson.dumps(a.generator_url),
-            b',"labels":', labels_json,
-            b',"status":', status, b"}",
+            tail, status, b"}",
         ))
         out = _Rendered(a, status, body, bool(silenced), inhibitor is not None, receivers)
         self._rendered[fp] = out
-        if len(self._rendered) > 2 * len(self.svc.dispatcher.alerts) + 1000:
-            store = self.svc.dispatcher.alerts
+        return out
+
+    def _prune(self) -> None:
+        """Forget renderings of alerts the store dropped (run after a listing)."""
+        store = self.svc.dispatcher.alerts
+        if len(self._rendered) > 2 * len(store) + 1000:
             self._rendered = {k: v for k, v in self._rendered.items() if store.get(k) is not None}
             self._fixed = {k: v for k, v in self._fixed.items() if k in self._rendered}
-        return out
 
     def _alert_filter(self, request: Request) -> Callable[[Alert, _Rendered], bool] | None:
         """The query's filters as a predicate; ``None`` when it keeps every alert."""
@@ -208,18 +212,20 @@ class _Api:
                        statuses: tuple[Mapping[str, tuple[str, ...]], Mapping[str, str]]) -> list[bytes]:
         silenced, inhibited = statuses
         fallback = None
-        store = self.svc.dispatcher.alerts
+        stored = self.svc.dispatcher.alerts.index.labels
+        render = self._render
         out = []
         for a in alerts:
             fp = a.fingerprint
-            if store.get(fp) is not None:
-                r = self._render(a, silenced.get(fp, ()), inhibited.get(fp))
+            if fp in stored:
+                r = render(a, silenced.get(fp, ()), inhibited.get(fp))
             else:  # a resolved alert only its group still holds
                 fallback = fallback or self.svc.status_at(now)
                 st = fallback(a)
-                r = self._render(a, tuple(st["silencedBy"]), (st["inhibitedBy"] or [None])[0])
+                r = render(a, tuple(st["silencedBy"]), (st["inhibitedBy"] or [None])[0])
             if keep is None or keep(a, r):
                 out.append(r.json)
+        self._prune()
         return out
 
     async def get_alerts(self, request: Request) -> Response:

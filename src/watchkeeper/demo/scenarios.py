@@ -3,8 +3,9 @@
 Every ``CYCLE_S`` seconds (divided by the speed factor) the same five incidents play out, each on the
 next host of its candidate list, staggered so that a newcomer watching the alerts page sees one alert
 go pending, fire, notify and resolve while the next one starts. Time zero is the start of the demo, so
-the first incident begins ``INCIDENTS[0].start`` seconds after it; history before the start (the
-backfill) holds earlier cycles.
+the first incident begins ``INCIDENTS[0].start`` seconds after it. History before the start (the
+backfill) holds earlier cycles, but only one every ``PAST_EVERY_S`` of wall-clock time: a real fleet
+does not break every few minutes, and dashboards should show a few past incidents, not a comb.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CYCLE_S", "INCIDENTS", "KINDS", "Incident", "Schedule"]
+__all__ = ["CYCLE_S", "INCIDENTS", "KINDS", "PAST_EVERY_S", "Incident", "Schedule"]
 
 CYCLE_S = 720.0  # one round of incidents, at speed 1
+PAST_EVERY_S = 5400.0  # before the start, a round of incidents about every 90 minutes
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,12 @@ class Schedule:
         scaled = (np.asarray(t, np.float64) - self.t0) * self.speed
         cycle = np.floor_divide(scaled, CYCLE_S).astype(np.int64)
         phase = scaled - cycle * CYCLE_S
+        past_every = max(1, round(PAST_EVERY_S * self.speed / CYCLE_S))
+        happens = (cycle >= 0) | (cycle % past_every == 0)
         out = {}
         for inc in INCIDENTS:
             p = np.full((scaled.shape[0], self._n), -1.0)
-            active = (phase >= inc.start) & (phase < inc.end)
+            active = happens & (phase >= inc.start) & (phase < inc.end)
             hosts = np.array([self._index[c] for c in inc.candidates])[cycle % len(inc.candidates)]
             rows = np.flatnonzero(active)
             p[rows, hosts[rows]] = (phase[rows] - inc.start) / (inc.end - inc.start)

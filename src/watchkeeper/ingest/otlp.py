@@ -6,9 +6,10 @@ UCUM unit is appended as a word (``s`` -> ``seconds``, ``By/s`` -> ``bytes_per_s
 the name already holds it, monotonic cumulative sums get ``_total``, gauges with unit ``1``
 get ``_ratio``. Attribute names are sanitized to ``[a-zA-Z0-9_]``. ``service.namespace/
 service.name`` becomes ``job``, ``service.instance.id`` becomes ``instance``, and the other
-resource attributes go to one ``target_info`` series. Delta sums and histograms, and
-exponential histograms, are dropped with a warning, as Prometheus does without its
-delta-to-cumulative conversion (the rest of the request is still accepted).
+resource attributes go to one ``target_info`` series. Cumulative exponential histograms
+become native histograms (scales above 8 merged down to schema 8, as Prometheus does).
+Delta sums, histograms and exponential histograms are dropped with a warning, as Prometheus
+does without its delta-to-cumulative conversion (the rest of the request is still accepted).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
+from ..exposition.protoparse import HistogramInvalid, NativeHistograms
 from ..model.batch import STALE_NAN, SampleBatch
+from ..model.histogram import UNKNOWN_RESET
 from ..model.labels import METRIC_NAME, Labels
 from .encoding import DEFAULT_MAX_DECODED_BYTES, decompress_body
 from .errors import IngestError
@@ -211,6 +214,8 @@ class _Out:
         self.series: list[int] = []
         self.t: list[int] = []
         self.v: list[float] = []
+        self.hists = NativeHistograms()
+        self.hist_at: list[int] = []  # sample positions of the native histograms, in row order
 
     def add(self, labels: dict[str, str], t: int, v: float) -> None:
         lb = Labels(labels)
@@ -222,13 +227,43 @@ class _Out:
         self.t.append(t)
         self.v.append(v)
 
+    def add_histogram(self, labels: dict[str, str], t: int) -> None:
+        """A native-histogram sample whose histogram was just added to ``hists``."""
+        self.hist_at.append(len(self.t))
+        self.add(labels, t, math.nan)
+
     def batch(self) -> SampleBatch:
+        h = h_index = None
+        if self.hist_at:
+            h = self.hists.batch()
+            h_index = np.full(len(self.t), -1, np.int64)
+            h_index[np.array(self.hist_at, np.int64)] = np.arange(len(self.hist_at), dtype=np.int64)
         return SampleBatch(
             self.labels,
             np.array(self.series, dtype=np.int64),
             np.array(self.t, dtype=np.int64),
             np.array(self.v, dtype=np.float64),
+            h,
+            h_index,
         )
+
+
+def _exponential_buckets(buckets: metrics_pb2.ExponentialHistogramDataPoint.Buckets, scale_down: int
+                         ) -> tuple[list[tuple[int, int]], list[float]]:
+    """Spans (one per bucket) and counts of OTLP buckets in Prometheus' indexing.
+
+    OTLP bucket ``k`` covers ``(base**k, base**(k+1)]``, Prometheus bucket ``i`` covers
+    ``(base**(i-1), base**i]``: index + 1. Merging ``2**scale_down`` neighbours lowers the scale.
+    Empty buckets are left out.
+    """
+    merged: dict[int, float] = {}
+    for k, c in enumerate(buckets.bucket_counts):
+        if c:
+            i = ((buckets.offset + k) >> scale_down) + 1
+            merged[i] = merged.get(i, 0.0) + float(c)
+    index = sorted(merged)
+    spans = [(i - (index[j - 1] + 1) if j else i, 1) for j, i in enumerate(index)]
+    return spans, [merged[i] for i in index]
 
 
 def _parse(body: bytes, content_type: str) -> ExportMetricsServiceRequest:
@@ -343,7 +378,33 @@ def _metric(metric: metrics_pb2.Metric, identity: dict[str, str], out: _Out, war
                 out.add({**labels, METRIC_NAME: name, "quantile": _fmt_bound(q.quantile)}, t, value)
             latest = max(latest, t)
     elif kind == "exponential_histogram":
-        warn.append(f"exponential histogram {metric.name!r} dropped: native histograms are not supported yet")
+        if metric.exponential_histogram.aggregation_temporality != _CUMULATIVE:
+            warn.append(f"invalid temporality and type combination for metric {metric.name!r}")
+            return 0
+        name = otlp_metric_name(metric.name, metric.unit, "histogram")
+        for dp in metric.exponential_histogram.data_points:
+            labels, t, stale = base(dp)
+            labels[METRIC_NAME] = name
+            if stale:
+                out.add(labels, t, STALE_NAN)
+            elif dp.scale < -4:
+                warn.append(f"cannot convert exponential to native histogram for metric {metric.name!r}: "
+                            f"scale must be >= -4, was {dp.scale}")
+                continue
+            else:
+                down = max(dp.scale - 8, 0)
+                pos_spans, pos = _exponential_buckets(dp.positive, down)
+                neg_spans, neg = _exponential_buckets(dp.negative, down)
+                try:
+                    out.hists.add(schema=dp.scale - down, count=float(dp.count), sum_=dp.sum,
+                                  zero_count=float(dp.zero_count), zero_threshold=dp.zero_threshold,
+                                  hint=UNKNOWN_RESET, pos_spans=pos_spans, pos=pos, neg_spans=neg_spans,
+                                  neg=neg, deltas=False, custom=[])
+                except HistogramInvalid as err:
+                    warn.append(f"exponential histogram {metric.name!r} dropped: {err}")
+                    continue
+                out.add_histogram(labels, t)
+            latest = max(latest, t)
     else:
         warn.append(f"metric {metric.name!r} has no data")
     return latest

@@ -95,24 +95,37 @@ def _bound_table() -> tuple[np.ndarray, np.ndarray]:
 _TABLE, _TABLE_START = _bound_table()
 
 
-def upper_bounds(index: np.ndarray, schema: np.ndarray) -> np.ndarray:
-    """Upper bound of exponential bucket ``index`` at ``schema`` (Prometheus' ``getBoundExponential``)."""
-    idx = np.asarray(index, dtype=np.int64)
-    sch = np.broadcast_to(np.asarray(schema, dtype=np.int64), idx.shape)
-    out = np.empty(idx.shape, dtype=np.float64)
-    neg = sch < 0
+def _upper_bounds_one(idx: np.ndarray, schema: int) -> np.ndarray:
     with np.errstate(over="ignore"):
-        if neg.any():
-            exp = idx[neg] << (-sch[neg])
-            v = np.ldexp(1.0, np.clip(exp, -1100, 1100))
-            out[neg] = np.where(exp == 1024, _MAX_FLOAT, v)
-        pos = ~neg
-        if pos.any():
-            s = sch[pos]
-            frac = _TABLE[_TABLE_START[s] + (idx[pos] & ((1 << s) - 1))]
-            exp = (idx[pos] >> s) + 1
-            v = np.ldexp(frac, np.clip(exp, -1100, 1100))
-            out[pos] = np.where((frac == 0.5) & (exp == 1025), _MAX_FLOAT, v)
+        if schema < 0:
+            exp = np.clip(idx << -schema, -1100, 1100)
+            out = np.ldexp(1.0, exp.astype(np.int32))
+            out[exp == 1024] = _MAX_FLOAT
+            return out
+        frac = _TABLE[_TABLE_START[schema]:_TABLE_START[schema] + (1 << schema)][idx & ((1 << schema) - 1)]
+        exp = np.clip((idx >> schema) + 1, -1100, 1100)
+        out = np.ldexp(frac, exp.astype(np.int32))
+        out[(frac == 0.5) & (exp == 1025)] = _MAX_FLOAT
+        return out
+
+
+def upper_bounds(index: np.ndarray, schema: np.ndarray | int) -> np.ndarray:
+    """Upper bound of exponential bucket ``index`` at ``schema`` (Prometheus' ``getBoundExponential``);
+    ``schema`` is one schema or one per index. Works schema by schema (at most 13 distinct)."""
+    idx = np.asarray(index, dtype=np.int64)
+    sch = np.asarray(schema, dtype=np.int64)
+    if sch.ndim == 0:
+        return _upper_bounds_one(idx, int(sch))
+    if sch.shape[0] == 0:
+        return np.zeros(0)
+    lo, hi = int(sch.min()), int(sch.max())
+    if lo == hi:
+        return _upper_bounds_one(idx, lo)
+    out = np.empty(idx.shape, dtype=np.float64)
+    present = np.flatnonzero(np.bincount(sch - lo)) + lo
+    for s in present.tolist():
+        sel = sch == s
+        out[sel] = _upper_bounds_one(idx[sel], s)
     return out
 
 
@@ -438,14 +451,60 @@ def custom_bounds_equal(a: HistogramBatch, b: HistogramBatch) -> np.ndarray:
 
 
 def _custom_upper(bounds: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return np.where(idx < bounds.shape[0], bounds[np.minimum(idx, max(bounds.shape[0] - 1, 0))]
-                    if bounds.shape[0] else np.inf, np.inf)
+    """Upper bound of custom bucket ``idx`` of one histogram (+Inf for the last bucket)."""
+    if bounds.shape[0] == 0:
+        return np.full(idx.shape[0], np.inf)
+    return np.where(idx < bounds.shape[0], bounds[np.clip(idx, 0, bounds.shape[0] - 1)], np.inf)
 
 
 def _map_custom(idx: np.ndarray, bounds: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Index in ``target`` (a subset of ``bounds``) of the bucket containing each bucket of ``bounds``."""
     upper = _custom_upper(bounds, idx.astype(np.int64))
     return np.searchsorted(target, upper, side="left").astype(np.int64)
+
+
+def _entry_custom_upper(off: np.ndarray, vals: np.ndarray, rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Upper bound of custom bucket ``idx[j]`` of row ``rows[j]`` (bounds in CSR ``off``/``vals``)."""
+    start = off[rows]
+    n = off[rows + 1] - start
+    out = np.full(rows.shape[0], np.inf)
+    inside = (idx >= 0) & (idx < n)
+    out[inside] = vals[start[inside] + idx[inside]]
+    return out
+
+
+def _remap_custom(rows: np.ndarray, upper: np.ndarray, tgt_off: np.ndarray, tgt_vals: np.ndarray
+                  ) -> np.ndarray:
+    """Per entry the bucket of row ``rows[j]``'s target bounds that contains a bucket ending at
+    ``upper[j]``: a searchsorted (left) within each row's segment, done for all rows at once."""
+    t_rows = bucket_rows(tgt_off)
+    all_rows = np.concatenate([t_rows, rows])
+    all_vals = np.concatenate([tgt_vals, upper])
+    # At equal values the query sorts first, so only bounds strictly below it are counted.
+    is_target = np.concatenate([np.ones(t_rows.shape[0], np.int64), np.zeros(rows.shape[0], np.int64)])
+    order = np.lexsort((is_target, all_vals, all_rows))
+    below = np.cumsum(is_target[order])
+    out = np.empty(rows.shape[0], dtype=np.int64)
+    q = order >= t_rows.shape[0]
+    out[order[q] - t_rows.shape[0]] = below[q]
+    return out - tgt_off[rows]
+
+
+def _set_row_bounds(off: np.ndarray, vals: np.ndarray, rows: np.ndarray, new: list[np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR bounds with the bounds of ``rows`` replaced by ``new``."""
+    lens = np.diff(off).copy()
+    lens[rows] = [x.shape[0] for x in new]
+    new_off = _offsets(lens)
+    out = np.empty(int(new_off[-1]))
+    others = np.setdiff1d(np.arange(lens.shape[0]), rows)
+    src, _ = _gather(off, others)
+    dst, _ = _gather(new_off, others)
+    out[dst] = vals[src]
+    dst, _ = _gather(new_off, rows)
+    if dst.shape[0]:
+        out[dst] = np.concatenate(new)
+    return new_off, out
 
 
 # --------------------------------------------------------------------------- zero-bucket reconciliation
@@ -580,22 +639,16 @@ def _binary(a: HistogramBatch, b: HistogramBatch, sign: float) -> tuple[Histogra
     pa_rows, pa_idx, pa_cnt = _side_entries(ra.pos_offsets, ra.pos_index, ra.pos_count)
     pb_rows, pb_idx, pb_cnt = _side_entries(rb.pos_offsets, rb.pos_index, rb.pos_count)
     if mismatch.any():
-        bounds = []
+        mrows = np.flatnonzero(mismatch)
+        inters = [_intersect(a.custom_values[a.custom_offsets[k]:a.custom_offsets[k + 1]],
+                             b.custom_values[b.custom_offsets[k]:b.custom_offsets[k + 1]])
+                  for k in mrows.tolist()]
+        new_custom_off, new_custom_vals = _set_row_bounds(a.custom_offsets, a.custom_values, mrows, inters)
         pa_idx, pb_idx = pa_idx.copy(), pb_idx.copy()
-        for k in range(n):
-            ca = a.custom_values[a.custom_offsets[k]:a.custom_offsets[k + 1]]
-            if not mismatch[k]:
-                bounds.append(ca)
-                continue
-            cb = b.custom_values[b.custom_offsets[k]:b.custom_offsets[k + 1]]
-            inter = _intersect(ca, cb)
-            bounds.append(inter)
-            sel = pa_rows == k
-            pa_idx[sel] = _map_custom(pa_idx[sel], ca, inter)
-            sel = pb_rows == k
-            pb_idx[sel] = _map_custom(pb_idx[sel], cb, inter)
-        new_custom_off = _offsets(np.array([x.shape[0] for x in bounds], dtype=np.int64))
-        new_custom_vals = np.concatenate(bounds) if bounds else np.zeros(0)
+        for rws, idx, src in ((pa_rows, pa_idx, a), (pb_rows, pb_idx, b)):
+            sel = np.flatnonzero(mismatch[rws])
+            upper = _entry_custom_upper(src.custom_offsets, src.custom_values, rws[sel], idx[sel])
+            idx[sel] = _remap_custom(rws[sel], upper, new_custom_off, new_custom_vals)
         # Mapped sides can hold several entries per bucket; sum each side before adding.
         po, pi, pc = _combine(pa_rows, pa_idx, pa_cnt, n)
         pa_rows, pa_idx, pa_cnt = bucket_rows(po), pi.astype(np.int64), pc
@@ -748,14 +801,11 @@ def _sum_groups_fast(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: n
             run_idx = np.where(schema[r] > run, ((idx64 - 1) >> np.maximum(schema[r] - run, 0)) + 1, idx64)
             inside = upper_bounds(run_idx[exp], np.where(run[exp] == 127, 0, run[exp])) <= thr[g][exp]
             keep[np.flatnonzero(exp)[inside & ~is_first[r][exp]]] = False
-        if positive and c.any():
+        if positive and reconciled.any():
+            sel = np.flatnonzero(c & reconciled[g])
+            upper = _entry_custom_upper(a.custom_offsets, a.custom_values, r[sel], idx64[sel])
             new_idx = new_idx.copy()
-            for grp in np.unique(g[c & reconciled[g]]).tolist():
-                bounds = group_bounds[grp]
-                for row in np.unique(r[(g == grp) & c]).tolist():
-                    sel = r == row
-                    own = a.custom_values[a.custom_offsets[row]:a.custom_offsets[row + 1]]
-                    new_idx[sel] = _map_custom(idx64[sel], own, bounds)
+            new_idx[sel] = _remap_custom(g[sel], upper, *group_bounds)
         keep &= ~incompatible[g]
         # Sum member by member in row order: stable sort by (group, member order) happens in _combine.
         member_pos = np.empty(m, dtype=np.int64)
@@ -776,38 +826,45 @@ def _sum_groups_fast(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: n
             return _kahan_segments(v[order].astype(np.float64), ordered_g, n_groups)
         return np.bincount(ordered_g, weights=v[order], minlength=n_groups)
 
-    cv = [group_bounds[k] for k in range(n_groups)]
     out = HistogramBatch(
         schema=tgt.astype(np.int8), count=gsum(a.count), sum=gsum(a.sum), zero_count=gsum(a.zero_count),
         zero_threshold=thr, hint=np.zeros(n_groups, np.uint8), pos_offsets=po, pos_index=pi, pos_count=pc,
         neg_offsets=no, neg_index=ni, neg_count=nc,
-        custom_offsets=_offsets(np.array([x.shape[0] for x in cv], dtype=np.int64)),
-        custom_values=np.concatenate(cv) if cv else np.zeros(0))
+        custom_offsets=group_bounds[0], custom_values=group_bounds[1])
     return out, reconciled
 
 
 def _group_custom_bounds(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: np.ndarray,
-                         cust: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Per group the custom bounds of the sum (intersection of the members') and whether they differed."""
-    empty = np.zeros(0, np.float64)
-    bounds: list[np.ndarray] = [empty] * n_groups
+                         cust: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Per group the custom bounds of the sum as CSR (offsets, values): the first member's, or the
+    intersection of all members' where they differ (flagged in the returned mask)."""
     reconciled = np.zeros(n_groups, dtype=bool)
     if not cust.any():
-        return bounds, reconciled
+        return (np.zeros(n_groups + 1, np.int64), np.zeros(0)), reconciled
     rows = order[cust[order]]
     first_row = np.full(n_groups, -1, dtype=np.int64)
     first_row[gid[rows][::-1]] = rows[::-1]
-    ref = take(a, first_row[gid[rows]])
-    same = custom_bounds_equal(ref, take(a, rows))
-    for k in np.unique(gid[rows]).tolist():
-        r0 = int(first_row[k])
-        bounds[k] = a.custom_values[a.custom_offsets[r0]:a.custom_offsets[r0 + 1]]
+    same = custom_bounds_equal(take(a, first_row[gid[rows]]), take(a, rows))
+    has = first_row >= 0
+    lens = np.zeros(n_groups, dtype=np.int64)
+    lens[has] = np.diff(a.custom_offsets)[first_row[has]]
+    off = _offsets(lens)
+    src, _ = _gather(a.custom_offsets, first_row[has])
+    dst, _ = _gather(off, np.flatnonzero(has))
+    vals = np.empty(int(off[-1]))
+    vals[dst] = a.custom_values[src]
+    if same.all():
+        return (off, vals), reconciled
+    # Mismatched bounds: intersect, member by member (only the differing members of those groups).
+    inter: dict[int, np.ndarray] = {}
     for pos in np.flatnonzero(~same).tolist():
         row = int(rows[pos])
         k = int(gid[row])
-        reconciled[k] = True
-        bounds[k] = _intersect(bounds[k], a.custom_values[a.custom_offsets[row]:a.custom_offsets[row + 1]])
-    return bounds, reconciled
+        cur = inter.get(k, vals[off[k]:off[k + 1]])
+        inter[k] = _intersect(cur, a.custom_values[a.custom_offsets[row]:a.custom_offsets[row + 1]])
+    groups = np.array(sorted(inter), dtype=np.int64)
+    reconciled[groups] = True
+    return _set_row_bounds(off, vals, groups, [inter[k] for k in groups.tolist()]), reconciled
 
 
 def _merge_slow_groups(out: HistogramBatch, a: HistogramBatch, gid: np.ndarray, groups: np.ndarray,

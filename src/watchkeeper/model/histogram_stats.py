@@ -82,24 +82,39 @@ def all_buckets(a: HistogramBatch) -> AllBuckets:
     t = thr[nr]
     n_up = np.where((n_up < 0) & (n_up > -t), -t, n_up)
     n_lo = np.where((n_lo > 0) & (n_lo < t), t, n_lo)
-    zrows = np.flatnonzero(a.zero_count > 0)
-    # Order: negative buckets by descending index, the zero bucket, positive buckets ascending.
-    rows = np.concatenate([nr, zrows, pr])
-    section = np.concatenate([np.zeros(nr.shape[0], np.int64), np.ones(zrows.shape[0], np.int64),
-                              np.full(pr.shape[0], 2, np.int64)])
-    secondary = np.concatenate([-nidx, np.zeros(zrows.shape[0], np.int64), pidx])
-    order = np.lexsort((secondary, section, rows))
-    cat = np.concatenate
+    # Order per row: negative buckets by descending index, the zero bucket if populated, positive
+    # buckets ascending. Every entry's place follows from the row layout; no sort is needed.
+    has_zero = a.zero_count > 0
+    n_neg = np.diff(a.neg_offsets)
+    n_pos = np.diff(a.pos_offsets)
+    lens = n_neg + has_zero + n_pos
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    total = int(offsets[-1])
+    neg_local = np.arange(nr.shape[0], dtype=np.int64) - a.neg_offsets[nr]
+    dst_n = offsets[nr] + n_neg[nr] - 1 - neg_local
+    zrows = np.flatnonzero(has_zero)
+    dst_z = offsets[zrows] + n_neg[zrows]
+    pos_local = np.arange(pr.shape[0], dtype=np.int64) - a.pos_offsets[pr]
+    dst_p = offsets[pr] + n_neg[pr] + has_zero[pr] + pos_local
+
+    def place(neg: np.ndarray, zero: np.ndarray, pos: np.ndarray, dtype: type) -> np.ndarray:
+        out = np.empty(total, dtype=dtype)
+        out[dst_n] = neg
+        out[dst_z] = zero
+        out[dst_p] = pos
+        return out
+
+    z = zrows.shape[0]
     return AllBuckets(
-        row=rows[order],
-        offsets=np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m))]).astype(np.int64),
-        lower=cat([n_lo, -thr[zrows], p_lo])[order],
-        upper=cat([n_up, thr[zrows], p_up])[order],
-        count=cat([a.neg_count, a.zero_count[zrows], a.pos_count])[order],
-        lower_inclusive=cat([n_lo_inc, np.ones(zrows.shape[0], bool), p_lo_inc])[order],
-        upper_inclusive=cat([n_up_inc, np.ones(zrows.shape[0], bool), p_up_inc])[order],
-        is_zero=cat([np.zeros(nr.shape[0], bool), np.ones(zrows.shape[0], bool),
-                     np.zeros(pr.shape[0], bool)])[order],
+        row=np.repeat(np.arange(m, dtype=np.int64), lens),
+        offsets=offsets,
+        lower=place(n_lo, -thr[zrows], p_lo, np.float64),
+        upper=place(n_up, thr[zrows], p_up, np.float64),
+        count=place(a.neg_count, a.zero_count[zrows], a.pos_count, np.float64),
+        lower_inclusive=place(n_lo_inc, np.ones(z, bool), p_lo_inc, bool),
+        upper_inclusive=place(n_up_inc, np.ones(z, bool), p_up_inc, bool),
+        is_zero=place(np.zeros(nr.shape[0], bool), np.ones(z, bool), np.zeros(pr.shape[0], bool), bool),
     )
 
 

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..model.histogram_ops import take
 from ..model.labels import Labels
 from .errors import ExecutionError
-from .format import format_float, go_g
-from .histaggr import strip_for_aggregation, sum_histograms
+from .format import format_float, format_floats, go_g
+from .histaggr import histogram_texts, strip_for_aggregation, sum_histograms
 from .labelsets import empty_vectors, group_rows_sum, sorted_groups
 from .topk import select_k
 from .values import Annotations, InstantVectors
@@ -120,7 +121,8 @@ def _sum_avg(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: in
 def kahan_group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int, avg: bool) -> np.ndarray:
     """Per group, Prometheus' compensated sum (or mean) of ``values`` taken in order."""
     vals = np.asarray(values, dtype=np.float64)[:, None]
-    return _sum_avg(vals, np.ones(vals.shape, dtype=bool), np.asarray(groups, dtype=np.int64), n_groups, avg)[:, 0]
+    gid = np.asarray(groups, dtype=np.int64)
+    return _sum_avg(vals, np.ones(vals.shape, dtype=bool), gid, n_groups, avg)[:, 0]
 
 
 def _variance(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
@@ -196,9 +198,19 @@ def _quantile(vals: np.ndarray, present: np.ndarray, gid: np.ndarray, ngroups: i
 def _count_values(vec: InstantVectors, label: str, grouping: list[str], without: bool) -> InstantVectors:
     steps = vec.num_steps
     rows, cols = np.nonzero(vec.present)
-    vals = vec.values[rows, cols]
-    uniq, vinv = np.unique(vals, return_inverse=True)
-    texts = [format_float(float(u)) for u in uniq]
+    if vec.h is not None and vec.h_index is not None:
+        # Histograms count under their text form (Go's FloatHistogram.String()).
+        hix = vec.h_index[rows, cols]
+        keys = np.array(format_floats(vec.values[rows, cols]), dtype=object)
+        hist = np.flatnonzero(hix >= 0)
+        if hist.size:
+            keys[hist] = histogram_texts(take(vec.h, hix[hist]))
+        uniq, vinv = np.unique(keys.astype(str), return_inverse=True)
+        texts = [str(u) for u in uniq]
+    else:
+        vals = vec.values[rows, cols]
+        uniq, vinv = np.unique(vals, return_inverse=True)
+        texts = [format_float(float(u)) for u in uniq]
     pair = rows * max(uniq.size, 1) + vinv.ravel()
     upair, pinv = np.unique(pair, return_inverse=True)
     names = tuple(grouping) + (() if without else (label,))
@@ -226,8 +238,9 @@ def aggregate(op: str, vec: InstantVectors, grouping: list[str], without: bool,
         vec = strip_for_aggregation(op, vec, annotations, expr_pos)
         if op in ("sum", "avg") and vec.h is not None:
             gid, glabels = group_ids(vec.labels, grouping, without)
-            return sum_histograms(op, vec, gid, len(glabels), annotations, expr_pos,
-                                  lambda v: aggregate(op, v, grouping, without, param, annotations, param_pos))
+            def floats(v: InstantVectors) -> InstantVectors:
+                return aggregate(op, v, grouping, without, param, annotations, param_pos)
+            return sum_histograms(op, vec, gid, len(glabels), annotations, expr_pos, floats)
     steps = vec.num_steps
     if op == "count_values":
         assert isinstance(param, str)

@@ -12,9 +12,9 @@ import numpy as np
 from ..model.labels import Labels
 from . import ast
 from .errors import ExecutionError
-from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, go_labels, group_rows_sum
 from .histbinop import combined, histogram_pairs
 from .histtrim import TRIM_OPS
+from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, go_labels, group_rows_sum
 from .values import Annotations, InstantVectors
 
 __all__ = ["ARITHMETIC", "COMPARISON", "SET_OPS", "scalar_binop", "vector_scalar_binop", "vector_binop"]
@@ -73,7 +73,8 @@ def vector_scalar_binop(op: str, vec: InstantVectors, scalar: np.ndarray, *, sca
                         pos: str = "") -> InstantVectors:
     if vec.h is not None and vec.h_index is not None:
         return _vector_scalar_hist(op, vec, scalar, scalar_left=scalar_left, return_bool=return_bool,
-                                   delayed_names=delayed_names, annotations=annotations or Annotations(), pos=pos)
+                                   delayed_names=delayed_names, annotations=annotations or Annotations(),
+                                   pos=pos)
     if op in TRIM_OPS:  # trimming applies to histograms only
         return InstantVectors([], np.zeros((0, vec.num_steps)), np.zeros((0, vec.num_steps), dtype=bool))
     s = np.asarray(scalar, dtype=np.float64)[None, :]
@@ -113,7 +114,8 @@ def _vector_scalar_hist(op: str, vec: InstantVectors, scalar: np.ndarray, *, sca
     s = np.broadcast_to(np.asarray(scalar, dtype=np.float64), (vec.num_steps,))[cols]
     hs = vec.h_index[rows, cols]
     none = np.full(rows.shape[0], -1, dtype=np.int64)
-    fl, fr, hl, hr = (s, vec.values[rows, cols], none, hs) if scalar_left else (vec.values[rows, cols], s, hs, none)
+    own = vec.values[rows, cols]
+    fl, fr, hl, hr = (s, own, none, hs) if scalar_left else (own, s, hs, none)
     res = histogram_pairs(op, fl, fr, hl, hr, vec.h, return_bool, annotations, pos)
     if not res.keep.any():
         return out

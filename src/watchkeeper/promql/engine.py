@@ -17,8 +17,9 @@ from typing import Literal
 
 import numpy as np
 
-from ..model.batch import SeriesSet
 from ..model import histogram_ops as hops
+from ..model.batch import SeriesSet
+from ..model.histogram import COUNTER_RESET, UNKNOWN_RESET
 from ..model.labels import Labels
 from ..storage.api import Querier
 from . import ast
@@ -240,6 +241,8 @@ class _Evaluator:
             inner = InstantVectors([], np.zeros((0, 0)), np.zeros((0, 0), dtype=bool))
         else:
             inner = self.as_vectors(self.eval(node.expr, inner_ts), inner_ts)
+            if inner.h is not None and inner.h_index is not None:
+                inner = _forget_repeated_resets(inner)
         ss = vectors_to_series(inner, inner_ts)
         return windows_over(ss, ref, node.range_ms, drop_name=inner.drop_name)
 
@@ -422,6 +425,23 @@ def _step_invariant(node: ast.Expr, invariant: Callable[[ast.Expr], bool]) -> bo
     if isinstance(node, ast.Call):
         return node.func not in _TIME_DEPENDENT and all(invariant(a) for a in node.args)
     return False
+
+
+def _forget_repeated_resets(vec: InstantVectors) -> InstantVectors:
+    """A subquery step that sees the same stored histogram again must not report its counter
+    reset again: repeated samples lose a ``reset`` hint (Prometheus counts the reset once)."""
+    assert vec.h is not None and vec.h_index is not None
+    hix = vec.h_index
+    repeat = np.zeros(hix.shape, dtype=bool)
+    repeat[:, 1:] = (hix[:, 1:] >= 0) & (hix[:, 1:] == hix[:, :-1])
+    repeat &= (hix >= 0) & (vec.h.hint[np.maximum(hix, 0)] == COUNTER_RESET)
+    if not repeat.any():
+        return vec
+    rows = hix[repeat]
+    h = hops.concatenate([vec.h, hops.with_hint(hops.take(vec.h, rows), UNKNOWN_RESET)])
+    new_index = hix.copy()
+    new_index[repeat] = len(vec.h) + np.arange(rows.shape[0])
+    return InstantVectors(vec.labels, vec.values, vec.present, vec.drop_name, vec.timestamps, h, new_index)
 
 
 def _repeat_steps(value: Value, steps: int) -> Value:

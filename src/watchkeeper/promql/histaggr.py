@@ -14,13 +14,15 @@ from collections.abc import Callable
 import numpy as np
 
 from ..model import histogram_ops as hops
+from ..model import histogram_stats as hstats
 from ..model.histogram import HistogramBatch
+from .format import go_g
 from .values import Annotations, InstantVectors
 
-__all__ = ["strip_for_aggregation", "sum_histograms", "arith_annotations", "add_up"]
+__all__ = ["strip_for_aggregation", "sum_histograms", "arith_annotations", "add_up", "histogram_texts"]
 
 # Operators that ignore histogram samples (with an info).
-_IGNORING = frozenset({"min", "max", "stddev", "stdvar", "quantile", "topk", "bottomk", "count_values"})
+_IGNORING = frozenset({"min", "max", "stddev", "stdvar", "quantile", "topk", "bottomk"})
 
 
 def strip_for_aggregation(op: str, vec: InstantVectors, annotations: Annotations, expr_pos: str
@@ -76,7 +78,8 @@ def sum_histograms(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int, 
     np.add.at(n_f, gid, flt.astype(np.int64))
     mixed = (n_h > 0) & (n_f > 0)
     if mixed.any():
-        annotations.warn(f"PromQL warning: encountered a mix of histograms and floats for aggregation{expr_pos}")
+        annotations.warn("PromQL warning: encountered a mix of histograms and floats for aggregation"
+                         + expr_pos)
     float_out = float_agg(InstantVectors(vec.labels, vec.values, flt, vec.drop_name))
     values = np.array(float_out.values, dtype=np.float64)
     present = float_out.present & (n_h == 0)
@@ -103,4 +106,22 @@ def sum_histograms(op: str, vec: InstantVectors, gid: np.ndarray, ngroups: int, 
     out = InstantVectors(float_out.labels, values, present, float_out.drop_name)
     if h is not None:
         out.h, out.h_index = h, h_index
+    return out
+
+
+def histogram_texts(h: HistogramBatch) -> list[str]:
+    """Go's ``FloatHistogram.String()`` of every row: count, sum, then the non-empty buckets in
+    ascending order with their bounds (``count_values`` uses it as the label value)."""
+    b = hstats.all_buckets(h)
+    out = []
+    for k in range(len(h)):
+        parts = [f"{{count:{go_g(float(h.count[k]))}, sum:{go_g(float(h.sum[k]))}"]
+        for j in range(int(b.offsets[k]), int(b.offsets[k + 1])):
+            c = float(b.count[j])
+            if c == 0:
+                continue
+            lo = "[" if b.lower_inclusive[j] else "("
+            hi = "]" if b.upper_inclusive[j] else ")"
+            parts.append(f"{lo}{go_g(float(b.lower[j]))},{go_g(float(b.upper[j]))}{hi}:{go_g(c)}")
+        out.append(", ".join(parts) + "}")
     return out

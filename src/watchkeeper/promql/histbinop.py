@@ -89,8 +89,8 @@ def histogram_pairs(op: str, fl: np.ndarray, fr: np.ndarray, hl: np.ndarray, hr:
             name = "addition" if op == "+" else "subtraction"
             bad = flags.incompatible.copy()
             if bad.any():
-                annotations.warn(f"PromQL warning: incompatible bucket layout encountered for binary operator {op}"
-                                 f"{pos}")
+                annotations.warn("PromQL warning: incompatible bucket layout encountered for binary "
+                                 f"operator {op}{pos}")
             flags.incompatible[:] = False
             arith_annotations(flags, annotations, pos, name)
             good = np.flatnonzero(~bad)
@@ -122,8 +122,8 @@ def histogram_pairs(op: str, fl: np.ndarray, fr: np.ndarray, hl: np.ndarray, hr:
         sel = incompatible & (lh == lhs_hist) & (rh == rhs_hist)
         if sel.any():
             lt, rt = _types(lhs_hist, rhs_hist)
-            annotations.info(f'PromQL info: incompatible sample types encountered for binary operator "{op}": '
-                             f"{lt} {op} {rt}{pos}")
+            annotations.info("PromQL info: incompatible sample types encountered for binary operator "
+                             f'"{op}": {lt} {op} {rt}{pos}')
     if return_bool and op in _COMPARISON:
         h_row[:] = -1
     out_h = hops.concatenate(parts) if parts else None

@@ -114,11 +114,13 @@ def trim(a: HistogramBatch, x: np.ndarray, keep_below: bool) -> HistogramBatch:
     zero_count = a.zero_count * zs
     with np.errstate(all="ignore"):
         p_sum = np.where(pos_count != 0, pos_count * _representative(plo, phi, ~pc), 0.0)
-        n_sum = np.where(neg_count != 0, neg_count * _representative(nlo, nhi, np.ones(nr.shape[0], bool)), 0.0)
+        n_rep = _representative(nlo, nhi, np.ones(nr.shape[0], bool))
+        n_sum = np.where(neg_count != 0, neg_count * n_rep, 0.0)
         z_sum = np.where(zero_count != 0, zero_count * (zlo + zhi) / 2, 0.0)
     count = (zero_count + np.bincount(pr, weights=pos_count, minlength=m)
              + np.bincount(nr, weights=neg_count, minlength=m))
-    total = (z_sum + np.bincount(pr, weights=p_sum, minlength=m) + np.bincount(nr, weights=n_sum, minlength=m))
+    total = (z_sum + np.bincount(pr, weights=p_sum, minlength=m)
+             + np.bincount(nr, weights=n_sum, minlength=m))
     # Rows where every populated bucket is untouched come back as they were.
     touched = np.zeros(m, dtype=bool)
     touched |= np.bincount(pr, weights=(~pw & (a.pos_count != 0)), minlength=m) > 0

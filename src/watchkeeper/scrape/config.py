@@ -337,11 +337,12 @@ class ScrapeConfig(HTTPClientConfig):
     scrape_native_histograms: bool | None = None
     # With native histograms scraped, also keep the classic series of histograms that have both.
     always_scrape_classic_histograms: bool = False
+    # Resolution limits for scraped native histograms (0: none).
+    native_histogram_bucket_limit: int = 0
+    native_histogram_min_bucket_factor: float = 0.0
     # Accepted for compatibility; these change nothing.
     scrape_classic_histograms: bool = False
     convert_classic_histograms_to_nhcb: bool = False
-    native_histogram_bucket_limit: int = 0
-    native_histogram_min_bucket_factor: float = 0.0
     metric_name_validation_scheme: str = ""
     metric_name_escaping_scheme: str = ""
     scrape_failure_log_file: str = ""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,8 @@ from ..exposition.textparse import (
     parse_series_key,
 )
 from ..model.batch import STALE_NAN, SampleBatch
+from ..model.histogram import CUSTOM_BUCKETS_SCHEMA, HistogramBatch
+from ..model.histogram_ops import reduce_schema
 from ..model.labels import Labels
 from ..storage.api import Appender, StorageError
 from .config import SCRAPE_PROTOCOL_HEADERS, ScrapeConfig
@@ -135,6 +138,34 @@ class _AppendError(Exception):
     def __init__(self, msg: str, stats: ScrapeStats) -> None:
         super().__init__(msg)
         self.stats = stats
+
+
+def _max_schema(min_bucket_factor: float) -> int:
+    """The finest schema whose bucket growth factor is at least ``min_bucket_factor`` (Prometheus'
+    ``pickSchema``; factors up to 1 allow every schema)."""
+    factor = min_bucket_factor if min_bucket_factor > 1 else 1.00271
+    return int(min(8, max(-4, math.floor(-math.log2(math.log2(factor))))))
+
+
+def _limit_native(h: HistogramBatch, bucket_limit: int, min_bucket_factor: float) -> HistogramBatch:
+    """``native_histogram_min_bucket_factor`` and ``native_histogram_bucket_limit`` as Prometheus
+    applies them: exponential histograms are reduced to the schema the factor allows, then one
+    schema step at a time until they have at most ``bucket_limit`` buckets. Raises ValueError
+    when one cannot get there (custom buckets, or schema -4 reached)."""
+    exponential = h.schema != CUSTOM_BUCKETS_SCHEMA
+    top = _max_schema(min_bucket_factor)
+    if (exponential & (h.schema > top)).any():
+        h = reduce_schema(h, np.where(exponential, np.minimum(h.schema, top), h.schema))
+    if bucket_limit <= 0:
+        return h
+    for _ in range(13):  # schema 8 down to -4
+        over = np.diff(h.pos_offsets) + np.diff(h.neg_offsets) > bucket_limit
+        if not over.any():
+            return h
+        if (over & ((h.schema <= -4) | ~exponential)).any():
+            break
+        h = reduce_schema(h, np.where(over, h.schema.astype(np.int64) - 1, h.schema))
+    raise ValueError("histogram bucket limit exceeded")
 
 
 class ScrapeLoop:
@@ -368,8 +399,14 @@ class ScrapeLoop:
         h_index = getattr(parsed, "h_index", None)  # native histograms (protobuf scrapes only)
         if h_index is not None:
             h_index = h_index[sel]
-            if (h_index >= 0).any():
-                batch.h, batch.h_index = getattr(parsed, "h", None), h_index
+            h = getattr(parsed, "h", None)
+            if h is not None and (h_index >= 0).any():
+                try:
+                    h = _limit_native(h, cfg.native_histogram_bucket_limit,
+                                      cfg.native_histogram_min_bucket_factor)
+                except ValueError as e:
+                    raise _AppendError(str(e), ScrapeStats(n, len(sel), 0)) from None
+                batch.h, batch.h_index = h, h_index
         if len(self._cache) > 2 * n + 64:
             cur = self._compact(keys, cur)
         return batch, stats, np.sort(cur)

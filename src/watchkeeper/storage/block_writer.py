@@ -19,11 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..model.histogram import HistogramBatch
+from ..model.histogram_ops import take
 from ..model.labels import Labels
 from .block import HISTOGRAMS_SCHEMA, BlockMeta
 from .csr import expand_ranks
 from .decimal import encode
-from .hist import tag, take
+from .hist import tag
 
 __all__ = ["BlockWriter", "new_block_id", "write_block"]
 

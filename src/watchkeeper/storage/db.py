@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ..model.batch import SampleBatch, SeriesSet
 from ..model.histogram import HistogramBatch
+from ..model.histogram_ops import take
 from ..model.labels import METRIC_NAME, Labels
 from ..model.matchers import Matcher
 from .api import StorageError
@@ -28,7 +29,7 @@ from .compact import compact_blocks, covered_blocks, plan_compaction
 from .csr import drop_empty, expand_ranks
 from .cut import write_head_blocks
 from .head import Head, HeadSnapshot, Run
-from .hist import canonicalize_nans, is_tagged, resolve, tagged_rows, take, validate
+from .hist import canonicalize_nans, is_tagged, resolve, tagged_rows, validate
 from .merge import LabelOrder, merge_series_sets
 from .retention import expired_blocks
 from .wal import (

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.histogram import HistogramBatch
+from ..model.histogram_ops import take
 from .csr import Ranges, combine, concat_csr, expand_ranks, gather, segment_bisect
-from .hist import HistogramPool, is_tagged, tag, tagged_rows, take
+from .hist import HistogramPool, is_tagged, tag, tagged_rows
 from .index import GrowArray, SeriesIndex
 
 __all__ = ["Run", "Head", "HeadSnapshot"]

@@ -22,11 +22,11 @@ import numpy as np
 
 from ..model.batch import SeriesSet
 from ..model.histogram import HistogramBatch
-from .csr import gather_ranges
+from ..model.histogram_ops import take
 from .index import GrowArray
 
-__all__ = ["HistogramPool", "NORMAL_NAN", "canonicalize_nans", "concat", "is_tagged", "resolve",
-           "tag", "tagged_rows", "take", "to_tagged", "validate"]
+__all__ = ["HistogramPool", "NORMAL_NAN", "canonicalize_nans", "is_tagged", "resolve", "tag", "tagged_rows",
+           "to_tagged", "validate"]
 
 _TAG_TOP = 0x7FFC
 _TAG = np.uint64(_TAG_TOP << 48)
@@ -60,55 +60,6 @@ def canonicalize_nans(v: np.ndarray) -> np.ndarray:
     v = v.copy()
     v[mask] = NORMAL_NAN
     return v
-
-
-def take(h: HistogramBatch, rows: np.ndarray) -> HistogramBatch:
-    """Histograms ``rows`` of ``h`` (in that order, repeats allowed)."""
-    rows = np.asarray(rows, np.int64)
-
-    def csr(offsets: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
-        starts = offsets[rows]
-        ends = offsets[rows + 1]
-        new = np.zeros(rows.shape[0] + 1, np.int64)
-        np.cumsum(ends - starts, out=new[1:])
-        _, idx = gather_ranges(starts, ends)
-        return (new, *(c[idx] for c in cols))
-
-    po, pi, pc = csr(h.pos_offsets, h.pos_index, h.pos_count)
-    no, ni, nc = csr(h.neg_offsets, h.neg_index, h.neg_count)
-    co, cv = csr(h.custom_offsets, h.custom_values)
-    return HistogramBatch(h.schema[rows], h.count[rows], h.sum[rows], h.zero_count[rows],
-                          h.zero_threshold[rows], h.hint[rows], po, pi, pc, no, ni, nc, co, cv)
-
-
-def concat(hs: list[HistogramBatch]) -> HistogramBatch:
-    """The histograms of ``hs`` one after another."""
-    if len(hs) == 1:
-        return hs[0]
-    if not hs:
-        return HistogramBatch.empty()
-
-    def offs(name: str) -> np.ndarray:
-        parts = [np.zeros(1, np.int64)]
-        base = 0
-        for h in hs:
-            o = getattr(h, name)
-            parts.append(o[1:] - o[0] + base)
-            base += int(o[-1] - o[0])
-        return np.concatenate(parts)
-
-    def cat(name: str, off: str | None = None) -> np.ndarray:
-        if off is None:
-            return np.concatenate([getattr(h, name) for h in hs])
-        return np.concatenate([getattr(h, name)[int(getattr(h, off)[0]) : int(getattr(h, off)[-1])]
-                               for h in hs])
-
-    return HistogramBatch(
-        cat("schema"), cat("count"), cat("sum"), cat("zero_count"), cat("zero_threshold"), cat("hint"),
-        offs("pos_offsets"), cat("pos_index", "pos_offsets"), cat("pos_count", "pos_offsets"),
-        offs("neg_offsets"), cat("neg_index", "neg_offsets"), cat("neg_count", "neg_offsets"),
-        offs("custom_offsets"), cat("custom_values", "custom_offsets"),
-    )
 
 
 def validate(h: HistogramBatch) -> str | None:

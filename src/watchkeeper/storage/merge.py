@@ -9,9 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..model.batch import SeriesSet
+from ..model.histogram_ops import concatenate
 from ..model.labels import Labels
 from .csr import Ranges, combine, concat_csr, expand_ranks
-from .hist import concat, resolve, to_tagged
+from .hist import resolve, to_tagged
 
 __all__ = ["LabelOrder", "merge_series_sets", "sort_keys"]
 
@@ -85,7 +86,7 @@ def merge_series_sets(parts: Sequence[SeriesSet]) -> SeriesSet:
         tagged.append(SeriesSet(p.labels, p.offsets, p.t, to_tagged(p.v, p.h_index, base)))
         pools.append(p.h)
         base += len(p.h)
-    return resolve(_merge_floats(tagged), concat(pools))
+    return resolve(_merge_floats(tagged), concatenate(pools))
 
 
 def _merge_floats(parts: list[SeriesSet]) -> SeriesSet:

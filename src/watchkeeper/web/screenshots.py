@@ -107,9 +107,9 @@ def demo_server(directory: Path, *, speed: float = 3.0, history: str = "6h",
                 proc.wait(5)
 
 
-def prepare_demo(url: str, *, firing: int = 2, timeout_s: float = 180.0) -> None:
-    """Wait until ``firing`` alerts fire (and so were notified), then silence the newest one, so the
-    alerts, silences and event log pages have something to show."""
+def prepare_demo(url: str, *, firing: int = 3, timeout_s: float = 180.0) -> None:
+    """Wait until ``firing`` alerts fire, then silence the oldest (already notified), so the alerts,
+    silences and event log pages have something to show."""
     deadline = time.monotonic() + timeout_s
     alerts: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
@@ -120,10 +120,10 @@ def prepare_demo(url: str, *, firing: int = 2, timeout_s: float = 180.0) -> None
         time.sleep(2)
     if not alerts:
         raise TimeoutError(f"no alert fired within {timeout_s}s")
-    newest = max(alerts, key=lambda a: a["startsAt"])
+    oldest = min(alerts, key=lambda a: a["startsAt"])
     now = time.time()
     httpx.post(url + "/api/v2/silences", timeout=10, json={
-        "matchers": [{"name": k, "value": newest["labels"][k], "isRegex": False, "isEqual": True}
+        "matchers": [{"name": k, "value": oldest["labels"][k], "isRegex": False, "isEqual": True}
                      for k in ("alertname", "instance")],
         "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 2 * 3600)),

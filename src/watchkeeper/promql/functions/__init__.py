@@ -23,4 +23,5 @@ FUNCTIONS: dict[str, FunctionImpl] = {
 }
 
 # Histogram-aware implementations, used when an argument carries native-histogram samples.
-NATIVE_FUNCTIONS: dict[str, FunctionImpl] = native.native_functions(FUNCTIONS, histogram.format_openmetrics_float)
+NATIVE_FUNCTIONS: dict[str, FunctionImpl] = native.native_functions(FUNCTIONS,
+                                                                    histogram.format_openmetrics_float)

@@ -161,10 +161,12 @@ def _sort_warning(call: FuncCall) -> bool:
 def _reorder(vec: InstantVectors, order: list[int] | None = None) -> InstantVectors:
     """``vec``'s series in ``order``; sample timestamps are not passed on (they are the step's now)."""
     if order is None:
-        return InstantVectors(vec.labels, vec.values, vec.present, vec.drop_name)
+        return InstantVectors(vec.labels, vec.values, vec.present, vec.drop_name, None, vec.h, vec.h_index)
     idx = np.array(order, dtype=np.int64)
     drop = vec.drop_name[idx] if vec.drop_name is not None else None
-    return InstantVectors([vec.labels[i] for i in order], vec.values[idx], vec.present[idx], drop)
+    h_index = None if vec.h_index is None else vec.h_index[idx]
+    return InstantVectors([vec.labels[i] for i in order], vec.values[idx], vec.present[idx], drop, None,
+                          vec.h if h_index is not None else None, h_index)
 
 
 def _sort_by_value(call: FuncCall, descending: bool) -> InstantVectors:

@@ -24,10 +24,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ...gocompat.quote import go_quote
-from ...model.histogram import CUSTOM_BUCKETS_SCHEMA, GAUGE_TYPE, HistogramBatch
-from ...model.labels import Labels
 from ...model import histogram_ops as hops
 from ...model import histogram_stats as hstats
+from ...model.histogram import CUSTOM_BUCKETS_SCHEMA, GAUGE_TYPE, HistogramBatch
+from ...model.labels import Labels
 from ..histaggr import add_up, arith_annotations
 from ..values import InstantVectors, RangeWindows, Value
 from .base import FuncCall, FunctionImpl, empty_vectors
@@ -36,7 +36,8 @@ __all__ = ["call_with_histograms", "strip_vector", "strip_windows", "has_histogr
 
 
 def has_histograms(value: Value) -> bool:
-    return isinstance(value, InstantVectors | RangeWindows) and value.h is not None and value.h_index is not None
+    return (isinstance(value, InstantVectors | RangeWindows) and value.h is not None
+            and value.h_index is not None)
 
 
 def metric_name(labels: Labels) -> str:
@@ -94,7 +95,8 @@ def _hist_output(call: FuncCall, vec: InstantVectors, compute: Callable[[np.ndar
     rows = np.flatnonzero(mask.any(axis=1))
     values = np.full(mask.shape, np.nan)
     values[mask] = compute(vec.h_index[mask])
-    return InstantVectors([vec.labels[i] for i in rows], values[rows], mask[rows], np.ones(rows.shape[0], bool))
+    return InstantVectors([vec.labels[i] for i in rows], values[rows], mask[rows],
+                          np.ones(rows.shape[0], bool))
 
 
 def _hist_field(field: str) -> FunctionImpl:
@@ -134,7 +136,8 @@ def _per_sample(vec: InstantVectors, compute: Callable[[np.ndarray, np.ndarray],
     values = np.full(mask.shape, np.nan)
     _, jj = np.nonzero(mask)
     values[mask] = compute(jj, vec.h_index[mask])
-    return InstantVectors([vec.labels[i] for i in rows], values[rows], mask[rows], np.ones(rows.shape[0], bool))
+    return InstantVectors([vec.labels[i] for i in rows], values[rows], mask[rows],
+                          np.ones(rows.shape[0], bool))
 
 
 def _nan_observations(call: FuncCall, vec: InstantVectors, pos: tuple[int, int], text: Callable[[bool], str],
@@ -273,7 +276,8 @@ def _concat(parts: list[InstantVectors], steps: int) -> InstantVectors:
     if not parts:
         return empty_vectors(steps)
     return InstantVectors([lbl for p in parts for lbl in p.labels], np.vstack([p.values for p in parts]),
-                          np.vstack([p.present for p in parts]), np.ones(sum(len(p.labels) for p in parts), bool))
+                          np.vstack([p.present for p in parts]),
+                          np.ones(sum(len(p.labels) for p in parts), bool))
 
 
 # --------------------------------------------------------------------------- range functions
@@ -326,7 +330,8 @@ def _float_part(call: FuncCall, impl: FunctionImpl, rw: RangeWindows, exclude: n
 
 
 def _mixed_warning(call: FuncCall, rw: RangeWindows, i: int) -> None:
-    call.warn(f"encountered a mix of histograms and floats for metric name {go_quote(metric_name(rw.labels[i]))}",
+    name = go_quote(metric_name(rw.labels[i]))
+    call.warn(f"encountered a mix of histograms and floats for metric name {name}",
               call.exprs[0].pos)
 
 
@@ -421,8 +426,8 @@ def _rate_plan(call: FuncCall, h: HistogramBatch, pts: np.ndarray, is_counter: b
 
 
 def _mixed_schemas(call: FuncCall, name: str, pos: tuple[int, int]) -> None:
-    call.warn("vector contains a mix of histograms with exponential and custom buckets schemas for metric name "
-              f"{go_quote(name)}", pos)
+    call.warn("vector contains a mix of histograms with exponential and custom buckets schemas for metric "
+              f"name {go_quote(name)}", pos)
 
 
 def _extrapolation(rw: RangeWindows, i: int, j: int, lo: int, hi: int, h: HistogramBatch,
@@ -478,6 +483,9 @@ def _instant_rate(is_rate: bool, float_impl: FunctionImpl) -> FunctionImpl:
             dt = int(rw.t[hi - 1] - rw.t[hi - 2])
             if dt == 0:
                 continue
+            if (h.schema[a] == CUSTOM_BUCKETS_SCHEMA) != (h.schema[b] == CUSTOM_BUCKETS_SCHEMA):
+                _mixed_schemas(call, name, pos)
+                continue
             if is_rate and (h.hint[a] == GAUGE_TYPE or h.hint[b] == GAUGE_TYPE):
                 call.warn(f"this native histogram metric is not a counter: {go_quote(name)}", pos)
             if not is_rate and (h.hint[a] != GAUGE_TYPE or h.hint[b] != GAUGE_TYPE):
@@ -507,7 +515,7 @@ def _sum_avg_over_time(avg: bool, float_impl: FunctionImpl) -> FunctionImpl:
         assert h is not None and rw.h_index is not None
         n_f, n_h = window_kinds(rw)
         float_out = _float_part(call, float_impl, rw, n_h > 0)
-        cells, rows, groups, weights = [], [], [], []
+        cells, rows, groups = [], [], []
         for i, j in zip(*np.nonzero(n_h > 0), strict=True):
             if n_f[i, j] > 0:
                 _mixed_warning(call, rw, int(i))
@@ -550,7 +558,8 @@ def _edge_over_time(last: bool, float_impl: FunctionImpl) -> FunctionImpl:
         args = list(call.args)
         args[0] = float_out_rw
         float_out = float_impl(FuncCall(call.name, args, call.exprs, call.eval_ts, call.annotations,
-                                        call.querier, call.lookback_ms, call.pos, call.query, call.query_range))
+                                        call.querier, call.lookback_ms, call.pos, call.query,
+                                        call.query_range))
         assert isinstance(float_out, InstantVectors)
         ii, jj = np.nonzero(edge_hist)
         cells = list(zip(ii.tolist(), jj.tolist(), strict=True))
@@ -600,9 +609,10 @@ def _changes_resets(resets: bool) -> FunctionImpl:
 
 # Functions whose float implementation handles histogram samples correctly as opaque samples
 # (they only count them, look at labels or timestamps).
-_PASS_THROUGH_RANGE = frozenset({"count_over_time", "present_over_time", "absent_over_time"})
+_PASS_THROUGH_RANGE = frozenset({"count_over_time", "present_over_time", "absent_over_time",
+                                 "ts_of_last_over_time", "ts_of_first_over_time"})
 _PASS_THROUGH_INSTANT = frozenset({"timestamp", "absent", "label_replace", "label_join", "sort_by_label",
-                                   "sort_by_label_desc", "info"})
+                                   "sort_by_label_desc"})
 
 
 def native_functions(float_impls: dict[str, FunctionImpl], format_q: Callable[[float], str]
@@ -637,8 +647,7 @@ def call_with_histograms(call: FuncCall, float_impl: FunctionImpl, native: dict[
     if impl is not None:
         return impl(call)
     if call.name in _PASS_THROUGH_RANGE or call.name in _PASS_THROUGH_INSTANT:
-        out = float_impl(call)
-        return _carry(call, out)
+        return float_impl(call)
     args: list[Value] = []
     for arg in call.args:
         if isinstance(arg, RangeWindows) and arg.h is not None:
@@ -650,24 +659,3 @@ def call_with_histograms(call: FuncCall, float_impl: FunctionImpl, native: dict[
             args.append(arg)
     return float_impl(FuncCall(call.name, args, call.exprs, call.eval_ts, call.annotations, call.querier,
                                call.lookback_ms, call.pos, call.query, call.query_range))
-
-
-def _carry(call: FuncCall, out: Value) -> Value:
-    """Put the histograms of the input vector back on a pass-through function's output rows."""
-    if not isinstance(out, InstantVectors) or call.name in _PASS_THROUGH_RANGE or call.name in (
-            "timestamp", "absent"):
-        return out
-    src = next((a for a in call.args if isinstance(a, InstantVectors)), None)
-    if src is None or src.h is None or src.h_index is None:
-        return out
-    return carry_rows(src, out)
-
-
-def carry_rows(src: InstantVectors, out: InstantVectors) -> InstantVectors:
-    """``out`` with ``src``'s histogram samples, for outputs whose rows are ``src`` rows relabelled
-    one to one (label functions, sorting). Rows are matched by identity of the values row."""
-    assert src.h_index is not None
-    if len(out.labels) != len(src.labels):
-        return out
-    out.h, out.h_index = src.h, src.h_index
-    return out

@@ -46,6 +46,7 @@ def merge_same_labelsets(vec: InstantVectors) -> InstantVectors:
     present = np.zeros((len(groups), vec.values.shape[1]), dtype=bool)
     drop = np.zeros(len(groups), dtype=bool)
     names = vec.drop_name_mask()
+    h_index = None if vec.h_index is None else np.full(values.shape, -1, dtype=np.int64)
     for g, (lbls, rows) in enumerate(groups.items()):
         p = vec.present[rows]
         if (p.sum(axis=0) > 1).any():
@@ -53,9 +54,12 @@ def merge_same_labelsets(vec: InstantVectors) -> InstantVectors:
         labels.append(lbls)
         for r in rows:
             values[g] = np.where(vec.present[r], vec.values[r], values[g])
+            if h_index is not None and vec.h_index is not None:
+                h_index[g] = np.where(vec.present[r], vec.h_index[r], h_index[g])
         present[g] = p.any(axis=0)
         drop[g] = names[rows[0]]
-    return InstantVectors(labels, values, present, drop)
+    h = vec.h if h_index is not None else None
+    return InstantVectors(labels, values, present, drop, None, h, h_index)
 
 
 def _relabelled(vec: InstantVectors, dst: str, new_values: list[str | None]) -> InstantVectors:
@@ -68,7 +72,8 @@ def _relabelled(vec: InstantVectors, dst: str, new_values: list[str | None]) -> 
         labels[i] = labels[i].merge({dst: value})
         if dst == METRIC_NAME:
             drop[i] = False
-    return merge_same_labelsets(InstantVectors(labels, vec.values, vec.present, drop))
+    out = InstantVectors(labels, vec.values, vec.present, drop, None, vec.h, vec.h_index)
+    return merge_same_labelsets(out)
 
 
 def _label_replace(call: FuncCall) -> InstantVectors:

@@ -20,6 +20,8 @@ cache then holds the script, as for a user who has opened the UI before).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import statistics
 import time
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from watchkeeper.web.screenshots import CHROMIUM, CHROMIUM_ARGS, demo_server
 
@@ -34,6 +37,7 @@ from .results import Row, progress
 
 DASHBOARD = "demo-fleet"
 PANELS = 12
+IDLE_S = 15.0  # one scrape interval of the demo: its background work, measured once
 NAMES = ("HighLatency", "HighErrorRate", "DiskFillingUp", "CPUThrottling", "PodCrashLooping",
          "MemoryPressure", "CertificateExpiry", "QueueBacklog", "ReplicaLag", "TargetMissing")
 
@@ -93,16 +97,48 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def _dashboard_run(context: Any, url: str, hours: float) -> tuple[float, float, int, int]:
+# From the first panel query sent to the last one answered (Resource Timing), in ms.
+_QUERY_SPAN = """() => {
+  const q = performance.getEntriesByType("resource").filter((e) => e.name.includes("/api/v1/query"));
+  return Math.max(...q.map((e) => e.responseEnd)) - Math.min(...q.map((e) => e.startTime));
+}"""
+
+
+def _cpu(kind: str) -> dict[int, float]:
+    """CPU seconds (user + system) of this process's descendants: the demo server (``kind="server"``) or
+    the browser's processes (``"browser"``). Read before a tab closes: a closed tab's process is gone."""
+    out = {}
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            is_server = "demo" in p.cmdline() and "watchkeeper.cli.main" in p.cmdline()
+            if is_server if kind == "server" else p.name().startswith("chrom"):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+    return out
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
+DashRun = tuple[float, float, float, int, int, float, float]
+
+
+def _dashboard_run(context: Any, url: str, hours: float) -> DashRun:
+    """Times (ms), panel counts, and CPU seconds of the server and of the browser."""
     page = context.new_page()
     try:
+        cpu0 = {k: _cpu(k) for k in ("server", "browser")}
         page.goto(f"{url}/dashboards?uid={DASHBOARD}&from=now-{hours:g}h&to=now", wait_until="commit")
         page.wait_for_function("() => window.__wk && window.__wk.drawn", timeout=30_000, polling=50)
         drawn = page.evaluate("window.__wk.drawn")
+        server = _used(cpu0["server"], _cpu("server"))
+        browser = _used(cpu0["browser"], _cpu("browser"))
         own = float(page.locator("div.page[data-state]").get_attribute("data-draw-ms") or "nan")
+        queries = page.evaluate(_QUERY_SPAN)
         panels = page.locator("div.dash-panel").count()
         bad = page.locator("div.dash-panel .panel-state.err, div.dash-panel .panel-empty").count()
-        return drawn, own, panels, bad
+        return drawn, own, queries, panels, bad, server, browser
     finally:
         page.close()
 
@@ -129,24 +165,30 @@ def run(work: Path, *, hours: float, alerts: int, runs: int) -> list[Row]:
         return [Row("ui", "skipped", "", None, None, check="playwright not installed")]
     if not Path(CHROMIUM).exists():
         return [Row("ui", "skipped", "", None, None, check=f"{CHROMIUM} not installed")]
-    note = "no Grafana/Prometheus UI here to compare with"
+    load_before = os.getloadavg()[0]
     with demo_server(work, speed=1.0, history=f"{hours:g}h") as url:
-        progress(f"demo ready at {url}; posting {alerts} alerts")
-        post_alerts(url, alerts)
+        progress(f"demo ready at {url}")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 context = browser.new_context(viewport={"width": 1600, "height": 1000})
                 context.add_init_script(_PROBE)
                 dash = [_dashboard_run(context, url, hours) for _ in range(runs + 1)][1:]
+                before = _cpu("server")
+                time.sleep(IDLE_S)
+                idle = _used(before, _cpu("server")) / IDLE_S  # scrapes and rule evaluations go on anyway
                 progress("dashboard: " + ", ".join(f"{d[0]:.0f} ms" for d in dash))
-                post_alerts(url, alerts)  # fresh endsAt for the alerts part
+                progress(f"posting {alerts} alerts")
+                post_alerts(url, alerts)  # after the dashboard part, which they would only slow down
                 time.sleep(0.5)
                 al = [_alerts_run(context, url, alerts) for _ in range(runs + 1)][1:]
                 progress("alerts: " + ", ".join(f"{a[0]:.0f}/{a[2]:.0f} ms" for a in al))
             finally:
                 browser.close()
-    panels_ok = all(p == PANELS and bad == 0 for _, _, p, bad in dash)
+    # Everything here is wall-clock time on a machine shared with the server: say how busy it was.
+    note = (f"no Grafana/Prometheus UI here to compare with; load average {load_before:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after ({os.cpu_count()} CPUs)")
+    panels_ok = all(d[3] == PANELS and d[4] == 0 for d in dash)
     shown = [int(m.group(1)) for *_, s in al if (m := re.match(r"(\d+) of", s))]
     filter_ok = bool(shown) and all(0 < k < alerts for k in shown)
     drawn = _median([d[0] for d in dash])
@@ -156,6 +198,10 @@ def run(work: Path, *, hours: float, alerts: int, runs: int) -> list[Row]:
             + (", under 1.5 s" if drawn < 1500 else ", SLOW"),
             note=note),
         Row("ui", "  of which panels' queries and charts", "ms", _median([d[1] for d in dash]), None),
+        Row("ui", "  of which first query sent to last answered", "ms", _median([d[2] for d in dash]), None),
+        Row("ui", "  server CPU per dashboard load", "CPU-ms", 1000 * _median([d[5] for d in dash]), None),
+        Row("ui", "  browser CPU per dashboard load", "CPU-ms", 1000 * _median([d[6] for d in dash]), None),
+        Row("ui", "  server CPU when idle, per second", "CPU-ms", 1000 * idle, None),
         Row("ui", f"alerts page, {alerts:,} alerts: first render", "ms", _median([a[0] for a in al]), None,
             check="ok" if al else "", note=note),
         Row("ui", "  filter keystroke to updated list", "ms", _median([a[2] for a in al]), None,

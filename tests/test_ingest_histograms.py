@@ -309,10 +309,18 @@ def test_hand_ordered_fields_decode_once() -> None:
         assert got['y'] == [(2000, 4.0)]
 
 
+def test_schemas_finer_than_8_are_reduced() -> None:
+    body = v1_body([({"__name__": "h"}, [], [{**EXP, "schema": 10}])])
+    got = samples_of(decode_remote_write(snappy(body)))
+    # Four schema-10 buckets per schema-8 bucket: index i -> ((i - 1) >> 2) + 1.
+    assert got == {"h": [(1000, norm({**EXP, "schema": 8, "pos": [(0, 4), (1, 2)], "neg": [(0, 4)]}))]}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"schema": 9}, "invalid schema"),
+        ({"schema": 53}, "invalid schema"),
+        ({"schema": -5}, "invalid schema"),
         ({"count": 1}, "observation count should be at least"),
         ({"custom": [1.0]}, "exponential schema must not have custom bounds"),
         ({"schema": CUSTOM_BUCKETS_SCHEMA, "neg": [], "zc": 0, "zt": 0.0, "custom": [2.0, 1.0]},
@@ -342,7 +350,9 @@ def test_spans_that_disagree_with_buckets_are_rejected() -> None:
         decode_remote_write(snappy(_timeseries_v1({"__name__": "h"}, [h.SerializeToString()])))
 
 
-_bucket_lists = st.lists(st.tuples(st.integers(-40, 40), st.integers(0, 50)), max_size=12).map(
+# Small counts (one-byte deltas) and large ones (multi-byte varints, negative deltas).
+_bucket_lists = st.lists(st.tuples(st.integers(-40, 40), st.integers(0, 50) | st.integers(0, 2**40)),
+                         max_size=12).map(
     lambda xs: sorted(dict(xs).items()))
 
 

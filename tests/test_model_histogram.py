@@ -187,6 +187,20 @@ def test_sum_groups_folds_in_row_order() -> None:
     assert plain[0]["sum"] == 1.3
 
 
+@pytest.mark.parametrize(("hints", "expected", "collision"), [
+    ([NOT_COUNTER_RESET, NOT_COUNTER_RESET], NOT_COUNTER_RESET, False),
+    ([NOT_COUNTER_RESET, UNKNOWN_RESET, NOT_COUNTER_RESET], UNKNOWN_RESET, False),
+    ([NOT_COUNTER_RESET, GAUGE_TYPE, UNKNOWN_RESET], GAUGE_TYPE, False),
+    ([NOT_COUNTER_RESET, COUNTER_RESET], UNKNOWN_RESET, True),
+    # A reset and a "not reset" anywhere in the group collide, even next to a gauge.
+    ([GAUGE_TYPE, NOT_COUNTER_RESET, UNKNOWN_RESET, COUNTER_RESET], GAUGE_TYPE, True),
+])
+def test_sum_groups_hint(hints: list[int], expected: int, collision: bool) -> None:
+    batch = hb(*({"count": 1, "hint": h} for h in hints))
+    res, flags = H.sum_groups(batch, np.zeros(len(hints), np.int64), 1)
+    assert int(res.hint[0]) == expected and bool(flags.collision[0]) is collision
+
+
 def test_sum_groups_matches_pairwise_add() -> None:
     rng = np.random.default_rng(7)
     hists = [{"schema": int(rng.integers(0, 3)), "count": float(rng.integers(1, 9)),
@@ -314,6 +328,11 @@ def test_fraction() -> None:
     assert f[1] == pytest.approx((2 + 1) / 4)  # (0, 5] fully, half of (5, 10]
     assert f[2] == pytest.approx(0.8)  # NaN observations are in no fraction
     assert S.fraction(a, 2.0, 1.0).tolist() == [0.0, 0.0, 0.0]
+    # No interpolation in the infinite-width first and last custom buckets (classic le="-3", -2, -1, +Inf).
+    nhcb = hb({"schema": -53, "count": 100, "custom_values": [-3, -2, -1],
+               "positive": {0: 10, 1: 2, 2: 3, 3: 85}})
+    assert S.fraction(nhcb, -4.0, -2.0)[0] == pytest.approx(0.02)
+    assert S.fraction(nhcb, 0.0, 1.0)[0] == 0.0 and S.fraction(nhcb, 0.0, math.inf)[0] == pytest.approx(0.85)
     assert math.isnan(S.fraction(hb({"count": 0}), 0.0, 1.0)[0])
 
 
@@ -343,3 +362,83 @@ def test_vectorized_paths_scale() -> None:
     g, _ = H.sum_groups(a, np.arange(n) % 100, 100)
     assert g.count.tolist() == [n / 100 * per] * 100
     assert np.all(S.quantile(a, 0.5) == 2 ** 9)
+
+
+# --------------------------------------------------------------------------- reference cross-check
+
+
+def _ref_buckets(h: dict) -> list[tuple[float, float, float]]:
+    """AllBucketIterator of one histogram, written out plainly: (lower, upper, count) ascending."""
+    base = 2.0 ** (2.0 ** -h["schema"])
+    thr = h["zero_threshold"]
+    neg = sorted(h["negative"].items(), reverse=True)
+    out = [(-base ** i, -thr if -thr < -base ** (i - 1) < 0 else -base ** (i - 1), c) for i, c in neg]
+    if h["zero_count"] > 0:
+        out.append((-thr, thr, h["zero_count"]))
+    for i, c in sorted(h["positive"].items()):
+        lo, up = base ** (i - 1), base ** i
+        out.append((thr if 0 < lo < thr else lo, up, c))
+    return out
+
+
+def _ref_quantile(q: float, h: dict) -> float:
+    buckets = _ref_buckets(h)
+    walk = buckets if q < 0.5 else buckets[::-1]
+    rank = q * h["count"] if q < 0.5 else (1 - q) * h["count"]
+    count = 0.0
+    chosen = (0.0, 0.0, 0.0)
+    for bucket in walk:
+        chosen = bucket
+        if bucket[2] == 0:
+            continue
+        count += bucket[2]
+        if count >= rank:
+            break
+    lo, up, bc = chosen
+    if lo < 0 < up:
+        if not h["negative"] and h["positive"]:
+            lo = 0.0
+        elif not h["positive"] and h["negative"]:
+            up = 0.0
+    count = min(count, h["count"])
+    rank = rank - (count - bc) if q < 0.5 else count - rank
+    f = rank / bc
+    if lo <= 0 <= up:
+        return lo + (up - lo) * f
+    if lo > 0:
+        return 2 ** (math.log2(lo) + (math.log2(up) - math.log2(lo)) * f)
+    return -(2 ** (math.log2(-up) + (math.log2(-lo) - math.log2(-up)) * (1 - f)))
+
+
+def _random_hists(seed: int, n: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        width = 60 if k == 0 else int(rng.integers(1, 6))  # one wide histogram among narrow ones
+        pos = {int(i): float(rng.integers(0, 9)) for i in rng.integers(-4, 40, width)}
+        neg = {int(i): float(rng.integers(0, 9)) for i in rng.integers(-4, 10, int(rng.integers(0, 3)))}
+        zc = float(rng.integers(0, 3))
+        count = zc + sum(pos.values()) + sum(neg.values())
+        if count == 0:
+            pos[0], count = 1.0, count + 1
+        out.append({"schema": int(rng.integers(0, 3)), "count": count, "sum": float(rng.normal()),
+                    "zero_count": zc, "zero_threshold": 0.001, "positive": pos, "negative": neg})
+    return out
+
+
+def test_quantile_and_stdvar_match_a_plain_reference() -> None:
+    hists = _random_hists(11, 40)
+    a = hb(*hists)
+    for q in (0.1, 0.5, 0.9):
+        got = S.quantile(a, q)
+        assert got == pytest.approx([_ref_quantile(q, h) for h in hists], rel=1e-9)
+    expected = []
+    for h in hists:
+        mean = h["sum"] / h["count"]
+        var = 0.0
+        for lo, up, c in _ref_buckets(h):
+            if c:
+                v = 0.0 if lo <= 0 <= up else math.copysign(math.sqrt(lo * up), up)
+                var += c * (v - mean) ** 2
+        expected.append(var / h["count"])
+    assert S.stdvar(a) == pytest.approx(expected, rel=1e-9)

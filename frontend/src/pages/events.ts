@@ -84,7 +84,7 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
   // A custom range: UTC times; an empty "to" means now (and new events keep arriving).
   const from = h("input", { id: "events-from", size: 19, placeholder: "from (UTC)", value: params.get("from") || "" }) as HTMLInputElement;
   const to = h("input", { id: "events-to", size: 19, placeholder: "to (UTC), empty: now", value: params.get("to") || "" }) as HTMLInputElement;
-  const custom = h("span.custom-range", null, from, " – ", to);
+  const custom = h("span.custom-range", { hidden: range.value !== "custom" }, from, " – ", to);
   const filter = h("input", { id: "events-filter", size: 40, value: params.get("filter") || "",
     placeholder: 'alertname="HostDown"', spellcheck: false }) as HTMLInputElement;
   const wantedKinds = params.getAll("kind");
@@ -121,9 +121,12 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
   };
 
   const stream = new Stream();
+  let dropped = false; // events logged while the socket was down are fetched again on reconnect
   stream.onState = (ok) => {
     live.textContent = ok ? "● live" : "reconnecting…";
     live.classList.toggle("ok", ok);
+    if (ok && dropped) void reload();
+    dropped = !ok;
   };
 
   const setInfo = () => {
@@ -171,7 +174,11 @@ export function eventsPage(root: HTMLElement, params: URLSearchParams): () => vo
         errorBox.hidden = false;
         return;
       }
-      const fresh = (msg.data.events as AmEvent[]);
+      if (msg.data.dropped > 0 && loadedYet) {
+        void reload(); // more arrived at once than one push carries: fetch them all
+        return;
+      }
+      const fresh = msg.data.events as AmEvent[];
       if (!loadedYet) {
         early.push(...fresh);
         return;

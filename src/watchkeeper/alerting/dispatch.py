@@ -70,8 +70,11 @@ class AlertStore:
 
 def _overlaps(old: Alert, new: Alert) -> bool:
     """Whether ``new`` starts or ends within ``old``'s active span (Alertmanager merges only then)."""
-    end = old.ends_at if old.ends_at is not None else float("inf")
-    return any(t is not None and old.starts_at <= t <= end for t in (new.ends_at, new.starts_at))
+    start, end = old.starts_at, old.ends_at
+    for t in (new.ends_at, new.starts_at):
+        if t is not None and start <= t and (end is None or t <= end):
+            return True
+    return False
 
 
 def sort_alerts(alerts: Iterable[Alert]) -> list[Alert]:
@@ -162,6 +165,11 @@ class Dispatcher:
     def groups(self) -> list[tuple[str, Route, list[Alert]]]:
         """``(group key, route, alerts)`` for every live group."""
         return [(g.key, g.route, sort_alerts(g.alerts.values())) for g in self._groups.values()]
+
+    def held_alerts(self) -> Iterator[Alert]:
+        """Every alert the groups hold, unsorted (a group may hold one the store has dropped)."""
+        for g in list(self._groups.values()):
+            yield from list(g.alerts.values())
 
     def put(self, alerts: Iterable[Alert], now: int) -> None:
         """Ingest alerts posted at ``now`` (intake defaults applied here)."""

@@ -16,12 +16,14 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from .alert import Alert, labels_fingerprint
 from .config import AlertmanagerConfig
@@ -89,6 +91,10 @@ class AlertmanagerService:
         self._silenced: tuple[tuple[Any, ...], dict[str, tuple[str, ...]]] = ((), {})
         self._inhibited: tuple[tuple[Any, int | None], dict[str, str]] = (((), None), {})
         self._inhibited_at = 0
+        # The alerts file: each alert's JSON by fingerprint, the worker-thread write in progress.
+        self._saved: dict[str, tuple[Alert, bytes]] = {}
+        self._write_lock = threading.Lock()
+        self._writing: asyncio.Future[None] | None = None
         self._restore()
 
     # -- intake and state -------------------------------------------------------------------------
@@ -211,6 +217,12 @@ class AlertmanagerService:
     def tick(self, now: int | None = None) -> list[Flush]:
         """Run every due group tick at ``now`` (default: the clock) and hand the flushes to the notifier."""
         now = self.clock() if now is None else now
+        flushes = self._tick(now)
+        if self._save_due(now):
+            self.save()
+        return flushes
+
+    def _tick(self, now: int) -> list[Flush]:
         flushes = self.dispatcher.run_due(now)
         for flush in flushes:
             self.notifier.submit(flush)
@@ -221,9 +233,10 @@ class AlertmanagerService:
             self.nflog.gc()
             self.events.gc()
             self._dirty_since = self._dirty_since or now
-        if self._dirty_since is not None and now - self._dirty_since >= _SAVE_DELAY_NS:
-            self.save()
         return flushes
+
+    def _save_due(self, now: int) -> bool:
+        return self._dirty_since is not None and now - self._dirty_since >= _SAVE_DELAY_NS
 
     async def start(self) -> None:
         self._wake = asyncio.Event()
@@ -231,10 +244,19 @@ class AlertmanagerService:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        writing: asyncio.Future[None] | None = None
         while True:
             now = self.clock()
             try:
-                self.tick(now)
+                self._tick(now)
+                # The alerts file is written by a worker thread from a snapshot, so that writing
+                # 10,000 alerts never holds up a group timer or a notification.
+                idle = writing is None or writing.done()
+                if self._save_due(now) and self.data_dir is not None and idle:
+                    self._dirty_since = None
+                    snapshot = self._known_alerts()
+                    writing = self._writing = loop.run_in_executor(None, self._write_logged, snapshot)
             except Exception:  # keep dispatching; one bad tick must not stop notifications
                 log.exception("alertmanager tick failed")
             deadline = self.dispatcher.next_deadline()
@@ -253,6 +275,8 @@ class AlertmanagerService:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._writing is not None:
+            await self._writing
         await self.notifier.close()
         self.save()
         self.events.close()
@@ -263,34 +287,51 @@ class AlertmanagerService:
         """The store plus the groups' copies (a resolved alert may be gone from the store but not yet
         delivered)."""
         out = {a.fingerprint: a for a in self.dispatcher.alerts}
-        for _, _, alerts in self.dispatcher.groups():
-            for a in alerts:
-                out.setdefault(a.fingerprint, a)
+        for a in self.dispatcher.held_alerts():
+            out.setdefault(a.fingerprint, a)
         return list(out.values())
 
     def save(self) -> None:
         self._dirty_since = None
-        if self.data_dir is None:
-            return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / ALERTS_FILE
-        docs = [
-            {
-                "labels": dict(a.labels),
-                "annotations": dict(a.annotations),
-                "startsAt": a.starts_at,
-                "endsAt": a.ends_at,
-                "generatorURL": a.generator_url,
-                "updatedAt": a.updated_at,
-            }
-            for a in self._known_alerts()
-        ]
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(docs, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if self.data_dir is not None:
+            self._write(self._known_alerts())
+
+    def _write_logged(self, alerts: list[Alert]) -> None:
+        try:
+            self._write(alerts)
+        except OSError:  # the next change tries again; notifications go on meanwhile
+            log.exception("writing %s failed", ALERTS_FILE)
+            self._dirty_since = self._dirty_since or self.clock()
+
+    def _write(self, alerts: list[Alert]) -> None:
+        """Write ``alerts`` to the alerts file (temporary file, fsync, rename). Each alert's JSON is kept
+        while the stored alert object is unchanged; only one call runs at a time."""
+        assert self.data_dir is not None
+        with self._write_lock:
+            known = self._saved
+            parts, fresh = [], {}
+            for a in alerts:
+                hit = known.get(a.fingerprint)
+                if hit is None or hit[0] is not a:
+                    hit = (a, orjson.dumps({
+                        "labels": dict(a.labels),
+                        "annotations": dict(a.annotations),
+                        "startsAt": a.starts_at,
+                        "endsAt": a.ends_at,
+                        "generatorURL": a.generator_url,
+                        "updatedAt": a.updated_at,
+                    }))
+                fresh[a.fingerprint] = hit
+                parts.append(hit[1])
+            self._saved = fresh
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path = self.data_dir / ALERTS_FILE
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(b"[" + b",".join(parts) + b"]")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
 
     def _restore(self) -> None:
         if self.data_dir is None or not (self.data_dir / ALERTS_FILE).exists():

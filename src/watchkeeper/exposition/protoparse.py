@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.histogram import CUSTOM_BUCKETS_SCHEMA, GAUGE_TYPE, UNKNOWN_RESET, HistogramBatch
+from ..model.histogram_ops import reduce_schema
 from .textparse import NO_TIMESTAMP, MetricMeta, ParsedScrape, ParseError, format_openmetrics_float
 
 __all__ = ["parse_protobuf", "NativeHistograms", "HistogramInvalid", "ProtoScrape"]
@@ -30,18 +31,30 @@ _DOUBLE = struct.Struct("<d")
 
 
 class HistogramInvalid(ValueError):
-    """A native histogram that Prometheus would refuse (message worded like Prometheus')."""
+    """A native histogram that Prometheus would refuse (message worded like Prometheus').
+
+    ``row`` is the histogram's position in the ``NativeHistograms`` that found it invalid.
+    """
+
+    def __init__(self, message: str, row: int = -1) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+_SCHEMA_MAX_RESERVED = 52
+_VARINT, _DOUBLES = 0, 1
 
 
 class NativeHistograms:
-    """Collects native histograms given as protobuf spans and bucket counts into a ``HistogramBatch``.
+    """Collects native histograms given as protobuf spans and buckets into a ``HistogramBatch``.
 
-    Remote write (``prometheus.Histogram``) and the protobuf exposition
-    (``io.prometheus.client.Histogram``) describe buckets the same way: spans of consecutive
+    Remote write (``prometheus.Histogram``), the protobuf exposition
+    (``io.prometheus.client.Histogram``) and OTLP describe buckets alike: spans of consecutive
     bucket indices (the first span's offset is absolute, later ones are gaps) and either
-    deltas between consecutive integer counts or absolute float counts. Here they are
-    resolved to the absolute indices and counts ``HistogramBatch`` holds. Buckets go to flat
-    lists; the arrays are built once in ``batch``.
+    zigzag varint deltas between consecutive integer counts or absolute float counts. ``add``
+    only records each histogram's scalars, spans and the *bytes* of its buckets; ``batch``
+    then decodes all varints, resolves all spans and validates everything at once with numpy,
+    so the per-histogram Python work is the protobuf walk alone.
     """
 
     def __init__(self) -> None:
@@ -51,140 +64,219 @@ class NativeHistograms:
         self.zero_count: list[float] = []
         self.zero_threshold: list[float] = []
         self.hint: list[int] = []
-        self.pos_len: list[int] = []
-        self.pos_index: list[int] = []
-        self.pos_count: list[float] = []
-        self.neg_len: list[int] = []
-        self.neg_index: list[int] = []
-        self.neg_count: list[float] = []
+        self.is_int: list[bool] = []
+        # Per side (histogram k: side 2k positive, 2k+1 negative): bucket encoding and byte length.
+        self.side_kind: list[int] = []
+        self.side_bytes: list[int] = []
+        self.varints = bytearray()  # zigzag varint deltas of the integer sides, concatenated
+        self.doubles = bytearray()  # little-endian float64 counts of the float sides
+        # Spans of all sides in side order: side id, offset, length.
+        self.span_side: list[int] = []
+        self.span_offset: list[int] = []
+        self.span_length: list[int] = []
+        self.custom = bytearray()  # float64 custom bounds, concatenated
         self.custom_len: list[int] = []
-        self.custom: list[float] = []
 
     def __len__(self) -> int:
         return len(self.schema)
 
     def add(self, *, schema: int, count: float, sum_: float, zero_count: float, zero_threshold: float,
-            hint: int, pos_spans: list[tuple[int, int]], pos: list[float], neg_spans: list[tuple[int, int]],
-            neg: list[float], deltas: bool, custom: list[float]) -> None:
-        """Add one histogram; ``pos``/``neg`` are deltas (integer histograms) or counts.
-
-        Raises ``HistogramInvalid`` for what Prometheus' validation rejects.
-        """
-        if schema != CUSTOM_BUCKETS_SCHEMA and not -4 <= schema <= 8:
+            hint: int, pos_spans: list[tuple[int, int]], pos: bytes, neg_spans: list[tuple[int, int]],
+            neg: bytes, deltas: bool, custom: bytes = b"") -> None:
+        """Record one histogram. ``pos``/``neg`` are packed zigzag varints (``deltas``: an integer
+        histogram) or packed little-endian doubles (absolute counts); ``custom`` packed doubles."""
+        row = len(self.schema)
+        if schema != CUSTOM_BUCKETS_SCHEMA and not -4 <= schema <= _SCHEMA_MAX_RESERVED:
             raise HistogramInvalid(
-                f"histogram has an invalid schema, which must be between -4 and 8, got {schema}")
-        if schema == CUSTOM_BUCKETS_SCHEMA:
-            if neg_spans or neg:
-                raise HistogramInvalid("histogram with custom buckets must not have negative buckets")
-            if zero_count or zero_threshold:
-                raise HistogramInvalid("histogram with custom buckets must not have a zero bucket")
-            if any(not b < a for b, a in zip(custom, custom[1:], strict=False)) or any(
-                    math.isnan(c) for c in custom):
-                raise HistogramInvalid("custom buckets must be in increasing order")
-            if custom and math.isinf(custom[-1]) and custom[-1] > 0:
-                raise HistogramInvalid("custom buckets: last +Inf bound must not be explicitly defined")
-        elif custom:
-            raise HistogramInvalid("histogram with exponential schema must not have custom bounds")
-        pi, pc = _resolve_buckets(pos_spans, pos, deltas, "positive")
-        ni, nc = _resolve_buckets(neg_spans, neg, deltas, "negative")
-        if schema == CUSTOM_BUCKETS_SCHEMA and pi and (pi[0] < 0 or pi[-1] > len(custom)):
-            raise HistogramInvalid(
-                f"custom buckets: bucket index {pi[0] if pi[0] < 0 else pi[-1]} outside "
-                f"the {len(custom) + 1} buckets the custom bounds define")
-        found = zero_count + sum(pc) + sum(nc)
-        if deltas and count < found:
-            raise HistogramInvalid(
-                f"{int(found)} observations found in buckets, but the Count field is {int(count)}: "
-                "histogram's observation count should be at least the number of observations found in "
-                "the buckets")
+                f"histogram has an invalid schema, which must be between -4 and 8, got {schema}", row)
         self.schema.append(schema)
         self.count.append(count)
         self.sum.append(sum_)
         self.zero_count.append(zero_count)
         self.zero_threshold.append(zero_threshold)
         self.hint.append(hint)
-        self.pos_len.append(len(pi))
-        self.pos_index += pi
-        self.pos_count += pc
-        self.neg_len.append(len(ni))
-        self.neg_index += ni
-        self.neg_count += nc
-        self.custom_len.append(len(custom))
+        self.is_int.append(deltas)
+        kind = _VARINT if deltas else _DOUBLES
+        store = self.varints if deltas else self.doubles
+        for side, spans, data in ((2 * row, pos_spans, pos), (2 * row + 1, neg_spans, neg)):
+            self.side_kind.append(kind)
+            self.side_bytes.append(len(data))
+            store += data
+            for off, ln in spans:
+                self.span_side.append(side)
+                self.span_offset.append(off)
+                self.span_length.append(ln)
         self.custom += custom
+        self.custom_len.append(len(custom) // 8)
 
     def batch(self) -> HistogramBatch:
-        def offsets(lens: list[int]) -> np.ndarray:
-            out = np.zeros(len(lens) + 1, np.int64)
-            np.cumsum(lens, out=out[1:])
-            return out
-
-        return HistogramBatch(
-            np.array(self.schema, np.int8), np.array(self.count, np.float64), np.array(self.sum, np.float64),
-            np.array(self.zero_count, np.float64), np.array(self.zero_threshold, np.float64),
-            np.array(self.hint, np.uint8),
-            offsets(self.pos_len), np.array(self.pos_index, np.int32), np.array(self.pos_count, np.float64),
-            offsets(self.neg_len), np.array(self.neg_index, np.int32), np.array(self.neg_count, np.float64),
-            offsets(self.custom_len), np.array(self.custom, np.float64),
-        )
-
-
-def _resolve_buckets(spans: list[tuple[int, int]], values: list[float], deltas: bool, kind: str
-                     ) -> tuple[list[int], list[float]]:
-    """Absolute bucket indices and counts from spans and deltas/counts."""
-    need = sum(length for _, length in spans)
-    if need != len(values):
-        raise HistogramInvalid(f"{kind} side: spans need {need} buckets, have {len(values)} buckets: "
-                               "histogram spans specify different number of buckets than provided")
-    index: list[int] = []
-    nxt = 0
-    for k, (offset, length) in enumerate(spans):
-        if k and offset < 0:
-            raise HistogramInvalid(f"{kind} side: span number {k + 1} with offset {offset}: "
-                                   "histogram has a span whose offset is negative")
-        start = offset if k == 0 else nxt + offset
-        index.extend(range(start, start + length))
-        nxt = start + length
-    if not deltas:
-        counts = list(values)
-        if any(c < 0 for c in counts):
-            raise HistogramInvalid(f"{kind} side: histogram has a bucket whose observation count is negative")
-        return index, counts
-    counts = []
-    running = 0.0
-    for d in values:
-        running += d
-        if running < 0:
+        """All histograms added so far; raises ``HistogramInvalid`` for the first invalid one."""
+        m = len(self.schema)
+        schema = np.array(self.schema, np.int64)
+        count = np.array(self.count, np.float64)
+        zero_count = np.array(self.zero_count, np.float64)
+        zero_threshold = np.array(self.zero_threshold, np.float64)
+        values, n_values = self._bucket_values(2 * m)
+        index = self._bucket_index(2 * m, n_values)
+        if (values < 0).any():
+            side = int(np.repeat(np.arange(2 * m), n_values)[np.argmax(values < 0)])
+            raise HistogramInvalid(f"{('positive', 'negative')[side % 2]} side: histogram has a bucket whose "
+                                   "observation count is negative", side // 2)
+        side_of = np.repeat(np.arange(2 * m, dtype=np.int64), n_values)
+        in_buckets = zero_count + np.bincount(side_of // 2, weights=values, minlength=m)
+        short = np.array(self.is_int, bool) & (count < in_buckets)
+        if short.any():
+            k = int(np.argmax(short))
             raise HistogramInvalid(
-                f"{kind} side: bucket {len(counts)} has observation count of {int(running)}: "
-                "histogram has a bucket whose observation count is negative")
-        counts.append(running)
-    return index, counts
+                f"{int(in_buckets[k])} observations found in buckets, but the Count field is "
+                f"{int(count[k])}: "
+                "histogram's observation count should be at least the number of observations found in "
+                "the buckets", k)
+        custom_values = np.frombuffer(bytes(self.custom), "<f8").astype(np.float64)
+        custom_offsets = _offsets(np.array(self.custom_len, np.int64))
+        pos_side = side_of % 2 == 0
+        self._check_custom(schema, zero_count, zero_threshold, custom_offsets, custom_values,
+                           index[pos_side], side_of[pos_side] // 2, n_values)
+        h = HistogramBatch(
+            schema.astype(np.int8), count, np.array(self.sum, np.float64), zero_count, zero_threshold,
+            np.array(self.hint, np.uint8),
+            _offsets(n_values[0::2]), index[pos_side].astype(np.int32), values[pos_side],
+            _offsets(n_values[1::2]), index[~pos_side].astype(np.int32), values[~pos_side],
+            custom_offsets, custom_values,
+        )
+        if (schema > 8).any():
+            # Finer than Prometheus stores (a newer sender's resolution): reduced to schema 8, as
+            # Prometheus does for the reserved schemas 9..52.
+            h = reduce_schema(h, np.minimum(schema, 8))
+        return h
+
+    def _bucket_values(self, n_sides: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bucket counts of every side, in side order, and how many each side has."""
+        kind = np.array(self.side_kind, np.int64)
+        nbytes = np.array(self.side_bytes, np.int64)
+        deltas, per_varint_side = _decode_varints(bytes(self.varints), nbytes[kind == _VARINT])
+        is_double = kind == _DOUBLES
+        odd = is_double & (nbytes % 8 > 0)
+        if odd.any():
+            raise HistogramInvalid("malformed packed bucket counts", int(np.argmax(odd)) // 2)
+        n_values = np.where(is_double, nbytes // 8, 0)
+        n_values[~is_double] = per_varint_side
+        values = np.empty(int(n_values.sum()), np.float64)
+        dest = np.repeat(~is_double, n_values)
+        # Integer sides: running sums of the deltas within each side (exact in int64).
+        counts = np.cumsum(deltas)
+        starts = _offsets(per_varint_side)[:-1]
+        counts -= np.repeat(np.concatenate([[0], counts])[starts], per_varint_side)
+        values[dest] = counts
+        values[~dest] = np.frombuffer(bytes(self.doubles), "<f8")
+        return values, n_values
+
+    def _bucket_index(self, n_sides: int, n_values: np.ndarray) -> np.ndarray:
+        """Absolute bucket index of every bucket value, from the spans."""
+        side = np.array(self.span_side, np.int64)
+        offset = np.array(self.span_offset, np.int64)
+        length = np.array(self.span_length, np.int64)
+        need = np.bincount(side, weights=length, minlength=n_sides).astype(np.int64)
+        bad = need != n_values
+        if bad.any():
+            s = int(np.argmax(bad))
+            raise HistogramInvalid(
+                f"{('positive', 'negative')[s % 2]} side: spans need {need[s]} buckets, have {n_values[s]} "
+                "buckets: histogram spans specify different number of buckets than provided", s // 2)
+        first = np.ones(side.shape[0], bool)
+        first[1:] = side[1:] != side[:-1]
+        if (offset[~first] < 0).any():
+            j = int(np.argmax(~first & (offset < 0)))
+            number = j - int(np.flatnonzero(first[: j + 1])[-1]) + 1
+            raise HistogramInvalid(
+                f"{('positive', 'negative')[side[j] % 2]} side: span number {number} with offset "
+                f"{offset[j]}: histogram has a span whose offset is negative", int(side[j]) // 2)
+        # Span j starts at offset_j past the end of span j-1 of its side (its own offset if first).
+        step = offset.copy()
+        step[1:] += np.where(first[1:], 0, length[:-1])
+        total = np.cumsum(step)
+        start = total - np.repeat(np.concatenate([[0], total])[np.flatnonzero(first)], np.diff(
+            np.concatenate([np.flatnonzero(first), [side.shape[0]]])))
+        # Every bucket: its span's start plus its position in the span.
+        span_of = np.repeat(np.arange(side.shape[0]), length)
+        within = np.arange(span_of.shape[0], dtype=np.int64) - np.repeat(_offsets(length)[:-1], length)
+        return start[span_of] + within
+
+    def _check_custom(self, schema: np.ndarray, zero_count: np.ndarray, zero_threshold: np.ndarray,
+                      offsets: np.ndarray, bounds: np.ndarray, pos_index: np.ndarray, pos_row: np.ndarray,
+                      n_values: np.ndarray) -> None:
+        """Prometheus' rules for custom-bucket (schema -53) histograms, and no bounds elsewhere."""
+        custom = schema == CUSTOM_BUCKETS_SCHEMA
+        n_bounds = np.diff(offsets)
+
+        def fail(mask: np.ndarray, message: str) -> None:
+            if mask.any():
+                raise HistogramInvalid(message, int(np.argmax(mask)))
+
+        fail(~custom & (n_bounds > 0), "histogram with exponential schema must not have custom bounds")
+        if not custom.any():
+            return
+        fail(custom & (n_values[1::2] > 0), "histogram with custom buckets must not have negative buckets")
+        fail(custom & ((zero_count != 0) | (zero_threshold != 0)),
+             "histogram with custom buckets must not have a zero bucket")
+        row_of_bound = np.repeat(np.arange(schema.shape[0]), n_bounds)
+        same = row_of_bound[1:] == row_of_bound[:-1]
+        rising = bounds[1:] > bounds[:-1]
+        bad = np.zeros(schema.shape[0], bool)
+        bad[row_of_bound[1:][same & ~rising]] = True
+        bad[row_of_bound[np.isnan(bounds)]] = True
+        fail(bad, "custom buckets must be in increasing order")
+        last = offsets[1:][n_bounds > 0] - 1
+        inf = np.zeros(schema.shape[0], bool)
+        inf[row_of_bound[last][np.isposinf(bounds[last])]] = True
+        fail(inf, "custom buckets: last +Inf bound must not be explicitly defined")
+        outside = np.zeros(schema.shape[0], bool)
+        outside[pos_row[(pos_index < 0) | (pos_index > n_bounds[pos_row])]] = True
+        fail(custom & outside,
+             "custom buckets: a bucket index lies outside the buckets the custom bounds define")
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(counts.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _decode_varints(buf: bytes, side_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zigzag varints packed back to back in ``buf`` (int64), and how many each byte range of
+    ``side_bytes`` holds. Every range must end where a varint ends."""
+    a = np.frombuffer(buf, np.uint8)
+    if a.size == 0:
+        return np.zeros(0, np.int64), np.zeros(side_bytes.shape[0], np.int64)
+    ends = np.cumsum(side_bytes)
+    last_byte = a < 0x80
+    cut = ends[side_bytes > 0] - 1
+    if not last_byte[cut].all():
+        raise HistogramInvalid("truncated varint in bucket deltas")
+    last = np.flatnonzero(last_byte)
+    first = np.concatenate([[0], last[:-1] + 1])
+    length = last - first + 1
+    if (length > 10).any():
+        raise HistogramInvalid("invalid varint in bucket deltas: longer than 10 bytes")
+    shift = (7 * (np.arange(a.shape[0], dtype=np.int64) - np.repeat(first, length))).astype(np.uint64)
+    raw = np.bitwise_or.reduceat((a & 0x7F).astype(np.uint64) << shift, first)
+    value = (raw >> np.uint64(1)).astype(np.int64) ^ -(raw & np.uint64(1)).astype(np.int64)
+    done = np.concatenate([[0], np.cumsum(last_byte)])
+    return value, done[ends] - done[ends - side_bytes]
 
 
 def _zigzag(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
 
 
-def _sints(v: int | float | bytes) -> list[int]:
-    """A repeated sint64 field entry: packed (bytes) or one varint."""
-    if isinstance(v, int):
-        return [_zigzag(v)]
-    if not isinstance(v, bytes):
-        raise ParseError("protobufparse: expected varint bucket deltas")
-    out, i = [], 0
-    while i < len(v):
-        x, i = _varint(v, i)
-        out.append(_zigzag(x))
-    return out
-
-
-def _doubles(v: int | float | bytes) -> list[float]:
-    """A repeated double field entry: packed (bytes) or one double."""
-    if isinstance(v, float):
-        return [v]
-    if not isinstance(v, bytes) or len(v) % 8:
-        raise ParseError("protobufparse: malformed packed bucket counts")
-    return np.frombuffer(v, "<f8").tolist()
+def _uvarint_bytes(x: int) -> bytes:
+    """``x`` encoded as a protobuf varint (for bucket deltas sent unpacked)."""
+    out = bytearray()
+    while x > 0x7F:
+        out.append((x & 0x7F) | 0x80)
+        x >>= 7
+    out.append(x)
+    return bytes(out)
 
 
 def _native(h: list[tuple[int, int | float | bytes]], typ: int, into: NativeHistograms) -> bool:
@@ -194,7 +286,8 @@ def _native(h: list[tuple[int, int | float | bytes]], typ: int, into: NativeHist
     no-op span), a zero threshold or a zero-bucket count.
     """
     spans: dict[int, list[tuple[int, int]]] = {9: [], 12: []}
-    buckets: dict[int, list] = {10: [], 11: [], 13: [], 14: []}
+    # Bucket fields as packed bytes, whether they were sent packed or not.
+    buckets = {10: bytearray(), 11: bytearray(), 13: bytearray(), 14: bytearray()}
     scalars: dict[int, int | float | bytes] = {}
     for num, v in h:
         if num in spans:
@@ -203,9 +296,9 @@ def _native(h: list[tuple[int, int | float | bytes]], typ: int, into: NativeHist
             sp = dict(_fields(v))
             spans[num].append((_zigzag(_int(sp.get(1, 0)) & 0xFFFFFFFF), _int(sp.get(2, 0)) & 0xFFFFFFFF))
         elif num in (10, 13):
-            buckets[num] += _sints(v)
+            buckets[num] += v if isinstance(v, bytes) else _uvarint_bytes(_int(v))
         elif num in (11, 14):
-            buckets[num] += _doubles(v)
+            buckets[num] += v if isinstance(v, bytes) else _DOUBLE.pack(_num(v))
         else:
             scalars[num] = v
     threshold = _num(scalars.get(6, 0.0))
@@ -221,8 +314,8 @@ def _native(h: list[tuple[int, int | float | bytes]], typ: int, into: NativeHist
             count=count_float if is_float else _num(scalars.get(1, 0)),
             sum_=_num(scalars.get(2, 0.0)), zero_count=zero_float if is_float else zero_int,
             zero_threshold=threshold, hint=GAUGE_TYPE if typ == 5 else UNKNOWN_RESET,
-            pos_spans=spans[12], pos=buckets[14] if is_float else buckets[13],
-            neg_spans=spans[9], neg=buckets[11] if is_float else buckets[10], deltas=not is_float, custom=[])
+            pos_spans=spans[12], pos=bytes(buckets[14] if is_float else buckets[13]),
+            neg_spans=spans[9], neg=bytes(buckets[11] if is_float else buckets[10]), deltas=not is_float)
     except HistogramInvalid as err:
         raise ParseError(f"invalid native histogram: {err}") from None
     return True
@@ -371,7 +464,10 @@ def parse_protobuf(body: bytes, *, native_histograms: bool = False,
             _expand(name, typ, _fields(m), keys, vals, tss, hists, hpos, classic_histograms)
     h = h_index = None
     if hists is not None and len(hists):
-        h = hists.batch()
+        try:
+            h = hists.batch()
+        except HistogramInvalid as err:
+            raise ParseError(f"invalid native histogram: {err}") from None
         h_index = np.full(len(keys), -1, np.int64)
         h_index[np.array(hpos, np.int64)] = np.arange(len(hpos), dtype=np.int64)
     return ProtoScrape(keys, np.array(vals, dtype=np.float64), np.array(tss, dtype=np.int64), "", meta,

@@ -249,7 +249,7 @@ class _Out:
 
 
 def _exponential_buckets(buckets: metrics_pb2.ExponentialHistogramDataPoint.Buckets, scale_down: int
-                         ) -> tuple[list[tuple[int, int]], list[float]]:
+                         ) -> tuple[list[tuple[int, int]], bytes]:
     """Spans (one per bucket) and counts of OTLP buckets in Prometheus' indexing.
 
     OTLP bucket ``k`` covers ``(base**k, base**(k+1)]``, Prometheus bucket ``i`` covers
@@ -263,7 +263,7 @@ def _exponential_buckets(buckets: metrics_pb2.ExponentialHistogramDataPoint.Buck
             merged[i] = merged.get(i, 0.0) + float(c)
     index = sorted(merged)
     spans = [(i - (index[j - 1] + 1) if j else i, 1) for j, i in enumerate(index)]
-    return spans, [merged[i] for i in index]
+    return spans, np.array([merged[i] for i in index], "<f8").tobytes()
 
 
 def _parse(body: bytes, content_type: str) -> ExportMetricsServiceRequest:
@@ -399,7 +399,7 @@ def _metric(metric: metrics_pb2.Metric, identity: dict[str, str], out: _Out, war
                     out.hists.add(schema=dp.scale - down, count=float(dp.count), sum_=dp.sum,
                                   zero_count=float(dp.zero_count), zero_threshold=dp.zero_threshold,
                                   hint=UNKNOWN_RESET, pos_spans=pos_spans, pos=pos, neg_spans=neg_spans,
-                                  neg=neg, deltas=False, custom=[])
+                                  neg=neg, deltas=False)
                 except HistogramInvalid as err:
                     warn.append(f"exponential histogram {metric.name!r} dropped: {err}")
                     continue

@@ -105,6 +105,7 @@ class _Request:
         self.hist_pos: list[int] = []
         self.hist_series: list[int] = []
         self.hist_t: list[int] = []
+        self.hist_ordinal: list[int] = []  # timeseries of each histogram, for error messages
 
     def add(
         self,
@@ -400,6 +401,7 @@ class RemoteWriteDecoder:
             elif key == 0x22:
                 e, q = read_len(buf, p + 1, end, "histogram")
                 hists.append((p, _histogram(buf, q, e, ordinal, req.hists)))
+                req.hist_ordinal.append(ordinal)
                 p = e
             else:
                 field, wire, p = read_key(buf, p, end, "timeseries")
@@ -522,6 +524,7 @@ class RemoteWriteDecoder:
             elif field == 3 and wire == 2:
                 e, q = read_len(buf, p, end, "histogram")
                 hists.append((p, _histogram(buf, q, e, ordinal, req.hists)))
+                req.hist_ordinal.append(ordinal)
                 p = e
             else:
                 p = skip_field(buf, p, end, wire, "timeseries")  # exemplars, metadata, created ts
@@ -578,7 +581,7 @@ class RemoteWriteDecoder:
                 redo.labels, redo.index = req.labels, req.index
                 # Shared: histograms found by the re-walk (those a wrong guess skipped) land in req.
                 redo.hists, redo.hist_pos, redo.hist_t = req.hists, req.hist_pos, req.hist_t
-                redo.hist_series = req.hist_series
+                redo.hist_series, redo.hist_ordinal = req.hist_series, req.hist_ordinal
                 for r in bad_runs:
                     start, end, ordinal = req.run_span[r]
                     series_fn(buf, start, end, ordinal, redo, True)
@@ -622,7 +625,11 @@ class RemoteWriteDecoder:
             series = np.concatenate([series, np.array(req.hist_series, np.int64)])
             t = np.concatenate([t, np.array(req.hist_t, np.int64)])
             v = np.concatenate([v, np.full(nh, np.nan)])
-            h = req.hists.batch()
+            try:
+                h = req.hists.batch()
+            except HistogramInvalid as err:
+                where = f" in timeseries {req.hist_ordinal[err.row]}" if err.row >= 0 else ""
+                raise IngestError(400, f"invalid histogram{where}: {err}") from None
         if len(parts_q) + bool(req.slow) + bool(req.hist_pos) > 1:
             # Keep each series' samples in the order they were sent.
             order = np.argsort(q, kind="stable")
@@ -645,32 +652,29 @@ def _zigzag(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
 
 
-def _packed(buf: bytes, p: int, end: int, wire: int, double: bool, out: list, what: str) -> int:
-    """Read one repeated scalar field (packed or not) at ``p`` into ``out``; returns the next position."""
+def _repeated(buf: bytes, p: int, end: int, wire: int, double: bool, out: bytearray, what: str) -> int:
+    """Append one repeated sint64 (varint) or double field entry at ``p`` to ``out`` as packed
+    bytes, whether it was sent packed or not; returns the next position."""
     if wire == 2:
         e, q = read_len(buf, p, end, what)
-        if double:
-            if (e - q) % 8:
-                raise IngestError(400, f"invalid {what}: packed doubles of {e - q} bytes")
-            out.extend(np.frombuffer(buf, "<f8", (e - q) // 8, q).tolist())
-            return e
-        while q < e:
-            x, q = read_uvarint(buf, q, e, what)
-            out.append(_zigzag(x))
+        out += buf[q:e]
         return e
     if double and wire == 1:
         if p + 8 > end:
             raise IngestError(400, f"truncated body: {what} runs past its histogram")
-        out.append(unpack_double(buf, p)[0])
+        out += buf[p : p + 8]
         return p + 8
     if not double and wire == 0:
-        x, p = read_uvarint(buf, p, end, what)
-        out.append(_zigzag(x))
-        return p
+        q = read_uvarint(buf, p, end, what)[1]
+        out += buf[p:q]
+        return q
     raise IngestError(400, f"invalid histogram: {what} has wire type {wire}")
 
 
 def _spans(buf: bytes, q: int, e: int, out: list[tuple[int, int]]) -> None:
+    if e - q == 4 and buf[q] == 0x08 and buf[q + 2] == 0x10 and buf[q + 1] < 0x80 and buf[q + 3] < 0x80:
+        out.append((_zigzag(buf[q + 1]), buf[q + 3]))  # the usual ``08 offset 10 length``
+        return
     offset = length = 0
     while q < e:
         field, wire, q = read_key(buf, q, e, "bucket span")
@@ -692,11 +696,20 @@ def _histogram(buf: bytes, q: int, e: int, ordinal: int, into: NativeHistograms)
     is_float = False
     schema = hint = t = 0
     spans: dict[int, list[tuple[int, int]]] = {8: [], 11: []}
-    buckets: dict[int, list[float]] = {9: [], 10: [], 12: [], 13: [], 16: []}
+    buckets = {9: bytearray(), 10: bytearray(), 12: bytearray(), 13: bytearray(), 16: bytearray()}
     while q < e:
-        field, wire, q = read_key(buf, q, e, "histogram")
+        key = buf[q]
+        if key < 0x80:  # fields 1..15: one-byte keys, read inline (a request may hold many histograms)
+            field, wire, q = key >> 3, key & 7, q + 1
+            if field == 0:
+                raise IngestError(400, f"invalid field number 0 in histogram at byte {q - 1}")
+        else:
+            field, wire, q = read_key(buf, q, e, "histogram")
         if field in (1, 6, 4, 14, 15) and wire == 0:
-            x, q = read_uvarint(buf, q, e, "histogram")
+            if q < e and buf[q] < 0x80:
+                x, q = buf[q], q + 1
+            else:
+                x, q = read_uvarint(buf, q, e, "histogram")
             if field == 1:
                 count = float(x)
             elif field == 6:
@@ -721,20 +734,26 @@ def _histogram(buf: bytes, q: int, e: int, ordinal: int, into: NativeHistograms)
             else:
                 zero_count = x
         elif field in (8, 11) and wire == 2:
-            se, sq = read_len(buf, q, e, "bucket span")
+            if q < e and buf[q] < 0x80:
+                sq = q + 1
+                se = sq + buf[q]
+                if se > e:
+                    raise IngestError(400, f"truncated body: span at byte {sq} runs past its histogram")
+            else:
+                se, sq = read_len(buf, q, e, "bucket span")
             _spans(buf, sq, se, spans[field])
             q = se
         elif field in buckets:
-            q = _packed(buf, q, e, wire, field in (10, 13, 16), buckets[field], f"histogram field {field}")
+            q = _repeated(buf, q, e, wire, field in (10, 13, 16), buckets[field], f"histogram field {field}")
         else:
             q = skip_field(buf, q, e, wire, "histogram")
     if hint > 3:
         raise IngestError(400, f"invalid histogram in timeseries {ordinal}: unknown reset hint {hint}")
     try:
         into.add(schema=schema, count=count, sum_=total, zero_count=zero_count, zero_threshold=threshold,
-                 hint=hint, pos_spans=spans[11], pos=buckets[13] if is_float else buckets[12],
-                 neg_spans=spans[8], neg=buckets[10] if is_float else buckets[9], deltas=not is_float,
-                 custom=buckets[16])
+                 hint=hint, pos_spans=spans[11], pos=bytes(buckets[13] if is_float else buckets[12]),
+                 neg_spans=spans[8], neg=bytes(buckets[10] if is_float else buckets[9]), deltas=not is_float,
+                 custom=bytes(buckets[16]))
     except HistogramInvalid as err:
         raise IngestError(400, f"invalid histogram in timeseries {ordinal}: {err}") from None
     return t

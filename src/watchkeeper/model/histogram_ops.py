@@ -21,34 +21,41 @@ Arithmetic (row-wise, a and b of equal length)
       ArithFlags.collision:    counter-reset hint collision (reset vs not_reset)
   scale(a, factor (M,)) -> hb                       # Mul; factor < 0 makes the hint gauge
   divide(a, divisor (M,)) -> hb                     # Div; divisor 0 drops buckets, < 0 makes gauge
-  sum_groups(a, group_ids (M,), n_groups) -> (hb, ArithFlags per group)
-      left fold of Add over the members of each group in row order (sum(), rate's reset correction);
-      a group without members comes out as an empty histogram with count 0.
+  sum_groups(a, group_ids (M,), n_groups, kahan=True) -> (hb, ArithFlags per group)
+      left fold of Add over the members of each group in row order (sum(), avg(), *_over_time, rate's
+      reset correction); every field Kahan-Neumaier summed unless kahan=False (as Prometheus' KahanAdd);
+      hint: any gauge -> gauge, all equal -> that hint, else unknown; collision: the group holds both
+      reset and not_reset hints; a group without members comes out as an empty histogram, count 0.
   reduce_schema(a, target (M,)) -> hb               # target >= schema leaves a row unchanged
   compact(a) -> hb                                  # Compact(0): drop zero-count buckets
   with_hint(a, hint (M,) or scalar) -> hb
   detect_reset(prev, cur) -> bool (M,)              # cur.DetectReset(prev)
   equal(a, b) -> bool (M,)                          # FloatHistogram.Equals (bit-exact, layout included)
 
-Statistics and bucket views (histogram_stats.py)
+Statistics and bucket views (histogram_stats.py; the last two entries live here)
   all_buckets(a) -> AllBuckets                      # AllBucketIterator, flattened: row lower upper count
                                                     # lower_inclusive upper_inclusive is_zero
   boundary_rules(buckets) -> int8 (K,)              # JSON API rule 0..3
   quantile(a, q (M,)) -> float64 (M,)               # HistogramQuantile
   fraction(a, lower (M,), upper (M,)) -> (M,)       # HistogramFraction
   stdvar(a), stddev(a) -> (M,)                      # histogram_stdvar/histogram_stddev
-  upper_bounds(index, schema) -> float64            # getBoundExponential, exact to Prometheus' table
+  upper_bounds(index, schema) -> float64            # getBoundExponential, correctly rounded (Prometheus'
+                                                    # hard-coded table is <= 3 ulp off for some schema>0)
+  custom_bounds_equal(a, b) -> bool (M,)
+  running_sums(values, seg) -> (K,)                 # sequential running sum per segment (seg sorted)
+  kahan_sums(values, seg, n_seg) -> (n_seg,)        # Kahan-Neumaier sum per segment, as kahanSumInc
 
 Python loops: only over rows whose zero thresholds differ (Prometheus widens the
-zero bucket there with a data-dependent fixed-point loop) and over rows with
-mismatched custom bounds; both are rare, and the common paths are pure numpy.
+zero bucket there with a data-dependent fixed-point loop; ``sum_groups`` folds such
+groups pairwise), over rows with mismatched custom bounds (to intersect them), and
+over the distinct schemas present; all rare or tiny, the common paths are pure numpy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 import numpy as np
 
@@ -63,7 +70,7 @@ from .histogram import (
 
 __all__ = ["ArithFlags", "from_python", "to_python", "concatenate", "take", "bucket_rows", "is_custom", "add",
            "sub", "scale", "divide", "sum_groups", "reduce_schema", "compact", "with_hint", "detect_reset",
-           "equal", "upper_bounds", "custom_bounds_equal"]
+           "equal", "upper_bounds", "custom_bounds_equal", "running_sums", "kahan_sums"]
 
 _MAX_FLOAT = float(np.finfo(np.float64).max)
 
@@ -82,13 +89,14 @@ class ArithFlags:
 
 def _bound_table() -> tuple[np.ndarray, np.ndarray]:
     """Prometheus' ``exponentialBounds``: 2**(k/2**s)/2 for s in 0..8, correctly rounded."""
-    getcontext().prec = 50
     values: list[float] = []
     starts = []
-    for s in range(9):
-        starts.append(len(values))
-        n = 1 << s
-        values.extend(float(Decimal(2) ** (Decimal(k) / Decimal(n)) / 2) for k in range(n))
+    with localcontext() as ctx:
+        ctx.prec = 50
+        for s in range(9):
+            starts.append(len(values))
+            n = 1 << s
+            values.extend(float(Decimal(2) ** (Decimal(k) / Decimal(n)) / 2) for k in range(n))
     return np.array(values, dtype=np.float64), np.array(starts, dtype=np.int64)
 
 
@@ -280,7 +288,7 @@ def _replace(a: HistogramBatch, **kw: np.ndarray) -> HistogramBatch:
 # --------------------------------------------------------------------------- entry combination
 
 
-def _running_sums(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
+def running_sums(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """Plain sequential running sum of ``values`` restarting at every new segment (``seg`` sorted).
 
     Segments are laid out in padded matrices, one per power-of-two length class, so that
@@ -306,10 +314,10 @@ def _running_sums(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return out
 
 
-def _kahan_segments(values: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
+def kahan_sums(values: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
     """Per segment (ids ``seg``, sorted, dense) the Kahan-Neumaier sum of its values in order,
     exactly as Prometheus' ``kahanSumInc`` loop computes it (``sum + compensation``)."""
-    running = _running_sums(values, seg)
+    running = running_sums(values, seg)
     first = np.r_[True, seg[1:] != seg[:-1]] if seg.shape[0] else np.zeros(0, bool)
     prev = np.where(first, 0.0, np.r_[0.0, running[:-1]])
     with np.errstate(invalid="ignore", over="ignore"):
@@ -347,7 +355,7 @@ def _combine(rows: np.ndarray, idx: np.ndarray, cnt: np.ndarray, n: int, kahan: 
     gid = np.cumsum(new) - 1
     first = np.flatnonzero(new)
     if kahan:
-        summed = _kahan_segments(cnt.astype(np.float64), gid, first.shape[0])
+        summed = kahan_sums(cnt.astype(np.float64), gid, first.shape[0])
     else:
         # bincount adds sequentially in input order, as Prometheus' bucket loops do.
         summed = np.bincount(gid, weights=cnt, minlength=first.shape[0])
@@ -711,15 +719,11 @@ def _group_hint(hint: np.ndarray, gid: np.ndarray, n_groups: int, order: np.ndar
     has = first_pos >= 0
     first_hint = np.where(has, hint[order][np.maximum(first_pos, 0)], UNKNOWN_RESET)
     out = np.where(any_gauge, GAUGE_TYPE, np.where(any_diff, UNKNOWN_RESET, first_hint)).astype(np.uint8)
-    # A collision happens when the first differing member is the opposite of reset/not_reset.
-    pos = np.arange(g.shape[0])
-    first_diff = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_diff, g[differs], pos[differs])
-    fd = first_diff < g.shape[0]
-    opp = np.zeros(n_groups, dtype=bool)
-    opp[fd] = ((first_hint[fd] == COUNTER_RESET) & (h[first_diff[fd]] == NOT_COUNTER_RESET)) | (
-        (first_hint[fd] == NOT_COUNTER_RESET) & (h[first_diff[fd]] == COUNTER_RESET))
-    return out, opp
+    # A collision: the group holds both a counter reset and a "no counter reset" hint (Prometheus'
+    # aggregations report it whatever else the group holds).
+    any_reset = np.bincount(g, weights=(h == COUNTER_RESET), minlength=n_groups) > 0
+    any_not = np.bincount(g, weights=(h == NOT_COUNTER_RESET), minlength=n_groups) > 0
+    return out, any_reset & any_not
 
 
 def sum_groups(a: HistogramBatch, group_ids: np.ndarray, n_groups: int, kahan: bool = True
@@ -823,7 +827,7 @@ def _sum_groups_fast(a: HistogramBatch, gid: np.ndarray, n_groups: int, order: n
 
     def gsum(v: np.ndarray) -> np.ndarray:
         if kahan:
-            return _kahan_segments(v[order].astype(np.float64), ordered_g, n_groups)
+            return kahan_sums(v[order].astype(np.float64), ordered_g, n_groups)
         return np.bincount(ordered_g, weights=v[order], minlength=n_groups)
 
     out = HistogramBatch(

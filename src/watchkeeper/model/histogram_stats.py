@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .histogram import HistogramBatch
-from .histogram_ops import bucket_rows, is_custom, upper_bounds
+from .histogram_ops import bucket_rows, is_custom, kahan_sums, running_sums, upper_bounds
 
 __all__ = ["AllBuckets", "all_buckets", "boundary_rules", "quantile", "fraction", "stdvar", "stddev"]
 
@@ -131,21 +131,6 @@ def _go_log2(x: np.ndarray) -> np.ndarray:
         return np.where(frac == 0.5, (exp - 1).astype(np.float64), np.log(frac) * (1 / np.log(2)) + exp)
 
 
-def _padded(b: AllBuckets, values: np.ndarray, m: int, reverse: bool = False, fill: float = 0.0
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` laid out as a (rows, max buckets) matrix in iteration order, and the valid mask."""
-    lens = np.diff(b.offsets)
-    width = int(lens.max()) if m and lens.shape[0] else 0
-    pos = np.arange(b.row.shape[0], dtype=np.int64) - b.offsets[b.row]
-    if reverse:
-        pos = lens[b.row] - 1 - pos
-    mat = np.full((m, max(width, 1)), fill)
-    valid = np.zeros((m, max(width, 1)), dtype=bool)
-    mat[b.row, pos] = values
-    valid[b.row, pos] = True
-    return mat, valid
-
-
 def quantile(a: HistogramBatch, q: np.ndarray | float) -> np.ndarray:
     """``HistogramQuantile`` per row (exponential interpolation; linear in custom and zero buckets)."""
     m = len(a)
@@ -156,26 +141,31 @@ def quantile(a: HistogramBatch, q: np.ndarray | float) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         rank = np.where(forward, qq * a.count, (1 - qq) * a.count)
     lens = np.diff(b.offsets)
-    # Chosen bucket per row: forward or reverse walk, first populated bucket reaching the rank.
+    local = np.arange(b.row.shape[0], dtype=np.int64) - b.offsets[b.row]
+    # Chosen bucket per row: walking forward or backward, the first populated bucket whose running
+    # count reaches the rank, else the last bucket walked.
     sel = np.full(m, -1, dtype=np.int64)
     cum_at = np.zeros(m)
-    flat_idx = np.arange(b.row.shape[0], dtype=np.float64)
     for rev in (False, True):
         rows_dir = ~forward if rev else forward
-        if not rows_dir.any():
+        if not (rows_dir & (lens > 0)).any():
             continue
-        cnt, valid = _padded(b, b.count, m, reverse=rev)
-        ids, _ = _padded(b, flat_idx, m, reverse=rev, fill=-1)
-        cum = np.cumsum(cnt, axis=1)
+        # walk[p]: the bucket visited at position p of its row's walk.
+        walk = b.offsets[b.row] + lens[b.row] - 1 - local if rev else np.arange(b.row.shape[0])
+        cnt = b.count[walk]
+        cum = running_sums(cnt, b.row)
         with np.errstate(invalid="ignore"):
-            hit = valid & (cnt != 0) & (cum >= rank[:, None])
-        any_hit = hit.any(axis=1)
-        first = np.argmax(hit, axis=1)
-        last = np.maximum(lens - 1, 0)
-        col = np.where(any_hit, first, last)
-        r = np.flatnonzero(rows_dir & (lens > 0))
-        sel[r] = ids[r, col[r]].astype(np.int64)
-        cum_at[r] = np.where(any_hit[r], cum[r, col[r]], cum[r, last[r]])
+            hit = rows_dir[b.row] & (cnt != 0) & (cum >= rank[b.row])
+        hits = np.flatnonzero(hit)
+        if hits.shape[0]:
+            hr = b.row[hits]
+            first = hits[np.r_[True, hr[1:] != hr[:-1]]]
+            sel[b.row[first]] = walk[first]
+            cum_at[b.row[first]] = cum[first]
+        rest = np.flatnonzero(rows_dir & (lens > 0) & (sel < 0))
+        last = b.offsets[rest + 1] - 1
+        sel[rest] = walk[last]
+        cum_at[rest] = cum[last]
     has = sel >= 0
     s = np.maximum(sel, 0)
     lower = np.where(has, b.lower[s] if b.row.shape[0] else 0.0, 0.0)
@@ -230,21 +220,21 @@ def fraction(a: HistogramBatch, lower: np.ndarray | float, upper: np.ndarray | f
     zero_b = (blo <= 0) & (bup >= 0)
     blo = np.where(zero_b & (n_neg == 0) & (n_pos > 0), 0.0, blo)
     bup = np.where(zero_b & (n_pos == 0) & (n_neg > 0), 0.0, bup)
-    # Rank before each bucket: an exclusive running sum per row, in iteration order.
-    cnt, valid = _padded(b, b.count, m)
-    cum = np.cumsum(cnt, axis=1)
-    before_mat = cum - cnt
-    pos = np.arange(r.shape[0], dtype=np.int64) - b.offsets[r]
-    before = before_mat[r, pos] if r.shape[0] else np.zeros(0)
+    # Rank before each bucket: the running sum per row up to the previous bucket.
+    run = running_sums(b.count, r)
+    first_in_row = np.r_[True, r[1:] != r[:-1]] if r.shape[0] else np.zeros(0, bool)
+    before = np.where(first_in_row, 0.0, np.r_[0.0, run[:-1]]) if r.shape[0] else np.zeros(0)
     linear = custom[r] | zero_b
-    total = np.zeros(m)
     lens = np.diff(b.offsets)
     has_b = lens > 0
-    total[has_b] = cum[has_b, lens[has_b] - 1]
+    total = np.zeros(m)
+    total[has_b] = run[b.offsets[1:][has_b] - 1]
 
     def rank_at(v: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             lin = before + b.count * (v - blo) / (bup - blo)
+            # No interpolation in a bucket of infinite width: its observations sit at its finite end.
+            lin = np.where(blo == -np.inf, before + b.count, np.where(bup == np.inf, before, lin))
             log_lo = _go_log2(np.abs(blo))
             log_up = _go_log2(np.abs(bup))
             log_v = _go_log2(np.abs(v))
@@ -290,21 +280,10 @@ def stdvar(a: HistogramBatch) -> np.ndarray:
                        np.where((b.lower <= 0) & (b.upper >= 0), 0.0, np.where(b.upper < 0, -geo, geo)))
         delta = val - mean[b.row]
         term = np.where(b.count == 0, 0.0, b.count * delta * delta)
-    terms, valid = _padded(b, term, m)
-    skip = ~valid | (_padded(b, b.count, m)[0] == 0)
-    # Kahan-Neumaier summation column by column, as Prometheus' kahanSumInc does per row.
-    total = np.zeros(m)
-    comp = np.zeros(m)
-    with np.errstate(invalid="ignore", over="ignore"):
-        for j in range(terms.shape[1]):
-            inc = terms[:, j]
-            t = total + inc
-            c = np.where(np.isinf(t), 0.0, np.where(np.abs(total) >= np.abs(inc), comp + ((total - t) + inc),
-                                                     comp + ((inc - t) + total)))
-            use = ~skip[:, j]
-            total = np.where(use, t, total)
-            comp = np.where(use, c, comp)
-        return (total + comp) / a.count
+    # Kahan-Neumaier summation in bucket order, as Prometheus' kahanSumInc does per histogram (an
+    # empty bucket adds an exact zero, which leaves both sum and compensation unchanged).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return kahan_sums(term, b.row, m) / a.count
 
 
 def stddev(a: HistogramBatch) -> np.ndarray:

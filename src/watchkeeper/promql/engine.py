@@ -212,7 +212,7 @@ class _Evaluator:
         if node.smoothed:
             ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1,
                                      int(ref.max()) + self.lookback)
-            vec = smoothed_select(ss, ref, self.lookback)
+            vec = smoothed_select(ss, ref, self.lookback, self.annotations, self.pos(node))
         else:
             _reject_extended(node)
             ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1, int(ref.max()))
@@ -358,7 +358,8 @@ class _Evaluator:
         after = self.lookback if vs.smoothed else 0
         ss = self.querier.select(vs.matchers, int(ref.min()) - node.range_ms - self.lookback + 1,
                                  int(ref.max()) + after)
-        return extended_rate(func, ss, ref, node.range_ms, self.lookback, vs.smoothed)
+        return extended_rate(func, ss, ref, node.range_ms, self.lookback, vs.smoothed, self.annotations,
+                             self.pos(node))
 
     def anchored_count(self, func: str, node: ast.MatrixSelector, ts: np.ndarray) -> InstantVectors:
         vs = node.vector_selector

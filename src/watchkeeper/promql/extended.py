@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.batch import SeriesSet
+from .extended_hist import Edges, histogram_cells, histogram_events
 from .selectors import drop_stale, segment_search, windows_over
-from .values import InstantVectors
+from .values import Annotations, InstantVectors
 
 __all__ = ["EXTENDED_RATE_FUNCTIONS", "EXTENDED_COUNT_FUNCTIONS", "extended_rate", "anchored_count"]
 
@@ -34,7 +35,7 @@ def _interpolate(t1: np.ndarray, v1: np.ndarray, t2: np.ndarray, v2: np.ndarray,
 
 
 def extended_rate(func: str, ss: SeriesSet, ref: np.ndarray, range_ms: int, lookback_ms: int,
-                  smoothed: bool) -> InstantVectors:
+                  smoothed: bool, annotations: Annotations | None = None, pos: str = "") -> InstantVectors:
     """``func(x[range] anchored|smoothed)`` at every step; ``ref`` is the window end per step."""
     counter, per_second = EXTENDED_RATE_FUNCTIONS[func]
     ref = np.asarray(ref, dtype=np.int64)
@@ -79,9 +80,20 @@ def extended_rate(func: str, ss: SeriesSet, ref: np.ndarray, range_ms: int, look
         result = result + _reset_correction(v, win.offsets, left, right, a, b)
     if per_second:
         result = result / (range_ms / 1000.0)
+    h_row, hists = None, None
+    if win.h is not None and win.h_index is not None:
+        at_left = np.broadcast_to(range_start, (steps,))
+        edges = Edges(first_c, last_c, interp_left if smoothed else np.zeros(present.shape, dtype=bool),
+                      interp_right if smoothed else np.zeros(present.shape, dtype=bool), at_left, ref)
+        float_ok, h_row, hists = histogram_cells(win, edges, present, counter, per_second, range_ms,
+                                                 func == "delta", annotations or Annotations(), pos)
+        present = float_ok | (h_row >= 0)
     rows = np.flatnonzero(present.any(axis=1))
-    return InstantVectors([win.labels[i] for i in rows], result[rows], present[rows],
-                          drop_name=np.ones(rows.size, dtype=bool))
+    out = InstantVectors([win.labels[i] for i in rows], result[rows], present[rows],
+                         drop_name=np.ones(rows.size, dtype=bool))
+    if hists is not None and h_row is not None:
+        out.h, out.h_index = hists, h_row[rows]
+    return out
 
 
 def _reset_correction(v: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray,
@@ -122,6 +134,8 @@ def anchored_count(func: str, ss: SeriesSet, ref: np.ndarray, range_ms: int,
         event = (v[1:] != v[:-1]) & ~(np.isnan(v[1:]) & np.isnan(v[:-1]))
     else:
         event = v[1:] < v[:-1]
+    if win.h is not None and win.h_index is not None and v.size > 1:
+        event = histogram_events(win.h, win.h_index, event, resets=func == "resets")
     pair = np.zeros(v.size, dtype=np.int64)  # pair[k]: event between samples k-1 and k
     pair[1:] = event
     pair[win.offsets[:-1][win.offsets[:-1] < v.size]] = 0

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..model.batch import SeriesSet, is_stale
 from ..model.histogram import HistogramBatch
-from .values import InstantVectors, RangeWindows
+from .extended_hist import smoothed_histograms
+from .values import Annotations, InstantVectors, RangeWindows
 
 __all__ = ["segment_search", "instant_select", "smoothed_select", "range_select", "windows_over",
            "drop_stale", "vectors_to_series", "concat_ranges"]
@@ -140,7 +141,8 @@ def instant_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> InstantV
     return InstantVectors(labels=labels, values=vs, present=valid, timestamps=ts)
 
 
-def smoothed_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> InstantVectors:
+def smoothed_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int, annotations: Annotations | None = None,
+                    pos: str = "") -> InstantVectors:
     """``x smoothed``: the value at exactly ``ref``, interpolated between the neighbouring samples.
 
     Looks at samples in ``(ref - lookback, ref + lookback]`` (staleness markers dropped):
@@ -166,9 +168,17 @@ def smoothed_select(ss: SeriesSet, ref: np.ndarray, lookback_ms: int) -> Instant
         interpolated = v_p + (v_i - v_p) * dt / (t_i - t_p).astype(np.float64)
     values = np.where(exact, v_i, np.where(between, interpolated, v_p))
     present = exact | between | carried
+    h_row, hists = None, None
+    if ss.h is not None and ss.h_index is not None:
+        float_ok, h_row, hists = smoothed_histograms(ss.labels, ss.t, ss.h, ss.h_index, lo, hi, i, ref, exact,
+                                                     between, carried, annotations or Annotations(), pos)
+        present = float_ok | (h_row >= 0)
     keep = present.any(axis=1)
     rows = np.flatnonzero(keep)
-    return InstantVectors(labels=[ss.labels[r] for r in rows], values=values[rows], present=present[rows])
+    out = InstantVectors(labels=[ss.labels[r] for r in rows], values=values[rows], present=present[rows])
+    if hists is not None and h_row is not None:
+        out.h, out.h_index = hists, h_row[rows]
+    return out
 
 
 def _empty_vectors(steps: int) -> InstantVectors:

@@ -61,7 +61,7 @@ class AlertSnapshot:
 
 
 class AlertFeed:
-    """Builds ``AlertSnapshot``s of one service, at most one per ``interval_s`` (shared by subscribers).
+    """Builds ``AlertSnapshot``s of one service, shared by all subscribers.
 
     Serialising an alert is the expensive part with thousands of them, so each alert's JSON is kept
     while its stored object and its silence/inhibition status stay the same.
@@ -75,7 +75,9 @@ class AlertFeed:
 
     def snapshot(self) -> AlertSnapshot:
         now_s = time.monotonic()
-        if self._snapshot is not None and now_s - self._snapshot.time < self.interval_s * 0.9:
+        # Reused for half an interval: subscribers polling once per interval at any phase then see
+        # a change at most 1.5 intervals late, and all of them together cause at most two builds.
+        if self._snapshot is not None and now_s - self._snapshot.time < self.interval_s * 0.5:
             return self._snapshot
         svc = self.service
         now = svc.clock()

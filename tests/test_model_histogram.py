@@ -442,3 +442,17 @@ def test_quantile_and_stdvar_match_a_plain_reference() -> None:
                 var += c * (v - mean) ** 2
         expected.append(var / h["count"])
     assert S.stdvar(a) == pytest.approx(expected, rel=1e-9)
+
+
+def test_results_keep_the_contract_dtypes() -> None:
+    a = hb({"schema": 1, "count": 3, "positive": {1: 1, 2: 2}, "negative": {0: 1}, "zero_threshold": 0.1,
+            "zero_count": 1},
+           {"schema": -53, "custom_values": [1, 2], "positive": {0: 1}})
+    b = hb({"schema": 0, "count": 3, "positive": {1: 1}, "zero_threshold": 0.5},
+           {"schema": -53, "custom_values": [1, 3], "positive": {2: 1}})
+    results = [H.add(a, b)[0], H.sub(a, b)[0], H.scale(a, 2.0), H.divide(a, np.array([0.0, 2.0])),
+               H.sum_groups(H.concatenate([a, b]), np.array([0, 1, 0, 1]), 2)[0], H.reduce_schema(a, 0),
+               H.compact(a), H.take(a, np.array([1])), H.with_hint(a, GAUGE_TYPE)]
+    for res in results:
+        for name in HistogramBatch.__dataclass_fields__:
+            assert getattr(res, name).dtype == getattr(a, name).dtype, name

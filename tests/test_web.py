@@ -289,6 +289,11 @@ def test_stream_alerts_channel_filters_by_matchers(am_env) -> None:  # type: ign
         ws.send_json({"type": "subscribe", "id": "b", "channel": "alerts", "filter": "severity=~("})
         err = ws.receive_json()
         assert err["id"] == "b" and "bad matcher" in err["error"]
+        ws.send_json({"type": "subscribe", "id": "c", "channel": "events", "history": 5000})
+        assert ws.receive_json() == {"type": "error", "id": "c",
+                                     "error": "history must be a whole number from 0 to 1000"}
+        ws.send_json({"type": "subscribe", "id": "d", "channel": "events", "kind": 3})
+        assert ws.receive_json()["error"] == "kind must be a string or a list of them"
 
 
 def test_stream_events_channel_sends_history_then_new_entries(am_env) -> None:  # type: ignore[no-untyped-def]

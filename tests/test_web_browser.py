@@ -107,6 +107,10 @@ scrape_configs:
     static_configs: [{{targets: ["127.0.0.1:{free_port()}"], labels: {{team: "ui-test"}}}}]
     relabel_configs:
       - {{source_labels: [team], target_label: owner}}
+  - job_name: filtered
+    static_configs: [{{targets: ["127.0.0.1:9"], labels: {{env: "staging"}}}}]
+    relabel_configs:
+      - {{source_labels: [env], regex: staging, action: drop}}
 """)
         am = tmp / "alertmanager.yml"
         am.write_text(ALERTMANAGER.format(hook=hook.server_address[1], dead=free_port()))
@@ -280,6 +284,8 @@ def test_targets_page_shows_health_and_relabeling(server: str, page) -> None:  #
     sync_api.expect(broken.locator(".discovered")).to_contain_text("__address__=")
     own = page.locator('section.pool[data-pool="watchkeeper"]')
     sync_api.expect(own.locator(".badge")).to_have_text("UP", timeout=15_000)
+    page.click("#dropped-toggle")  # targets relabeling dropped, with their discovered labels
+    sync_api.expect(page.locator("tr.dropped-target")).to_contain_text('env="staging"')
 
 
 def test_rules_page(server: str, page) -> None:  # type: ignore[no-untyped-def]

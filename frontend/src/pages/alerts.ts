@@ -105,7 +105,7 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
         a.ruleState ? h("span", { class: `badge ${a.ruleState}` }, a.ruleState) : null,
         a.status.silencedBy.map((id) => h("a", { class: "badge silenced", href: `/silences?id=${encodeURIComponent(id)}` }, "silenced")),
         a.status.inhibitedBy.length ? h("span.badge.inhibited", { title: `by ${a.status.inhibitedBy.join(", ")}` }, "inhibited") : null,
-        h("span.muted", { title: a.startsAt }, formatRelative(a.startsAt)),
+        h("span.muted.since", { title: a.startsAt, "data-since": a.startsAt }, formatRelative(a.startsAt)),
         a.generatorURL ? h("a.muted", { href: a.generatorURL, target: "_blank", rel: "noopener" }, "source") : null,
         withAm ? h("a", { class: "button silence-btn", href: silenceUrl(labelMatchers(a.labels)) }, "Silence") : null));
   };
@@ -256,6 +256,11 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
   for (const c of [receiver, active.box, silenced.box, inhibited.box]) c.addEventListener("change", onControls);
   onControls();
 
+  // Rows are kept while their alert is unchanged: bring their "5m ago" texts up to date now and then.
+  const clock = window.setInterval(() => {
+    for (const el of body.querySelectorAll<HTMLElement>("span.since")) el.textContent = formatRelative(el.dataset.since || "");
+  }, 15_000);
+
   if (!withAm) {
     const stop = polling(async () => {
       try {
@@ -284,6 +289,7 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
       stop();
       draw.cancel();
       observer.disconnect();
+      window.clearInterval(clock);
     };
   }
 
@@ -320,5 +326,6 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
     stream.close();
     draw.cancel();
     observer.disconnect();
+    window.clearInterval(clock);
   };
 }

@@ -75,7 +75,7 @@ export function eventRow(e: AmEvent, compact = false): HTMLElement {
 export function eventsPage(root: HTMLElement, params: URLSearchParams): () => void {
   if (!hasAlertmanager()) {
     clear(root, h("h1", null, "Event log"), h("p.empty", null,
-      "This server runs no Alertmanager: start it with --alertmanager.config alertmanager.yml to record alert and notification history."));
+      "This server runs no Alertmanager: give its config an alertmanager: section (or start it with --alertmanager.config alertmanager.yml) to record alert and notification history."));
     return () => {};
   }
   const range = h("select", { id: "events-range" }, RANGES.map((r) => h("option", { value: r }, `last ${r}`)),

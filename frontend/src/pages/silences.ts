@@ -19,7 +19,7 @@ const STATES = ["active", "pending", "expired"] as const;
 export function silencesPage(root: HTMLElement, params: URLSearchParams): () => void {
   if (!hasAlertmanager()) {
     clear(root, h("h1", null, "Silences"), h("p.empty", null,
-      "This server runs no Alertmanager: start it with --alertmanager.config alertmanager.yml to route, silence and notify alerts."));
+      "This server runs no Alertmanager: give its config an alertmanager: section (or start it with --alertmanager.config alertmanager.yml) to route, silence and notify alerts."));
     return () => {};
   }
   if (params.get("new") || params.get("edit")) return silenceForm(root, params);

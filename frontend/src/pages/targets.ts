@@ -29,6 +29,7 @@ export function targetsPage(root: HTMLElement): () => void {
   clear(root, h("h1", null, "Targets"),
     h("div.controls", null, filter, h("label", null, unhealthy, " only unhealthy")), errorBox, body);
   const expanded = new Set<string>(); // scrape URLs showing their labels before relabeling
+  let showDropped = false;
   let data: TargetsData | null = null;
   let timer = 0;
   let stopped = false;
@@ -69,8 +70,18 @@ export function targetsPage(root: HTMLElement): () => void {
           h("thead", null, h("tr", null, ...["Endpoint", "State", "Labels", "Last scrape", "Duration", "Error"].map((c) => h("th", null, c)))),
           h("tbody", null, rows)));
     });
-    const dropped = data.droppedTargets.length ? h("p.muted", null, `${data.droppedTargets.length} targets dropped by relabeling.`) : null;
-    clear(body, ...(sections.length ? sections : [h("p.empty", null, "No targets match.")]), ...(dropped ? [dropped] : []));
+    // Targets relabeling dropped, with the labels they were discovered with (what Prometheus' service
+    // discovery page shows), to debug a relabel_configs that keeps too little.
+    const n = data.droppedTargets.length;
+    const dropped = n ? h("section.dropped", { id: "dropped-targets" },
+      h("p.muted", null, `${n} target${n === 1 ? "" : "s"} dropped by relabeling. `,
+        h("button.link", { type: "button", id: "dropped-toggle", onclick: () => {
+          showDropped = !showDropped;
+          render();
+        } }, showDropped ? "hide" : "show")),
+      showDropped ? h("table.data", null, h("tbody", null, data.droppedTargets.map((t) =>
+        h("tr.dropped-target", null, h("td", null, labelChips(t.discoveredLabels)))))) : null) : null;
+    clear(body, ...(sections.length ? sections : [h("p.empty", null, "No targets match.")]), dropped);
   };
 
   const load = async () => {

@@ -40,6 +40,7 @@ class AlertStore:
         self._alerts: dict[str, Alert] = {}
         self.index = LabelIndex()
         self.version = 0
+        self._order: tuple[int, list[str]] = (-1, [])
 
     def put(self, alert: Alert, now: int) -> Alert:
         """Store ``alert``; an overlapping stored alert with the same fingerprint is merged into it."""
@@ -55,6 +56,13 @@ class AlertStore:
 
     def get(self, fp: str) -> Alert | None:
         return self._alerts.get(fp)
+
+    def by_fingerprint(self) -> list[Alert]:
+        """All alerts in fingerprint order (the order is kept while no alert is added or dropped)."""
+        if self._order[0] != self.index.version:
+            self._order = (self.index.version, sorted(self._alerts))
+        alerts = self._alerts
+        return [alerts[fp] for fp in self._order[1]]
 
     def delete(self, fp: str) -> None:
         if self._alerts.pop(fp, None) is not None:

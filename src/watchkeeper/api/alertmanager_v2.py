@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 import re2
@@ -92,89 +92,87 @@ async def _body(request: Request) -> Any:
         raise _BadRequest(f"parsing body from \"\" failed, because {exc}") from None
 
 
-_ACTIVE = b'{"inhibitedBy":[],"silencedBy":[],"state":"active"}'
+_ACTIVE = b'"status":{"inhibitedBy":[],"silencedBy":[],"state":"active"}}'
 _MEMO_MAX = 1 << 16
 
+# What filters look at: the alert, the ids of the silences muting it, the alert inhibiting it, and its
+# receivers.
+_Keep = Callable[[Alert, tuple[str, ...], "str | None", list[str]], bool]
 
-class _Rendered(NamedTuple):
-    """One alert's ``gettableAlert`` JSON and what filters need, for one stored alert object and status."""
 
-    alert: Alert
-    status: bytes
-    json: bytes
-    silenced: bool
-    inhibited: bool
-    receivers: list[str]
+class _Fixed:
+    """The JSON of one fingerprint's fields that change rarely: those fixed by its label set under one
+    config (fingerprint, receivers, labels) and its annotations and generator URL as last seen."""
+
+    __slots__ = ("config", "receivers", "labels_json", "annotations", "url", "head")
+
+    def __init__(self, config: Any, receivers: list[str], labels: dict[str, str]) -> None:
+        self.config, self.receivers = config, receivers
+        self.labels_json = orjson.dumps(labels)
+        self.annotations: Any = None
+        self.url = ""
+        self.head = b""
 
 
 class _Api:
     def __init__(self, service: AlertmanagerService) -> None:
         self.svc = service
-        # Rendering caches: per fingerprint the parts fixed by its label set (fingerprint, labels,
-        # receivers under the current config), the last rendering, statuses and times as JSON, and the
-        # last few list bodies. A listing between two changes is then one dictionary lookup.
-        self._fixed: dict[str, tuple[Any, list[str], bytes, bytes]] = {}
-        self._rendered: dict[str, _Rendered] = {}
+        # Rendering caches, so that listing 10,000 alerts right after Prometheus re-sent them all only
+        # joins three pre-encoded parts per alert, and listing them again before anything changes is one
+        # lookup. An alert is written as its rarely changing fields (``_Fixed.head``), its three times
+        # (shared by every alert of a Prometheus batch) and its status; per fingerprint the fixed parts
+        # and the last rendering (alert object, status, JSON), the time and status parts, and the last
+        # few list bodies.
+        self._fixed: dict[str, _Fixed] = {}
+        self._rendered: dict[str, tuple[Alert, bytes, bytes]] = {}
         self._statuses: dict[tuple[tuple[str, ...], str | None], bytes] = {}
-        self._times: dict[int | None, bytes] = {}
+        self._times: dict[tuple[int, int | None, int], bytes] = {}
         self._bodies: dict[str, tuple[tuple[Any, ...], int | None, bytes]] = {}
 
     # -- alerts -------------------------------------------------------------------------------
 
-    def _time_json(self, ns: int | None) -> bytes:
-        out = self._times.get(ns)
-        if out is None:
-            if len(self._times) >= _MEMO_MAX:
-                self._times.clear()
-            out = self._times[ns] = _time(ns).encode()
-        return out
-
     def _status_json(self, silenced: tuple[str, ...], inhibitor: str | None) -> bytes:
+        """``"status":{...}}``: the alert's last field and its closing brace."""
+        if not silenced and inhibitor is None:
+            return _ACTIVE
         key = (silenced, inhibitor)
         out = self._statuses.get(key)
         if out is None:
             if len(self._statuses) >= _MEMO_MAX:
                 self._statuses.clear()
-            out = self._statuses[key] = orjson.dumps({
+            out = self._statuses[key] = b'"status":' + orjson.dumps({
                 "inhibitedBy": [inhibitor] if inhibitor else [],
                 "silencedBy": list(silenced),
                 "state": "suppressed",
-            })
+            }) + b"}"
         return out
 
-    def _render(self, a: Alert, silenced: tuple[str, ...], inhibitor: str | None) -> _Rendered:
-        """The alert as API v2 JSON (keys in the order Alertmanager's list has always been written
-        here), rebuilt only when the stored alert object or its status changed."""
+    def _render(self, a: Alert, status: bytes) -> bytes:
+        """The alert as API v2 ``gettableAlert`` JSON."""
         fp = a.fingerprint
-        status = _ACTIVE if not silenced and inhibitor is None else self._status_json(silenced, inhibitor)
-        hit = self._rendered.get(fp)
-        if hit is not None and hit.alert is a and hit.status == status:
-            return hit
-        config = self.svc.config
         fixed = self._fixed.get(fp)
-        if fixed is None or fixed[0] is not config:
-            receivers = self.svc.receivers_of(a.labels)
-            fixed = self._fixed[fp] = (
-                config,
-                receivers,
-                b"".join((b'","fingerprint":"', fp.encode(), b'","receivers":',
-                          orjson.dumps([{"name": r} for r in receivers]), b',"startsAt":"')),
-                b',"labels":' + orjson.dumps(dict(a.labels)) + b',"status":',
-            )
-        _, receivers, middle, tail = fixed
-        times = self._times
-        ends, starts, updated = times.get(a.ends_at), times.get(a.starts_at), times.get(a.updated_at)
-        body = b"".join((
-            b'{"annotations":', orjson.dumps(a.annotations),
-            b',"endsAt":"', ends or self._time_json(a.ends_at),
-            middle, starts or self._time_json(a.starts_at),
-            b'","updatedAt":"', updated or self._time_json(a.updated_at),
-            b'","generatorURL":', orjson.dumps(a.generator_url),
-            tail, status, b"}",
-        ))
-        out = _Rendered(a, status, body, bool(silenced), inhibitor is not None, receivers)
-        self._rendered[fp] = out
-        return out
+        if fixed is None or fixed.config is not self.svc.config:
+            config = self.svc.config
+            fixed = self._fixed[fp] = _Fixed(config, self.svc.receivers_of(a.labels), dict(a.labels))
+        if fixed.annotations != a.annotations or fixed.url != a.generator_url:
+            fixed.annotations, fixed.url = a.annotations, a.generator_url
+            fixed.head = b"".join((
+                b'{"annotations":', orjson.dumps(a.annotations),
+                b',"fingerprint":"', fp.encode(),
+                b'","receivers":', orjson.dumps([{"name": r} for r in fixed.receivers]),
+                b',"generatorURL":', orjson.dumps(a.generator_url),
+                b',"labels":', fixed.labels_json, b",",
+            ))
+        key = (a.starts_at, a.ends_at, a.updated_at)
+        times = self._times.get(key)
+        if times is None:
+            if len(self._times) >= _MEMO_MAX:
+                self._times.clear()
+            times = self._times[key] = (
+                f'"startsAt":"{_time(a.starts_at)}","endsAt":"{_time(a.ends_at)}",'
+                f'"updatedAt":"{_time(a.updated_at)}",'
+            ).encode()
+        return b"".join((fixed.head, times, status))
 
     def _prune(self) -> None:
         """Forget renderings of alerts the store dropped (run after a listing)."""
@@ -183,7 +181,7 @@ class _Api:
             self._rendered = {k: v for k, v in self._rendered.items() if store.get(k) is not None}
             self._fixed = {k: v for k, v in self._fixed.items() if k in self._rendered}
 
-    def _alert_filter(self, request: Request) -> Callable[[Alert, _Rendered], bool] | None:
+    def _alert_filter(self, request: Request) -> _Keep | None:
         """The query's filters as a predicate; ``None`` when it keeps every alert."""
         active = _bool_param(request, "active")
         silenced = _bool_param(request, "silenced")
@@ -194,37 +192,43 @@ class _Api:
         if active and silenced and inhibited and not matchers and receiver_ok is None:
             return None
 
-        def keep(a: Alert, r: _Rendered) -> bool:
-            if not active and not (r.silenced or r.inhibited):
+        def keep(a: Alert, silenced_by: tuple[str, ...], inhibitor: str | None,
+                 receivers: list[str]) -> bool:
+            if not active and not silenced_by and inhibitor is None:
                 return False
-            if not silenced and r.silenced:
+            if not silenced and silenced_by:
                 return False
-            if not inhibited and r.inhibited:
+            if not inhibited and inhibitor is not None:
                 return False
-            if receiver_ok is not None and not any(receiver_ok(name) for name in r.receivers):
+            if receiver_ok is not None and not any(receiver_ok(name) for name in receivers):
                 return False
             labels = a.labels
             return all(m.matches(labels.get(m.name, "")) for m in matchers)
 
         return keep
 
-    def _rendered_list(self, alerts: list[Alert], now: int, keep: Callable[[Alert, _Rendered], bool] | None,
+    def _rendered_list(self, alerts: list[Alert], now: int, keep: _Keep | None,
                        statuses: tuple[Mapping[str, tuple[str, ...]], Mapping[str, str]]) -> list[bytes]:
         silenced, inhibited = statuses
-        fallback = None
         stored = self.svc.dispatcher.alerts.index.labels
-        render = self._render
+        rendered = self._rendered
+        fallback = None
         out = []
         for a in alerts:
             fp = a.fingerprint
             if fp in stored:
-                r = render(a, silenced.get(fp, ()), inhibited.get(fp))
+                silenced_by, inhibitor = silenced.get(fp, ()), inhibited.get(fp)
             else:  # a resolved alert only its group still holds
                 fallback = fallback or self.svc.status_at(now)
                 st = fallback(a)
-                r = render(a, tuple(st["silencedBy"]), (st["inhibitedBy"] or [None])[0])
-            if keep is None or keep(a, r):
-                out.append(r.json)
+                silenced_by, inhibitor = tuple(st["silencedBy"]), (st["inhibitedBy"] or [None])[0]
+            status = _ACTIVE if not silenced_by and inhibitor is None else \
+                self._status_json(silenced_by, inhibitor)
+            hit = rendered.get(fp)
+            if hit is None or hit[0] is not a or hit[1] != status:
+                hit = rendered[fp] = (a, status, self._render(a, status))
+            if keep is None or keep(a, silenced_by, inhibitor, self._fixed[fp].receivers):
+                out.append(hit[2])
         self._prune()
         return out
 
@@ -240,7 +244,7 @@ class _Api:
         hit = self._bodies.get(query)
         if hit is not None and hit[0] == key and (hit[1] is None or now < hit[1]):
             return Response(hit[2], media_type="application/json")
-        alerts = sorted((a for a in store if not a.resolved(now)), key=lambda a: a.fingerprint)
+        alerts = [a for a in store.by_fingerprint() if not a.resolved(now)]
         body = b"[" + b",".join(self._rendered_list(alerts, now, keep, statuses)) + b"]"
         if len(self._bodies) >= 16:
             self._bodies.clear()

@@ -212,7 +212,7 @@ class StreamHub:
             service = self.ctx.alertmanager()
             if service is None:
                 raise SubscribeError(f"{channel} channel: this server runs no Alertmanager "
-                                     "(start it with --alertmanager.config)")
+                                     "(configure one: an alertmanager: section or --alertmanager.config)")
             try:
                 matchers = parse_filters(msg.get("filter"))
             except ValueError as e:
@@ -221,13 +221,13 @@ class StreamHub:
                 return self._alerts_loop(sub_id, send, service, AlertCursor(matchers))
             kinds = msg.get("kind") or []
             kinds = [kinds] if isinstance(kinds, str) else kinds
-            history = _number(msg, "history", 0)
+            history = msg.get("history", 0)
             if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
                 raise SubscribeError("kind must be a string or a list of them")
-            if not 0 <= history <= MAX_EVENT_HISTORY:
-                raise SubscribeError(f"history must be between 0 and {MAX_EVENT_HISTORY}")
+            if type(history) is not int or not 0 <= history <= MAX_EVENT_HISTORY:  # bool is not a count
+                raise SubscribeError(f"history must be a whole number from 0 to {MAX_EVENT_HISTORY}")
             cursor = EventCursor(matchers, set(kinds), _text(msg, "receiver"), _text(msg, "outcome"))
-            return self._events_loop(sub_id, send, service, cursor, int(history))
+            return self._events_loop(sub_id, send, service, cursor, history)
         raise SubscribeError(f"unknown channel {channel!r}")
 
     async def _guard(self, channel: Coroutine[Any, Any, None], sub_id: str,

@@ -32,6 +32,7 @@ from watchkeeper.exposition.textparse import parse_series_key, parse_text
 from watchkeeper.model.batch import is_stale
 from watchkeeper.model.matchers import Matcher
 from watchkeeper.storage.db import TSDB
+from watchkeeper.web.screenshots import prepare_demo
 
 T0 = 1_800_000_000.0  # a fixed start: 2027-01-15T08:00:00Z
 STEP = 15.0
@@ -234,5 +235,10 @@ def test_demo_command_fires_and_notifies(tmp_path: Path) -> None:
         assert "[FIRING]" in p.log()  # the text copy on stdout
         dash = httpx.get(url + "/api/watchkeeper/v1/dashboards", timeout=10).json()["data"]
         assert {"demo-fleet", "demo-service"} <= {d["uid"] for d in dash["dashboards"]} and not dash["errors"]
+        prepare_demo(url, firing=1, timeout_s=30)  # what the screenshot command does before photographing
+        silences = [s for s in httpx.get(url + "/api/v2/silences", timeout=10).json()
+                    if s["status"]["state"] == "active"]
+        assert len(silences) == 1
+        assert {m["name"] for m in silences[0]["matchers"]} == {"alertname", "instance"}
     finally:
         assert p.stop() == 0

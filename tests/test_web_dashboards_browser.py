@@ -35,25 +35,67 @@ ALL_PANELS = {
     "title": "All panel types",
     "uid": "all-panels",
     "time": {"from": "now-15m", "to": "now"},
-    "variables": [{"name": "inst", "type": "query", "query": "label_values(demo_requests_total, instance)",
-                   "multi": True, "include_all": True, "current": ["$__all"]},
-                  {"name": "iv", "type": "interval", "options": ["1m", "2m"], "auto": True, "current": "1m"}],
+    "variables": [
+        {
+            "name": "inst",
+            "type": "query",
+            "query": "label_values(demo_requests_total, instance)",
+            "multi": True,
+            "include_all": True,
+            "current": ["$__all"],
+        },
+        {"name": "iv", "type": "interval", "options": ["1m", "2m"], "auto": True, "current": "1m"},
+    ],
     "panels": [
-        {"type": "timeseries", "title": "Requests $inst", "grid": {"x": 0, "y": 0, "w": 12, "h": 8},
-         "unit": "reqps", "targets": [{"expr": 'rate(demo_requests_total{instance=~"$inst"}[$iv])',
-                                       "legend": "{{instance}}"}]},
-        {"type": "heatmap", "title": "Latency", "grid": {"x": 12, "y": 0, "w": 12, "h": 8}, "unit": "s",
-         "targets": [{"expr": "sum by (le) (rate(demo_latency_seconds_bucket[1m]))"}]},
-        {"type": "stat", "title": "Total", "grid": {"x": 0, "y": 8, "w": 6, "h": 4},
-         "targets": [{"expr": "sum(demo_requests_total)"}]},
-        {"type": "gauge", "title": "Share", "grid": {"x": 6, "y": 8, "w": 6, "h": 4}, "unit": "percent",
-         "targets": [{"expr": '100 * sum(demo_requests_total{instance="web-1"}) / sum(demo_requests_total)'}]},
-        {"type": "bargauge", "title": "Per instance", "grid": {"x": 12, "y": 8, "w": 6, "h": 4},
-         "targets": [{"expr": "demo_requests_total", "legend": "{{instance}}"}]},
-        {"type": "table", "title": "Table", "grid": {"x": 18, "y": 8, "w": 6, "h": 4},
-         "targets": [{"expr": "demo_requests_total"}]},
-        {"type": "text", "title": "Notes", "grid": {"x": 0, "y": 12, "w": 24, "h": 2},
-         "options": {"content": "Demo data for the browser test."}},
+        {
+            "type": "timeseries",
+            "title": "Requests $inst",
+            "grid": {"x": 0, "y": 0, "w": 12, "h": 8},
+            "unit": "reqps",
+            "targets": [
+                {"expr": 'rate(demo_requests_total{instance=~"$inst"}[$iv])', "legend": "{{instance}}"}
+            ],
+        },
+        {
+            "type": "heatmap",
+            "title": "Latency",
+            "grid": {"x": 12, "y": 0, "w": 12, "h": 8},
+            "unit": "s",
+            "targets": [{"expr": "sum by (le) (rate(demo_latency_seconds_bucket[1m]))"}],
+        },
+        {
+            "type": "stat",
+            "title": "Total",
+            "grid": {"x": 0, "y": 8, "w": 6, "h": 4},
+            "targets": [{"expr": "sum(demo_requests_total)"}],
+        },
+        {
+            "type": "gauge",
+            "title": "Share",
+            "grid": {"x": 6, "y": 8, "w": 6, "h": 4},
+            "unit": "percent",
+            "targets": [
+                {"expr": '100 * sum(demo_requests_total{instance="web-1"}) / sum(demo_requests_total)'}
+            ],
+        },
+        {
+            "type": "bargauge",
+            "title": "Per instance",
+            "grid": {"x": 12, "y": 8, "w": 6, "h": 4},
+            "targets": [{"expr": "demo_requests_total", "legend": "{{instance}}"}],
+        },
+        {
+            "type": "table",
+            "title": "Table",
+            "grid": {"x": 18, "y": 8, "w": 6, "h": 4},
+            "targets": [{"expr": "demo_requests_total"}],
+        },
+        {
+            "type": "text",
+            "title": "Notes",
+            "grid": {"x": 0, "y": 12, "w": 24, "h": 2},
+            "options": {"content": "Demo data for the browser test."},
+        },
     ],
 }
 
@@ -71,7 +113,9 @@ def _push_demo_data(url: str) -> None:
         for k, le in enumerate(bounds):
             cumulative += i * (k + 1 if k < 3 else 6 - k)
             lines.append(f'demo_latency_seconds_bucket{{le="{le}"}} {cumulative} {t}')
-    httpx.post(url + "/api/v1/import/prometheus", content="\n".join(lines) + "\n", timeout=30).raise_for_status()
+    httpx.post(
+        url + "/api/v1/import/prometheus", content="\n".join(lines) + "\n", timeout=30
+    ).raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +182,11 @@ def test_list_shows_built_in_and_directory_dashboards(server: tuple[str, Path], 
     page.goto(url + "/dashboards")
     rows = page.locator("#dash-list tbody tr")
     sync_api.expect(rows).to_have_count(3)
-    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.uid)")) == ["all-panels", "host", "watchkeeper"]
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.uid)")) == [
+        "all-panels",
+        "host",
+        "watchkeeper",
+    ]
 
 
 def test_grafana_import_draws_panels_with_variables(server: tuple[str, Path], page: Any) -> None:
@@ -190,7 +238,8 @@ def test_every_panel_type_draws(server: tuple[str, Path], page: Any) -> None:
     # The heatmap's cells are drawn on uPlot's canvas: it is not blank.
     painted = page.locator('.dash-panel[data-type="heatmap"] canvas').evaluate(
         "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }")
+        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"
+    )
     assert painted > 1000
     # Multi-value variable with All: the title shows the regex alternation.
     assert page.locator(".panel-title").first.inner_text() == "Requests (web-1|web-2)"
@@ -236,12 +285,16 @@ def test_edit_and_save_round_trip(server: tuple[str, Path], page: Any) -> None:
 
 def test_built_in_dashboards_draw_without_errors(server: tuple[str, Path], page: Any) -> None:
     url, _ = server
-    for uid, kinds in (("host", ("timeseries", "gauge", "stat", "bargauge", "table")),
-                       ("watchkeeper", ("timeseries", "stat"))):
+    for uid, kinds in (
+        ("host", ("timeseries", "gauge", "stat", "bargauge", "table")),
+        ("watchkeeper", ("timeseries", "stat")),
+    ):
         page.goto(f"{url}/dashboards?uid={uid}&from=now-5m")
         _loaded(page)
         assert page.locator(".panel-state.err").count() == 0, uid
         for kind in kinds:
-            assert page.locator(f'.dash-panel[data-type="{kind}"] .panel-empty').count() < page.locator(
-                f'.dash-panel[data-type="{kind}"]').count(), (uid, kind)
+            assert (
+                page.locator(f'.dash-panel[data-type="{kind}"] .panel-empty').count()
+                < page.locator(f'.dash-panel[data-type="{kind}"]').count()
+            ), (uid, kind)
         assert json.loads(page.evaluate("JSON.stringify(document.querySelectorAll('canvas').length)")) >= 5

@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "are dropped")
     s.add_argument("--alertmanager.config", dest="alertmanager_config", default=None, metavar="FILE",
                    help="run the notification engine from this alertmanager.yml and serve Alertmanager's "
-                        "API v2 (/api/v2/...) on the same port; state persists in DATA_DIR/alertmanager")
+                        "API v2 (/api/v2/...) on the same port; state persists in DATA_DIR/alertmanager. "
+                        "Instead of a file, the server config may hold the same document under a top-level "
+                        "`alertmanager:` key (not both)")
     s.add_argument("--dashboards.dir", dest="dashboards_dir", default=None, metavar="DIR",
                    help="directory of dashboard files (YAML/JSON), watched and written by the UI "
                         "(default: DATA_DIR/dashboards)")
@@ -241,6 +243,11 @@ def _check_config(files: Sequence[str], lint: str, lint_fatal: bool) -> int:
         if rule_files:
             print(f"  SUCCESS: {len(rule_files)} rule files found")
         print(f" SUCCESS: {path} is valid prometheus config file syntax")
+        if loaded.alertmanager is not None:
+            from ..alerting.notify import unsupported_integrations
+
+            for line in unsupported_integrations(loaded.alertmanager):
+                print(f"  WARNING: alertmanager: {line}")
         print()
         # promtool goes on to check the rule files, with their errors indented.
         code, out, err = check_rules_split(rule_files, lint=lint, lint_fatal=lint_fatal, error_prefix="     ")

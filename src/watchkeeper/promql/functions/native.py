@@ -483,18 +483,21 @@ def _instant_rate(is_rate: bool, float_impl: FunctionImpl) -> FunctionImpl:
             dt = int(rw.t[hi - 1] - rw.t[hi - 2])
             if dt == 0:
                 continue
-            if (h.schema[a] == CUSTOM_BUCKETS_SCHEMA) != (h.schema[b] == CUSTOM_BUCKETS_SCHEMA):
-                _mixed_schemas(call, name, pos)
-                continue
             if is_rate and (h.hint[a] == GAUGE_TYPE or h.hint[b] == GAUGE_TYPE):
                 call.warn(f"this native histogram metric is not a counter: {go_quote(name)}", pos)
             if not is_rate and (h.hint[a] != GAUGE_TYPE or h.hint[b] != GAUGE_TYPE):
                 call.warn(f"this native histogram metric is not a gauge: {go_quote(name)}", pos)
+            # irate after a counter reset is the last sample itself; otherwise last minus previous,
+            # which exponential and custom buckets cannot give.
+            subtract = not is_rate or not _resets(h, np.array([a]), np.array([b]))[0]
+            if subtract and (h.schema[a] == CUSTOM_BUCKETS_SCHEMA) != (h.schema[b] == CUSTOM_BUCKETS_SCHEMA):
+                _mixed_schemas(call, name, pos)
+                continue
             g = len(cells)
             rows.append(b)
             groups.append(g)
             weights.append(1.0)
-            if not is_rate or not _resets(h, np.array([a]), np.array([b]))[0]:
+            if subtract:
                 rows.append(a)
                 groups.append(g)
                 weights.append(-1.0)

@@ -238,6 +238,8 @@ def _median_ms(xs: list[float]) -> float:
 
 
 def run(work: Path, *, alerts: int, runs: int) -> list[Row]:
+    if not Path(ALERTMANAGER).exists():
+        raise RuntimeError(f"missing {ALERTMANAGER}: install the prometheus-alertmanager package")
     hook = _Hook()
     cfg = work / "alertmanager.yml"
     cfg.write_text(config(hook.url))

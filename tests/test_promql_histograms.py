@@ -245,3 +245,26 @@ def test_subquery_counts_a_repeated_reset_once() -> None:
     h = next(iter(_samples(res).values()))
     # 10 -> reset to 3 -> 6 over the 8 inner steps: 6, extrapolated by 8/7 windows of 15 s.
     assert isinstance(h, dict) and h["count"] == pytest.approx(6 * 8 / 7)
+
+
+def test_anchored_and_smoothed_ranges_over_histograms() -> None:
+    series = {_lbl("hc"): [(i * 15_000, _h(1 + i, 1 + i, {1: 1 + i})) for i in range(8)]}
+    engine = Engine(enable_experimental=True)
+
+    def count(query: str, t: int) -> float:
+        res = engine.instant_query(_Querier(series), query, t)
+        return float(next(iter(_samples(res).values()))["count"])  # type: ignore[index]
+    assert count("increase(hc[1m] anchored)", 50_000) == pytest.approx(3.0)
+    assert count("increase(hc[1m] smoothed)", 50_000) == pytest.approx(10 / 3)
+    assert count("hc smoothed", 7_000) == pytest.approx(1 + 7 / 15)
+
+
+def test_trim_custom_buckets_interpolates_linearly() -> None:
+    cbh = {"schema": -53, "count": 15, "sum": 172.5, "custom_values": [5.0, 10.0, 15.0, 20.0],
+           "positive": {0: 1, 1: 6, 2: 4, 3: 3, 4: 1}}
+    engine = Engine(enable_experimental=True)
+    res = engine.instant_query(_Querier({_lbl("cbh"): [(0, cbh)]}), "cbh </ 13", 0)
+    h = next(iter(_samples(res).values()))
+    assert isinstance(h, dict)
+    assert h["count"] == pytest.approx(9.4) and h["sum"] == pytest.approx(75.1)
+    assert h["positive"] == pytest.approx({0: 1.0, 1: 6.0, 2: 2.4})

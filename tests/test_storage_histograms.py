@@ -289,3 +289,46 @@ def test_head_pool_is_compacted_after_cuts(tmp_path):
         assert contents(db.select(ANY, *ALL)) == expect(samples)
     with TSDB(tmp_path, block_range_ms=HOUR, retention_ms=0) as db:
         assert contents(db.select(ANY, *ALL)) == expect(samples)
+
+
+def test_concurrent_selects_see_consistent_histograms(tmp_path):
+    """Readers racing appends, head cuts and pool compaction always get each sample's own histogram."""
+    import threading
+
+    errors: list[str] = []
+    done = threading.Event()
+    db = TSDB(tmp_path, block_range_ms=HOUR, retention_ms=0, wal_fsync="never", head_chunk_samples=64)
+
+    def writer() -> None:
+        try:
+            for a in range(0, 4 * HOUR, 60 * 5000):
+                db.append(batch([(H, t, hist_of(t)) for t in range(a + 1000, a + 60 * 5000, 5000)]))
+                db.maintain()
+        except Exception as e:  # reported by the main thread
+            errors.append(repr(e))
+        finally:
+            done.set()
+
+    def reader() -> None:
+        for _ in range(2000):
+            ss = db.select(ANY, *ALL)
+            if ss.h is not None:
+                for j in np.flatnonzero(ss.h_index >= 0)[::37].tolist():
+                    t = int(ss.t[j])
+                    if hrow(ss.h, int(ss.h_index[j])) != full(hist_of(t)):
+                        errors.append(f"wrong histogram at t={t}")
+                        return
+            if done.is_set():
+                return
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    try:
+        assert not errors, errors[:3]
+        assert len(db._head.hist) < 4 * HOUR // 5000  # the pool was compacted along the way
+        assert len(db.select(ANY, *ALL).t) == 4 * HOUR // 5000
+    finally:
+        db.close()

@@ -349,3 +349,21 @@ def test_alerts_and_events_channels_need_an_alertmanager(env) -> None:  # type: 
     with client.websocket_connect("/api/v1/stream") as ws:
         ws.send_json({"type": "subscribe", "id": "a", "channel": "alerts"})
         assert "runs no Alertmanager" in ws.receive_json()["error"]
+
+
+def test_alert_feed_resends_alerts_whose_receivers_a_reload_changed() -> None:
+    from watchkeeper.alerting.alert import Alert
+    from watchkeeper.web.feeds import AlertCursor, AlertFeed
+
+    svc = AlertmanagerService(load_config(AM_CONFIG))
+    now = time.time_ns()
+    svc.put_alerts([Alert(labels={"alertname": "A"}, starts_at=now, updated_at=now)])
+    feed, cursor = AlertFeed(svc, 0.0), AlertCursor([])
+    first = orjson.loads(cursor.update(feed.snapshot()) or "null")
+    assert first["alerts"][0]["receivers"] == [{"name": "default"}]
+    assert cursor.update(feed.snapshot()) is None  # nothing changed
+    svc.reload(load_config("route: {receiver: other}\nreceivers: [{name: other}]\n"))
+    svc.put_alerts([Alert(labels={"alertname": "A"}, starts_at=now, updated_at=now)])
+    again = orjson.loads(cursor.update(feed.snapshot()) or "null")
+    assert again["full"] is False and again["alerts"][0]["receivers"] == [{"name": "other"}]
+    assert again["groups"][0]["receiver"] == {"name": "other"}

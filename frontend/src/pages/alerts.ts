@@ -100,13 +100,16 @@ export function alertsPage(root: HTMLElement, params: URLSearchParams): () => vo
       h("div.alert-main", null,
         h("span.labels", null, own.map((k) => h("button", { type: "button", class: "chip chip-btn", title: "add to filter",
           onclick: () => addMatcher(k, a.labels[k]) }, `${k}="${a.labels[k]}"`))),
-        h("div.annotation", null, a.annotations.summary || a.annotations.description || a.annotations.message || "")),
+        h("div.annotation", { title: a.annotations.description || "" },
+          a.annotations.summary || a.annotations.description || a.annotations.message || "")),
       h("div.alert-meta", null,
         a.ruleState ? h("span", { class: `badge ${a.ruleState}` }, a.ruleState) : null,
         a.status.silencedBy.map((id) => h("a", { class: "badge silenced", href: `/silences?id=${encodeURIComponent(id)}` }, "silenced")),
         a.status.inhibitedBy.length ? h("span.badge.inhibited", { title: `by ${a.status.inhibitedBy.join(", ")}` }, "inhibited") : null,
         h("span.muted.since", { title: a.startsAt, "data-since": a.startsAt }, formatRelative(a.startsAt)),
         a.generatorURL ? h("a.muted", { href: a.generatorURL, target: "_blank", rel: "noopener" }, "source") : null,
+        /^https?:\/\//.test(a.annotations.runbook_url || "")
+          ? h("a.muted.runbook", { href: a.annotations.runbook_url, target: "_blank", rel: "noopener" }, "runbook") : null,
         withAm ? h("a", { class: "button silence-btn", href: silenceUrl(labelMatchers(a.labels)) }, "Silence") : null));
   };
 

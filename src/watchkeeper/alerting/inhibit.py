@@ -75,7 +75,7 @@ class Inhibitor:
         self._where: dict[str, tuple[_Place, ...]] = {}
         # fingerprint -> its places; a label set's places never change, so re-sends skip the matching.
         self._places: dict[str, tuple[_Place, ...]] = {}
-        self._target_sets: tuple[tuple[int, int], dict[int, set[str]]] = ((0, -1), {})
+        self._target_sets: tuple[tuple[LabelIndex | None, int], dict[int, set[str]]] = ((None, -1), {})
         self.version = 0
 
     def _places_of(self, alert: Alert) -> tuple[_Place, ...]:
@@ -183,9 +183,9 @@ class Inhibitor:
     def _target_set(self, index: LabelIndex, i: int) -> set[str]:
         """The alerts of ``index`` matching rule ``i``'s target side, kept while the index is unchanged."""
         version, sets = self._target_sets
-        if version != (id(index), index.version):
+        if version[0] is not index or version[1] != index.version:
             sets = {}
-            self._target_sets = ((id(index), index.version), sets)
+            self._target_sets = ((index, index.version), sets)
         found = sets.get(i)
         if found is None:
             found = sets[i] = index.select(self._rules[i].target_matchers)

@@ -182,14 +182,15 @@ class AlertmanagerService:
         index = store.index
         ihb = self.dispatcher.inhibitor
         active = [s for s in self.silences.list() if s.state(now) is SilenceState.ACTIVE]
-        skey = (id(index), index.version, self.silences.version, tuple(s.id for s in active))
+        # Keys hold the objects themselves (compared by identity), never their ids, which may be reused.
+        skey = (index, index.version, self.silences.version, tuple(s.id for s in active))
         if self._silenced[0] != skey:
             muted: dict[str, list[str]] = {}
             for s in active:
                 for fp in index.select(s.matchers):
                     muted.setdefault(fp, []).append(s.id)
             self._silenced = (skey, {fp: tuple(sorted(ids)) for fp, ids in muted.items()})
-        ikey = (id(index), index.version, id(ihb), ihb.version)
+        ikey = (index, index.version, ihb, ihb.version)
         (old_key, valid_until), inhibited = self._inhibited
         if old_key != ikey or (valid_until is not None and now >= valid_until) or now < self._inhibited_at:
             inhibited, valid_until = ihb.mutes_all(index, now)

@@ -246,7 +246,7 @@ class _Api:
             return Response(hit[2], media_type="application/json")
         alerts = [a for a in store.by_fingerprint() if not a.resolved(now)]
         body = b"[" + b",".join(self._rendered_list(alerts, now, keep, statuses)) + b"]"
-        if len(self._bodies) >= 16:
+        if len(self._bodies) >= 4:  # a few queries (e.g. the UI's and amtool's), bounded memory
             self._bodies.clear()
         ends = [a.ends_at for a in alerts if a.ends_at is not None]
         self._bodies[query] = (key, min(ends, default=None), body)

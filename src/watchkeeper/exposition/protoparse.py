@@ -116,7 +116,7 @@ class NativeHistograms:
         count = np.array(self.count, np.float64)
         zero_count = np.array(self.zero_count, np.float64)
         zero_threshold = np.array(self.zero_threshold, np.float64)
-        values, n_values = self._bucket_values(2 * m)
+        values, n_values = self._bucket_values()
         index = self._bucket_index(2 * m, n_values)
         if (values < 0).any():
             side = int(np.repeat(np.arange(2 * m), n_values)[np.argmax(values < 0)])
@@ -150,7 +150,7 @@ class NativeHistograms:
             h = reduce_schema(h, np.minimum(schema, 8))
         return h
 
-    def _bucket_values(self, n_sides: int) -> tuple[np.ndarray, np.ndarray]:
+    def _bucket_values(self) -> tuple[np.ndarray, np.ndarray]:
         """Bucket counts of every side, in side order, and how many each side has."""
         kind = np.array(self.side_kind, np.int64)
         nbytes = np.array(self.side_bytes, np.int64)

@@ -133,8 +133,9 @@ class _Request:
             self.slow.append((p, idx, t, v))
         return idx
 
-    def add_histograms(self, idx: int, found: list[tuple[int, int]], hists: NativeHistograms) -> None:
-        """Record the histogram samples ``found`` ((position, t), rows of ``hists``) of series ``idx``."""
+    def add_histograms(self, idx: int, found: list[tuple[int, int]]) -> None:
+        """Record the histogram samples ``found`` ((position, t), in the order their histograms
+        were added to ``hists``) of series ``idx``."""
         for p, t in found:
             self.hist_pos.append(p)
             self.hist_t.append(t)
@@ -411,7 +412,7 @@ class RemoteWriteDecoder:
         labels = self._labels_v1(buf, start, end, lab_first, lab_end, contiguous, ordinal)
         idx = req.add(labels, run, ex_pos, slow, (start, end, ordinal))
         if hists:
-            req.add_histograms(idx, hists, req.hists)
+            req.add_histograms(idx, hists)
 
     def _labels_v1(
         self, buf: bytes, start: int, end: int, first: int, last: int, contiguous: bool, ordinal: int
@@ -538,7 +539,7 @@ class RemoteWriteDecoder:
         pairs = [(symbols[refs[i]], symbols[refs[i + 1]]) for i in range(0, len(refs), 2)]
         idx = req.add(self._make_labels(pairs, ordinal), run, ex_pos, slow, (start, end, ordinal))
         if hists:
-            req.add_histograms(idx, hists, req.hists)
+            req.add_histograms(idx, hists)
 
     # ---- shared ----------------------------------------------------------------------------
 

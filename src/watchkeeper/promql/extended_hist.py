@@ -67,7 +67,7 @@ def histogram_cells(win: RangeWindows, edges: Edges, present: np.ndarray, counte
             continue
         f0, l0 = int(a[i, j]), int(b[i, j])
         hints = h.hint[hix[[f0, l0]]]
-        if counter and (hints == GAUGE_TYPE).any():
+        if counter and (h.hint[hix[f0:l0 + 1]] == GAUGE_TYPE).any():
             annotations.warn(f"PromQL warning: this native histogram metric is not a counter: {name}{pos}")
         if is_delta and (hints != GAUGE_TYPE).any():
             annotations.warn(f"PromQL warning: this native histogram metric is not a gauge: {name}{pos}")
@@ -85,11 +85,16 @@ def histogram_cells(win: RangeWindows, edges: Edges, present: np.ndarray, counte
     if not cells:
         return float_ok, h_row, None
     parts = hops.scale(hops.take(h, np.array(rows, dtype=np.int64)), np.array(weights))
-    res, _ = hops.sum_groups(parts, np.array(groups, dtype=np.int64), len(cells))
+    res, flags = hops.sum_groups(parts, np.array(groups, dtype=np.int64), len(cells))
     if per_second:
         res = hops.scale(res, np.full(len(cells), 1000.0 / range_ms))
     res = hops.compact(hops.with_hint(res, GAUGE_TYPE))
     for k, (i, j) in enumerate(cells):
+        if flags.incompatible[k]:
+            name = go_quote(win.labels[i].get("__name__"))
+            annotations.warn("PromQL warning: vector contains a mix of histograms with exponential and "
+                             f"custom buckets schemas for metric name {name}{pos}")
+            continue
         h_row[i, j] = k
     return float_ok, h_row, res
 
@@ -161,7 +166,6 @@ def smoothed_histograms(ss_labels: list, t: np.ndarray, h: HistogramBatch, h_ind
     chosen = exact | between | carried
     touched = chosen & (n_h > 0)
     h_row = np.full(chosen.shape, -1, dtype=np.int64)
-    top = max(t.shape[0] - 1, 0)
     rows: list[int] = []
     weights: list[float] = []
     groups: list[int] = []
@@ -172,7 +176,7 @@ def smoothed_histograms(ss_labels: list, t: np.ndarray, h: HistogramBatch, h_ind
             annotations.warn("PromQL warning: encountered a mix of histograms and floats for metric name "
                              f"{name}{pos}")
             continue
-        k = int(min(i[r, j], top))
+        k = int(i[r, j])  # first sample at or after ref; the one before it is k - 1
         if exact[r, j]:
             plan = [(int(h_index[k]), 1.0)]
         elif carried[r, j]:

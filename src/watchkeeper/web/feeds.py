@@ -64,7 +64,8 @@ class AlertFeed:
     """Builds ``AlertSnapshot``s of one service, shared by all subscribers.
 
     Serialising an alert is the expensive part with thousands of them, so each alert's JSON is kept
-    while its stored object and its silence/inhibition status stay the same.
+    while its times and its silence/inhibition status stay the same (and the configuration, which
+    decides its receivers, is the same object).
     """
 
     def __init__(self, service: AlertmanagerService, interval_s: float) -> None:
@@ -72,6 +73,8 @@ class AlertFeed:
         self.interval_s = interval_s
         self._snapshot: AlertSnapshot | None = None
         self._json: dict[str, tuple[tuple[Any, ...], bytes]] = {}
+        self._config: object = service.config
+        self._generation = 0  # part of every signature: a reload re-sends every alert
 
     def snapshot(self) -> AlertSnapshot:
         now_s = time.monotonic()
@@ -80,6 +83,9 @@ class AlertFeed:
         if self._snapshot is not None and now_s - self._snapshot.time < self.interval_s * 0.5:
             return self._snapshot
         svc = self.service
+        if svc.config is not self._config:  # reloaded: receivers may differ
+            self._json, self._config = {}, svc.config
+            self._generation += 1
         now = svc.clock()
         status_of = svc.status_at(now)
         alerts: dict[str, tuple[tuple[Any, ...], Mapping[str, str], bytes]] = {}
@@ -88,7 +94,7 @@ class AlertFeed:
             if a.resolved(now):
                 continue
             status = status_of(a)
-            sig = (a.starts_at, a.ends_at, a.updated_at, tuple(status["silencedBy"]),
+            sig = (self._generation, a.starts_at, a.ends_at, a.updated_at, tuple(status["silencedBy"]),
                    tuple(status["inhibitedBy"]))
             hit = self._json.get(a.fingerprint)
             if hit is None or hit[0] != sig:

@@ -33,10 +33,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 Shot = tuple[str, str, str, int]
 
 
-def pages(graph_expr: str, table_expr: str, dashboard: str) -> list[Shot]:
-    """Every page of the UI, with these queries on the query explorer and this dashboard opened."""
+def pages(graph_expr: str, table_expr: str, dashboard: str, live_ms: int = 6000) -> list[Shot]:
+    """Every page of the UI, with these queries on the query explorer and this dashboard opened;
+    the overview's live chart (one point a second) gets ``live_ms`` to draw a line."""
     return [
-        ("overview", "/", "#ingest-chart canvas", 6000),  # the live chart needs a few pushes to show a line
+        ("overview", "/", "#ingest-chart canvas", live_ms),
         ("query-graph", f"/graph?g0.expr={quote(graph_expr)}&g0.tab=0&g0.range_input=1h",
          "#graph-chart canvas", 1500),
         ("query-table", f"/graph?g0.expr={quote(table_expr)}&g0.tab=1", "#result-table", 1500),
@@ -54,7 +55,7 @@ def pages(graph_expr: str, table_expr: str, dashboard: str) -> list[Shot]:
 PAGES = pages("rate(demo_requests_total[1m])", "demo_requests_total", "watchkeeper")
 # For ``watchkeeper demo``: its fleet.
 DEMO_PAGES = pages('100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[2m])))',
-                   "sort_desc(instance:node_cpu_utilisation:rate1m)", "demo-fleet")
+                   "sort_desc(instance:node_cpu_utilisation:rate1m)", "demo-fleet", live_ms=40_000)
 
 
 def _free_port() -> int:

@@ -4,8 +4,8 @@ histogram_fraction (Prometheus' ``BucketQuantile`` / ``BucketFraction``).
 Bucket series are grouped by their labels without ``le`` once; each group is
 then computed for all steps at once, looping only over its buckets. The native
 histogram functions (histogram_count, _sum, _avg, _stddev, _stdvar) only act on
-native histogram samples, which this engine does not store yet, so they return
-empty vectors, as Prometheus does for float-only input.
+native histogram samples (``native.py``): over float-only input they return
+empty vectors, as Prometheus does.
 """
 
 from __future__ import annotations
@@ -312,6 +312,7 @@ def _histogram_fraction(call: FuncCall) -> InstantVectors:
 
 
 def _native_only(call: FuncCall) -> InstantVectors:
+    """A native-histogram function applied to floats only: nothing (histograms go to ``native.py``)."""
     call.vector(0)
     return empty_vectors(call.num_steps)
 

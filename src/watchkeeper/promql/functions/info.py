@@ -113,6 +113,9 @@ def _info(call: FuncCall) -> InstantVectors:
             select.append(Matcher(MatchType.REGEX, METRIC_NAME, ".+_info"))
         ss = call.querier.select(select, int(ref.min()) - call.lookback_ms + 1, int(ref.max()))
         found = instant_select(ss, ref, call.lookback_ms)
+        if found.h_index is not None and (found.h_index >= 0).any():
+            row = int(np.flatnonzero((found.h_index >= 0).any(axis=1))[0])
+            raise ExecutionError(f"this should be an info metric, with float samples: {found.labels[row]}")
         info_labels = found.labels
         info_present = found.present
         info_t = found.timestamps if found.timestamps is not None else np.zeros(found.values.shape, np.int64)

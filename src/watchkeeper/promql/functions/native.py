@@ -5,7 +5,8 @@ implementation whenever an argument carries histogram samples (``h`` set). Three
 kinds of function exist, as in Prometheus:
 
 * histogram-aware ones (``histogram_*``, ``rate``/``increase``/``delta``/``irate``/
-  ``idelta``, ``sum``/``avg``/``last``/``first_over_time``) implemented here;
+  ``idelta``, ``sum``/``avg``/``last``/``first_over_time``, ``changes``/``resets``)
+  implemented here;
 * ones that pass samples through untouched (``timestamp``, label functions,
   ``count``/``present``/``absent_over_time``), whose float implementation is
   run as is and whose output keeps the histograms;

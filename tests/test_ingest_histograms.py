@@ -657,6 +657,67 @@ def test_scrape_native_histogram_bucket_limit_unreachable_fails_the_scrape() -> 
     assert row is None and up == 0.0
 
 
+def test_scrape_manager_negotiates_protobuf_for_native_histograms() -> None:
+    """A target that offers protobuf only when asked: a job with scrape_native_histograms asks for it
+    first (Prometheus' default protocols for such jobs) and stores native histograms; a plain job
+    gets the text format and classic series."""
+    import asyncio
+
+    from watchkeeper.scrape.manager import ScrapeManager
+
+    body = exposition()
+    text = (b'# TYPE rpc_seconds histogram\nrpc_seconds_bucket{method="a",le="+Inf"} 12\n'
+            b'rpc_seconds_count{method="a"} 12\n')
+    accepts: list[str] = []
+
+    class Target(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            accept = self.headers.get("Accept", "")
+            accepts.append(accept)
+            proto = accept.startswith("application/vnd.google.protobuf")
+            out = body if proto else text
+            self.send_response(200)
+            self.send_header("Content-Type", PROTO_CTYPE if proto else "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = _serve(Target)
+    addr = f"127.0.0.1:{server.server_address[1]}"
+    db = TSDB(None)
+    cfgs = [ScrapeConfig.model_validate({"job_name": job, "scrape_interval": "1s", "scrape_timeout": "500ms",
+                                         "static_configs": [{"targets": [addr]}], **extra})
+            for job, extra in (("native", {"scrape_native_histograms": True}), ("plain", {}))]
+
+    async def main() -> None:
+        m = ScrapeManager(db)
+        await m.apply_config(cfgs, GlobalScrapeDefaults())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if len(db.select([Matcher(MatchType.EQUAL, "__name__", "up")], 0, 2**62)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await m.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+        db.close()
+    native = db.select([Matcher(MatchType.EQUAL, "__name__", "rpc_seconds"),
+                        Matcher(MatchType.EQUAL, "job", "native")], 0, 2**62)
+    assert native.h is not None and hrow(native.h, int(native.h_index[0])) == norm(RPC_A)
+    classic = db.select([Matcher(MatchType.EQUAL, "__name__", "rpc_seconds_count"),
+                         Matcher(MatchType.EQUAL, "job", "plain")], 0, 2**62)
+    assert classic.h is None and classic.v[0] == 12.0
+    assert any(a.startswith("application/vnd.google.protobuf") for a in accepts)
+    assert any(a.startswith("application/openmetrics-text") for a in accepts)
+
+
 # ---- OTLP exponential histograms from the real OpenTelemetry SDK -------------------------------
 
 

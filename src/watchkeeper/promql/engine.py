@@ -31,6 +31,7 @@ from .extended import EXTENDED_COUNT_FUNCTIONS, EXTENDED_RATE_FUNCTIONS, anchore
 from .functions import FUNCTIONS, NATIVE_FUNCTIONS
 from .functions.base import FuncCall
 from .functions.native import call_with_histograms, has_histograms
+from .histstats import stats_selectors, with_stats_hints
 from .labelsets import DUPLICATE_LABELSET, collapse_same_labels, drop_metadata, finalize_names
 from .limits import limit_ratio
 from .parser import parse
@@ -113,6 +114,7 @@ class Engine:
             raise QueryTimeoutError("query timed out in query queue")
         try:
             ev = _Evaluator(self, querier, text, (start, end, step), deadline, cancel)
+            ev.stats_ids = stats_selectors(expr)
             ts = np.arange(start, end + 1, step or 1, dtype=np.int64)
             ev.check()
             value = ev.eval(expr, ts)
@@ -137,6 +139,7 @@ class _Evaluator:
         self.delayed = engine.enable_delayed_name_removal
         self.lookback = engine.lookback_delta_ms
         self._invariant: dict[int, bool] = {}  # node id -> step invariance
+        self.stats_ids: set[int] = set()  # selectors read as Prometheus' HistogramStatsIterator does
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -215,7 +218,7 @@ class _Evaluator:
             vec = smoothed_select(ss, ref, self.lookback, self.annotations, self.pos(node))
         else:
             _reject_extended(node)
-            ss = self.querier.select(node.matchers, int(ref.min()) - self.lookback + 1, int(ref.max()))
+            ss = self.select(node, int(ref.min()) - self.lookback + 1, int(ref.max()))
             vec = instant_select(ss, ref, self.lookback)
         self.count_samples(int(vec.present.sum()))
         return vec
@@ -224,11 +227,18 @@ class _Evaluator:
         vs = node.vector_selector
         _reject_extended(vs)
         ref = self.ref_times(ts, vs.timestamp_ms, vs.start_or_end, vs.offset_ms)
-        ss = self.querier.select(vs.matchers, int(ref.min()) - node.range_ms + 1, int(ref.max()))
+        ss = self.select(vs, int(ref.min()) - node.range_ms + 1, int(ref.max()))
         win = range_select(ss, ref, node.range_ms)
         if win.lo.size:
             self.count_samples(int((win.hi - win.lo).sum(axis=0).max()))
         return win
+
+    def select(self, vs: ast.VectorSelector, mint: int, maxt: int) -> SeriesSet:
+        """The selector's series; read as the stats iterator would when a histogram_count/_sum/_avg
+        consumes them (one lookback delta earlier, so that the first sample has a predecessor)."""
+        if id(vs) not in self.stats_ids:
+            return self.querier.select(vs.matchers, mint, maxt)
+        return with_stats_hints(self.querier.select(vs.matchers, mint - self.lookback, maxt))
 
     def subquery(self, node: ast.SubqueryExpr, ts: np.ndarray) -> RangeWindows:
         step = node.step_ms or self.engine.no_step_subquery_interval_ms

@@ -328,3 +328,18 @@ def test_client_disconnect_cancels_the_query() -> None:
         return seen.is_set()
 
     assert asyncio.run(scenario())
+
+
+def test_remote_write_2_counts_histograms_apart(api) -> None:  # type: ignore[no-untyped-def]
+    from test_ingest_histograms import EXP, GAUGE, snappy, v2_body
+    from watchkeeper.ingest.remote_write import PROTO_V2
+
+    client, _, _ = api
+    body = snappy(v2_body([({"__name__": "h", "job": "b"}, [], [GAUGE, {**EXP, "t": 4000}]),
+                           ({"__name__": "f", "job": "b"}, [(10, 1.0)], [])]))
+    r = client.post("/api/v1/write", content=body, headers={
+        "Content-Type": f"application/x-protobuf;proto={PROTO_V2}", "Content-Encoding": "snappy",
+        "X-Prometheus-Remote-Write-Version": "2.0.0"})
+    assert r.status_code == 204, r.text
+    assert r.headers["X-Prometheus-Remote-Write-Samples-Written"] == "1"
+    assert r.headers["X-Prometheus-Remote-Write-Histograms-Written"] == "2"

@@ -28,32 +28,38 @@ log = logging.getLogger(__name__)
 
 
 async def _ingest(ctx: ApiContext, request: Request, endpoint: str,
-                  decode: Callable[[bytes], SampleBatch], ok_status: int) -> tuple[Response, int]:
-    """Read, decode and append one push body; every failure becomes a 4xx/5xx with a plain message."""
+                  decode: Callable[[bytes], SampleBatch], ok_status: int) -> tuple[Response, int, int]:
+    """Read, decode and append one push body; every failure becomes a 4xx/5xx with a plain message.
+
+    Returns the response, the samples stored and how many of them are native histograms.
+    """
     try:
         body = await read_body(request, ctx.max_body_bytes)
     except BodyTooLarge as e:
         ctx.ingest.reject(endpoint, 413)
-        return PlainTextResponse(str(e) + "\n", status_code=413), 0
+        return PlainTextResponse(str(e) + "\n", status_code=413), 0, 0
     storage = ctx.storage
 
-    def work() -> int:
-        return storage.append(decode(body))
+    def work() -> tuple[int, int]:
+        batch = decode(body)
+        hist = 0 if batch.h_index is None else int((batch.h_index >= 0).sum())
+        stored = storage.append(batch)
+        return stored, min(hist, stored)
 
     try:
-        n = await run_in_threadpool(work)
+        n, hist = await run_in_threadpool(work)
     except IngestError as e:
         ctx.ingest.reject(endpoint, e.status)
-        return PlainTextResponse(e.message + "\n", status_code=e.status), 0
+        return PlainTextResponse(e.message + "\n", status_code=e.status), 0, 0
     except OutOfBoundsError as e:
         ctx.ingest.reject(endpoint, 400)
-        return PlainTextResponse(f"{e}\n", status_code=400), 0
+        return PlainTextResponse(f"{e}\n", status_code=400), 0, 0
     except StorageError as e:
         log.error("%s: storing pushed samples failed: %s", endpoint, e)
         ctx.ingest.reject(endpoint, 500)
-        return PlainTextResponse(f"storing samples failed: {e}\n", status_code=500), 0
+        return PlainTextResponse(f"storing samples failed: {e}\n", status_code=500), 0, 0
     ctx.ingest.ok(endpoint, n)
-    return Response(status_code=ok_status), n
+    return Response(status_code=ok_status), n, hist
 
 
 class RemoteWriteEndpoint:
@@ -71,11 +77,12 @@ class RemoteWriteEndpoint:
             with self._lock:
                 return self._decoder.decode(body, content_type=ctype, content_encoding=cenc)
 
-        response, n = await _ingest(ctx, request, "remote_write", decode, 204)
+        response, n, hist = await _ingest(ctx, request, "remote_write", decode, 204)
         if response.status_code == 204:
-            # Remote-write 2.0 senders read these to confirm what was stored.
-            response.headers["X-Prometheus-Remote-Write-Samples-Written"] = str(n)
-            response.headers["X-Prometheus-Remote-Write-Histograms-Written"] = "0"
+            # Remote-write 2.0 senders read these to confirm what was stored (floats and
+            # histograms counted apart, as Prometheus does).
+            response.headers["X-Prometheus-Remote-Write-Samples-Written"] = str(n - hist)
+            response.headers["X-Prometheus-Remote-Write-Histograms-Written"] = str(hist)
             response.headers["X-Prometheus-Remote-Write-Exemplars-Written"] = "0"
         return response
 
@@ -93,7 +100,7 @@ async def import_text(ctx: ApiContext, request: Request) -> Response:
         return decode_import(body, default_ts_ms=now, content_encoding=cenc, extra_labels=extra,
                              max_decoded_bytes=ctx.max_body_bytes * 4)
 
-    response, _ = await _ingest(ctx, request, "import", decode, 204)
+    response, _, _ = await _ingest(ctx, request, "import", decode, 204)
     return response
 
 
@@ -111,7 +118,7 @@ async def otlp_metrics(ctx: ApiContext, request: Request) -> Response:
         return decode_otlp_metrics(body, ctype, content_encoding=cenc,
                                    max_decoded_bytes=ctx.max_body_bytes * 4, warnings=warnings)
 
-    response, _ = await _ingest(ctx, request, "otlp", decode, 200)
+    response, _, _ = await _ingest(ctx, request, "otlp", decode, 200)
     if response.status_code != 200:
         return response
     reply = ExportMetricsServiceResponse()

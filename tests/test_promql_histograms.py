@@ -268,3 +268,14 @@ def test_trim_custom_buckets_interpolates_linearly() -> None:
     assert isinstance(h, dict)
     assert h["count"] == pytest.approx(9.4) and h["sum"] == pytest.approx(75.1)
     assert h["positive"] == pytest.approx({0: 1.0, 1: 6.0, 2: 2.4})
+
+
+def test_histogram_count_reads_selectors_with_detected_reset_hints() -> None:
+    series = {_lbl("r", s="late"): [(0, _h(3, 1, {0: 3})), (MIN, _h(2, 1, {0: 2}))],
+              _lbl("r", s="early"): [(0, _h(2, 1, {0: 2})), (MIN, _h(3, 1, {0: 3}))]}
+    res = Engine().instant_query(_Querier(series), "histogram_count(sum(r))", MIN)
+    assert _samples(res) == {"{}": 5.0}
+    assert res.annotations.warnings == [
+        "PromQL warning: conflicting counter resets during histogram aggregation (1:21)"]
+    # Read with buckets (no histogram_count around it), the stored unknown hints stay: no conflict.
+    assert Engine().instant_query(_Querier(series), "sum(r)", MIN).annotations.warnings == []

@@ -14,13 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from conftest import free_port
+from conftest import free_port, serving
 from watchkeeper.alerting.alert import Alert
 from watchkeeper.alerting.channels import apprise_
 from watchkeeper.alerting.channels.sending import ChannelError
@@ -52,20 +51,12 @@ class JSONReceiver:
             return JSONResponse({}, status_code=statuses.pop(0) if statuses else 200)
 
         app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.app = app
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[JSONReceiver]:
-        task = asyncio.create_task(self.server.serve())
-        for _ in range(500):
-            if self.server.started:
-                break
-            await asyncio.sleep(0.01)
-        try:
+        async with serving(self.app, self.port):
             yield self
-        finally:
-            self.server.should_exit = True
-            await task
 
 
 def _yaml(urls: list[str], extra: str = "") -> str:

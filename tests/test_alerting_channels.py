@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from starlette.applications import Starlette
@@ -27,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from conformance_data import CONFORMANCE
-from conftest import free_port
+from conftest import free_port, serving
 from watchkeeper.alerting.alert import Alert
 from watchkeeper.alerting.channels import discord, msteams, opsgenie, pagerduty, slack, telegram, webhook
 from watchkeeper.alerting.channels import email as email_channel
@@ -61,20 +60,12 @@ class Receiver:
             return JSONResponse(self.reply, status_code=self.status)
 
         app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.app = app
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Receiver]:
-        task = asyncio.create_task(self.server.serve())
-        for _ in range(200):
-            if self.server.started:
-                break
-            await asyncio.sleep(0.01)
-        try:
+        async with serving(self.app, self.port):
             yield self
-        finally:
-            self.server.should_exit = True
-            await task
 
 
 def notification(cfg_yaml: str, *, resolved: bool = False) -> Notification:

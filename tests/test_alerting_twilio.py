@@ -13,13 +13,12 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from conftest import free_port
+from conftest import free_port, serving
 from watchkeeper.alerting.alert import Alert
 from watchkeeper.alerting.channels import twilio
 from watchkeeper.alerting.channels.sending import ChannelError
@@ -61,20 +60,12 @@ class TwilioStub:
 
         path = "/2010-04-01/Accounts/{sid}/Messages.json"
         app = Starlette(routes=[Route(path, messages, methods=["POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.app = app
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[TwilioStub]:
-        task = asyncio.create_task(self.server.serve())
-        for _ in range(500):
-            if self.server.started:
-                break
-            await asyncio.sleep(0.01)
-        try:
+        async with serving(self.app, self.port):
             yield self
-        finally:
-            self.server.should_exit = True
-            await task
 
 
 class OneFlush:

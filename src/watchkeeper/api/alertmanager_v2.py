@@ -147,8 +147,8 @@ class _Api:
             }) + b"}"
         return out
 
-    def _render(self, a: Alert, status: bytes) -> bytes:
-        """The alert as API v2 ``gettableAlert`` JSON."""
+    def _fixed_of(self, a: Alert) -> _Fixed:
+        """The alert's ``_Fixed``, brought up to date with the config, its annotations and URL."""
         fp = a.fingerprint
         fixed = self._fixed.get(fp)
         if fixed is None or fixed.config is not self.svc.config:
@@ -163,16 +163,17 @@ class _Api:
                 b',"generatorURL":', orjson.dumps(a.generator_url),
                 b',"labels":', fixed.labels_json, b",",
             ))
-        key = (a.starts_at, a.ends_at, a.updated_at)
-        times = self._times.get(key)
-        if times is None:
-            if len(self._times) >= _MEMO_MAX:
-                self._times.clear()
-            times = self._times[key] = (
-                f'"startsAt":"{_time(a.starts_at)}","endsAt":"{_time(a.ends_at)}",'
-                f'"updatedAt":"{_time(a.updated_at)}",'
-            ).encode()
-        return b"".join((fixed.head, times, status))
+        return fixed
+
+    def _times_json(self, key: tuple[int, int | None, int]) -> bytes:
+        """``"startsAt":...,"endsAt":...,"updatedAt":...,`` for (starts, ends, updated)."""
+        if len(self._times) >= _MEMO_MAX:
+            self._times.clear()
+        starts, ends, updated = key
+        out = self._times[key] = (
+            f'"startsAt":"{_time(starts)}","endsAt":"{_time(ends)}","updatedAt":"{_time(updated)}",'
+        ).encode()
+        return out
 
     def _prune(self) -> None:
         """Forget renderings of alerts the store dropped (run after a listing)."""
@@ -211,7 +212,10 @@ class _Api:
                        statuses: tuple[Mapping[str, tuple[str, ...]], Mapping[str, str]]) -> list[bytes]:
         silenced, inhibited = statuses
         stored = self.svc.dispatcher.alerts.index.labels
-        rendered = self._rendered
+        config = self.svc.config
+        # One tight loop: after Prometheus re-sent every alert this runs for all of them, and only the
+        # three-part join per alert is left of rendering.
+        rendered, fixed_get, times_get = self._rendered, self._fixed.get, self._times.get
         fallback = None
         out = []
         for a in alerts:
@@ -226,7 +230,13 @@ class _Api:
                 self._status_json(silenced_by, inhibitor)
             hit = rendered.get(fp)
             if hit is None or hit[0] is not a or hit[1] != status:
-                hit = rendered[fp] = (a, status, self._render(a, status))
+                fixed = fixed_get(fp)
+                if (fixed is None or fixed.config is not config or fixed.annotations != a.annotations
+                        or fixed.url != a.generator_url):
+                    fixed = self._fixed_of(a)
+                key = (a.starts_at, a.ends_at, a.updated_at)
+                times = times_get(key) or self._times_json(key)
+                hit = rendered[fp] = (a, status, b"".join((fixed.head, times, status)))
             if keep is None or keep(a, silenced_by, inhibitor, self._fixed[fp].receivers):
                 out.append(hit[2])
         self._prune()

@@ -100,6 +100,15 @@ _MEMO_MAX = 1 << 16
 _Keep = Callable[[Alert, tuple[str, ...], "str | None", list[str]], bool]
 
 
+def _json_list(items: list[bytes]) -> bytes:
+    """``[item,item,...]`` with a single copy of the (possibly megabytes of) items."""
+    if not items:
+        return b"[]"
+    items[0] = b"[" + items[0]
+    items[-1] = items[-1] + b"]"
+    return b",".join(items)
+
+
 class _Fixed:
     """The JSON of one fingerprint's fields that change rarely: those fixed by its label set under one
     config (fingerprint, receivers, labels) and its annotations and generator URL as last seen."""
@@ -254,8 +263,9 @@ class _Api:
         hit = self._bodies.get(query)
         if hit is not None and hit[0] == key and (hit[1] is None or now < hit[1]):
             return Response(hit[2], media_type="application/json")
-        alerts = [a for a in store.by_fingerprint() if not a.resolved(now)]
-        body = b"[" + b",".join(self._rendered_list(alerts, now, keep, statuses)) + b"]"
+        # Alert.resolved inlined: this runs for every alert.
+        alerts = [a for a in store.by_fingerprint() if a.ends_at is None or a.ends_at > now]
+        body = _json_list(self._rendered_list(alerts, now, keep, statuses))
         if len(self._bodies) >= 4:  # a few queries (e.g. the UI's and amtool's), bounded memory
             self._bodies.clear()
         ends = [a.ends_at for a in alerts if a.ends_at is not None]
@@ -274,7 +284,7 @@ class _Api:
                 labels = route.group_labels(alerts[0].labels)
                 parts.append(b"".join((b'{"alerts":[', b",".join(docs), b'],"labels":', orjson.dumps(labels),
                                        b',"receiver":', orjson.dumps({"name": receiver}), b"}")))
-        return Response(b"[" + b",".join(parts) + b"]", media_type="application/json")
+        return Response(_json_list(parts), media_type="application/json")
 
     async def post_alerts(self, request: Request) -> Response:
         docs = await _body(request)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..model import histogram_ops as hops
 from ..model.batch import SeriesSet
-from ..model.histogram import COUNTER_RESET, UNKNOWN_RESET
+from ..model.histogram import COUNTER_RESET, NOT_COUNTER_RESET, UNKNOWN_RESET
 from ..model.labels import Labels
 from ..storage.api import Querier
 from . import ast
@@ -252,7 +252,7 @@ class _Evaluator:
         else:
             inner = self.as_vectors(self.eval(node.expr, inner_ts), inner_ts)
             if inner.h is not None and inner.h_index is not None:
-                inner = _forget_repeated_resets(inner)
+                inner = _forget_counter_hints(inner)
         ss = vectors_to_series(inner, inner_ts)
         return windows_over(ss, ref, node.range_ms, drop_name=inner.drop_name)
 
@@ -438,21 +438,17 @@ def _step_invariant(node: ast.Expr, invariant: Callable[[ast.Expr], bool]) -> bo
     return False
 
 
-def _forget_repeated_resets(vec: InstantVectors) -> InstantVectors:
-    """A subquery step that sees the same stored histogram again must not report its counter
-    reset again: repeated samples lose a ``reset`` hint (Prometheus counts the reset once)."""
+def _forget_counter_hints(vec: InstantVectors) -> InstantVectors:
+    """Subquery steps lose ``reset``/``not_reset`` hints (Prometheus PR 15987): a step may see
+    the same stored histogram again or skip samples between two steps, so a hint about the
+    stored predecessor says nothing about the previous step; resets are detected explicitly."""
     assert vec.h is not None and vec.h_index is not None
-    hix = vec.h_index
-    repeat = np.zeros(hix.shape, dtype=bool)
-    repeat[:, 1:] = (hix[:, 1:] >= 0) & (hix[:, 1:] == hix[:, :-1])
-    repeat &= (hix >= 0) & (vec.h.hint[np.maximum(hix, 0)] == COUNTER_RESET)
-    if not repeat.any():
+    hint = vec.h.hint
+    clear = (hint == COUNTER_RESET) | (hint == NOT_COUNTER_RESET)
+    if not clear.any():
         return vec
-    rows = hix[repeat]
-    h = hops.concatenate([vec.h, hops.with_hint(hops.take(vec.h, rows), UNKNOWN_RESET)])
-    new_index = hix.copy()
-    new_index[repeat] = len(vec.h) + np.arange(rows.shape[0])
-    return InstantVectors(vec.labels, vec.values, vec.present, vec.drop_name, vec.timestamps, h, new_index)
+    h = hops.with_hint(vec.h, np.where(clear, UNKNOWN_RESET, hint).astype(np.uint8))
+    return InstantVectors(vec.labels, vec.values, vec.present, vec.drop_name, vec.timestamps, h, vec.h_index)
 
 
 def _repeat_steps(value: Value, steps: int) -> Value:

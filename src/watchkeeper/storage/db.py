@@ -213,6 +213,8 @@ class TSDB:
             head = self._head
             ids, created = head.index.resolve(batch.labels)
             sid = ids[series]
+            if hist is not None:
+                hist = (hist[0], hist[1], head.counter_hints(ids[hist[0]], hist[1], hist[2], sid, t))
             if self._wal is not None:
                 new = self._unlogged + created
                 records = []

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..model.histogram import HistogramBatch
 from ..model.histogram_ops import take
+from .counter_hints import SeriesHistogramState
 from .csr import Ranges, combine, concat_csr, expand_ranks, gather, segment_bisect
 from .hist import HistogramPool, is_tagged, tag, tagged_rows
 from .index import GrowArray, SeriesIndex
@@ -248,6 +249,7 @@ class Head:
         self._new_buffer()
         # Histogram samples are tagged NaNs in ``v`` referring to rows of this pool (see ``hist``).
         self.hist = HistogramPool()
+        self.hist_state = SeriesHistogramState()  # for counter-reset hints (counter_hints.py)
         self.mint: int | None = None
         self.maxt: int | None = None
 
@@ -264,6 +266,10 @@ class Head:
 
     def append(self, sid: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
         """Add samples of already-registered series (any order, any timestamps)."""
+        self.hist_state.floats_appended(sid, t)
+        self._append(sid, t, v)
+
+    def _append(self, sid: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
         if t.size == 0:
             return
         lo, hi = int(t.min()), int(t.max())
@@ -278,7 +284,15 @@ class Head:
     def append_histograms(self, sid: np.ndarray, t: np.ndarray, h: HistogramBatch) -> None:
         """Add histogram samples: series ``sid[k]`` has histogram ``k`` of ``h`` at ``t[k]``."""
         if t.size:
-            self.append(sid, t, tag(self.hist.extend(h)))
+            rows = self.hist.extend(h)
+            self._append(sid, t, tag(rows))
+            self.hist_state.histograms_appended(sid, t, rows)
+
+    def counter_hints(self, sid: np.ndarray, t: np.ndarray, h: HistogramBatch, float_sid: np.ndarray,
+                      float_t: np.ndarray) -> HistogramBatch:
+        """``h`` with the counter-reset hints Prometheus' TSDB reads back (see counter_hints.py),
+        for appending it after the floats ``float_sid``/``float_t`` of the same batch."""
+        return self.hist_state.hints(self.hist.view(), sid, t, h, float_sid, float_t)
 
     def seal(self) -> None:
         """Turn the append buffer into a level-0 run and merge full levels."""
@@ -352,14 +366,19 @@ class Head:
             return
         old = self.hist.view()
         self.hist = HistogramPool()
+        remap = np.full(size, -1, np.int64)
         runs = []
         for run, mask in zip(self.runs, masks, strict=True):
             if mask.any():
                 v = run.v.copy()
-                v[mask] = tag(self.hist.extend(take(old, tagged_rows(run.v, mask))))
+                old_rows = tagged_rows(run.v, mask)
+                new_rows = self.hist.extend(take(old, old_rows))
+                remap[old_rows] = new_rows
+                v[mask] = tag(new_rows)
                 run = Run(run.offsets, run.tdelta, run.tbase, v, run.level, run.mint, run.maxt)
             runs.append(run)
         self.runs = runs
+        self.hist_state.renumber(remap)
 
     def delete(self, ids: np.ndarray, mint: int, maxt: int) -> int:
         """Remove samples of series ``ids`` within [mint, maxt]; returns how many were removed.

@@ -97,9 +97,8 @@ def test_several_rules_different_equal_lists_and_regex_only_rules() -> None:
     assert ih.mutes({"alertname": "Disk", "severity": "info", "node": "n1"}, NOW) is None
 
 
-def test_ten_thousand_targets_with_a_hundred_rules_is_fast() -> None:
-    import time
-
+def test_ten_thousand_targets_with_a_hundred_rules() -> None:
+    # Correctness at scale only; the speed of this path is measured by benchmarks/ (alertmanager).
     text = "".join(
         f"  - source_matchers: ['alertname=\"Src{i}\"', severity=critical]\n"
         f"    target_matchers: ['severity=\"warning\"', 'service=~\"svc{i}|x\"']\n    equal: [instance]\n"
@@ -112,8 +111,5 @@ def test_ten_thousand_targets_with_a_hundred_rules_is_fast() -> None:
         {"alertname": "T", "severity": "warning", "service": f"svc{i % 100}", "instance": f"i{i % 200}"}
         for i in range(10_000)
     ]
-    start = time.perf_counter()
     muted = sum(ih.mutes(t, NOW) is not None for t in targets)
-    elapsed = time.perf_counter() - start
     assert muted == 5_000  # instance i0..i99 have a source for their own service
-    assert elapsed < 1.0  # ~30 ms on the reference machine; generous for slow CI

@@ -176,6 +176,15 @@ def test_receivers_and_status(client: TestClient) -> None:
     assert set(st["versionInfo"]) == {"branch", "buildDate", "buildUser", "goVersion", "revision", "version"}
 
 
+def test_status_masks_secrets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = CONFIG.replace("  - name: db\n", "  - name: db\n    slack_configs:\n"
+                          "      - api_url: https://hooks.example/T0/B0/s3cr3t\n        channel: '#db'\n")
+    svc = AlertmanagerService(load_config(text), data_dir=tmp_path)
+    with TestClient(create_app(svc)) as c:
+        original = c.get("/api/v2/status").json()["config"]["original"]
+    assert "s3cr3t" not in original and "<secret>" in original and "#db" in original
+
+
 def _ts(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z"
 

@@ -50,6 +50,17 @@ def test_server_flags_are_parsed_and_validated(capsys: pytest.CaptureFixture[str
     assert "invalid listen address" in capsys.readouterr().err
 
 
+def test_retention_flags_of_the_notification_engine() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["server"]).events_retention == 7 * 86_400_000
+    server = parser.parse_args(["server", "--alertmanager.events-retention=36h"])
+    assert server.events_retention == 36 * 3_600_000
+    am = parser.parse_args(["alertmanager", "--config", "am.yml", "--events.retention=1d",
+                            "--data.retention=2h"])
+    assert (am.events_retention, am.data_retention) == (86_400_000, 7_200_000)
+    assert parser.parse_args(["alertmanager", "--config", "am.yml"]).data_retention == 120 * 3_600_000
+
+
 def test_check_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.yml"
     good.write_text("global: {scrape_interval: 30s}\nscrape_configs:\n  - job_name: a\n")

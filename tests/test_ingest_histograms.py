@@ -22,7 +22,7 @@ from watchkeeper.exposition.textparse import ParseError
 from watchkeeper.ingest.errors import IngestError
 from watchkeeper.ingest.remote_write import PROTO_V2, RemoteWriteDecoder, decode_remote_write
 from watchkeeper.model.batch import is_stale
-from watchkeeper.model.histogram import CUSTOM_BUCKETS_SCHEMA, GAUGE_TYPE, HistogramBatch
+from watchkeeper.model.histogram import CUSTOM_BUCKETS_SCHEMA, GAUGE_TYPE, NOT_COUNTER_RESET, HistogramBatch
 from watchkeeper.model.labels import Labels
 from watchkeeper.model.matchers import Matcher, MatchType
 from watchkeeper.scrape.config import GlobalScrapeDefaults, ScrapeConfig
@@ -613,8 +613,9 @@ def test_scrape_loop_appends_native_histograms_and_stales_them() -> None:
                     assert is_stale(ss.v[j : j + 1])[0]
                     rows.append((int(ss.t[j]), "stale"))
             got[str(ss.labels[i])] = rows
-        assert got['rpc_seconds{instance="h:1", job="j", method="a"}'] == [(10_000, norm(RPC_A)),
-                                                                          (20_000, norm(RPC_A))]
+        # The repeated counter histogram continues its chunk: read back as not_reset.
+        assert got['rpc_seconds{instance="h:1", job="j", method="a"}'] == [
+            (10_000, norm(RPC_A)), (20_000, norm({**RPC_A, "hint": NOT_COUNTER_RESET}))]
         assert got['queue_size{instance="h:1", job="j"}'] == [(10_000, norm({**QUEUE, "hint": GAUGE_TYPE})),
                                                              (20_000, "stale")]
         up = db.select([Matcher(MatchType.EQUAL, "__name__", "up")], 0, 30_000)

@@ -32,6 +32,7 @@ from .events import DEFAULT_RETENTION_NS, EventLog
 from .nflog import NotificationLog
 from .notify import Notifier, RetryPolicy, unsupported_integrations
 from .rendering import Templates
+from .silences import DEFAULT_RETENTION_NS as DATA_RETENTION_NS
 from .silences import Silence, Silences, SilenceState
 
 __all__ = ["AlertmanagerService", "ALERTS_FILE"]
@@ -64,13 +65,14 @@ class AlertmanagerService:
         retry: RetryPolicy = RetryPolicy(),
         queue_capacity: int = 1000,
         event_retention_ns: int = DEFAULT_RETENTION_NS,
+        data_retention_ns: int = DATA_RETENTION_NS,
     ) -> None:
         self.config = config
         self.clock = clock
         self.external_url = external_url.rstrip("/")
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.silences = Silences(directory=data_dir, clock=clock)
-        self.nflog = NotificationLog(directory=data_dir, clock=clock)
+        self.silences = Silences(directory=data_dir, clock=clock, retention_ns=data_retention_ns)
+        self.nflog = NotificationLog(directory=data_dir, clock=clock, retention_ns=data_retention_ns)
         self.dispatcher = Dispatcher(config, silences=self.silences, nflog=self.nflog)
         self.events = EventLog(directory=data_dir, clock=clock, retention_ns=event_retention_ns)
         self.notifier = Notifier(

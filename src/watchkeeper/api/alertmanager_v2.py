@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..alerting.alert import Alert, parse_postable_alert
+from ..alerting.config import dump_config
 from ..alerting.matchers import MatcherParseError, is_label_name, parse_matcher
 from ..alerting.service import AlertmanagerService
 from ..alerting.silences import Silence, SilenceError, SilenceNotFound, SilenceState
@@ -398,7 +399,8 @@ class _Api:
         return _json(
             {
                 "cluster": {"name": "", "peers": [], "status": "disabled"},
-                "config": {"original": self.svc.config.original},
+                # Secrets masked as <secret>, as Alertmanager shows its config here.
+                "config": {"original": dump_config(self.svc.config)},
                 "uptime": uptime,
                 "versionInfo": {
                     "branch": "",

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ..support import eventloop
+from .argtypes import duration_ms
 
 if TYPE_CHECKING:  # the CLI builds its parser from this module: keep importing it cheap
     from starlette.applications import Starlette
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="HOST:PORT to serve the API on")
     parser.add_argument("--web.external-url", dest="external_url", default="",
                         help="URL the engine is reachable under (used in notification links)")
+    parser.add_argument("--data.retention", dest="data_retention", default="120h", type=duration_ms,
+                        metavar="DURATION", help="how long expired silences and notification-log entries "
+                                                 "are kept (Alertmanager's flag; default 120h)")
+    parser.add_argument("--events.retention", dest="events_retention", default="7d", type=duration_ms,
+                        metavar="DURATION", help="how long the event log (alert state changes, silence "
+                                                 "changes, notification attempts) is kept (default 7d)")
 
 
 def create_app(service: AlertmanagerService, config_path: str | None = None) -> Starlette:
@@ -97,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     external = args.external_url or f"http://{host if host != '0.0.0.0' else 'localhost'}:{port}"
-    service = AlertmanagerService(config, data_dir=args.data_dir, external_url=external)
+    service = AlertmanagerService(config, data_dir=args.data_dir, external_url=external,
+                                  data_retention_ns=args.data_retention * 1_000_000,
+                                  event_retention_ns=args.events_retention * 1_000_000)
     app = create_app(service, args.config)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     eventloop.run(server.serve())

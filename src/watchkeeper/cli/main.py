@@ -9,39 +9,12 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..support import eventloop
+from .argtypes import byte_size, duration_ms, positive_int
 from .rules import add_check_rules, add_lint_flags, add_rule_commands, config_rule_files, run_rule_command
 
 __all__ = ["main", "build_parser"]
 
 _LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
-
-
-def _duration_ms(text: str) -> int:
-    from ..gocompat.durations import DurationError, parse_duration
-
-    try:
-        return parse_duration(text)
-    except DurationError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _byte_size(text: str) -> int:
-    from ..scrape.config import parse_byte_size
-
-    try:
-        return parse_byte_size(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,33 +37,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where samples are stored (WAL and blocks)")
     s.add_argument("--listen", "--web.listen-address", dest="listen", default="127.0.0.1:9090",
                    metavar="HOST:PORT", help="address of the HTTP API")
-    s.add_argument("--query.lookback-delta", dest="lookback", default="5m", type=_duration_ms,
+    s.add_argument("--query.lookback-delta", dest="lookback", default="5m", type=duration_ms,
                    metavar="DURATION", help="how far back an instant vector selector looks for a sample")
-    s.add_argument("--query.timeout", dest="query_timeout", default="2m", type=_duration_ms,
+    s.add_argument("--query.timeout", dest="query_timeout", default="2m", type=duration_ms,
                    metavar="DURATION", help="maximum time a query may take before it is aborted")
-    s.add_argument("--query.max-samples", dest="max_samples", default=50_000_000, type=_positive_int,
+    s.add_argument("--query.max-samples", dest="max_samples", default=50_000_000, type=positive_int,
                    metavar="N", help="maximum samples a single query may load into memory")
-    s.add_argument("--query.max-concurrency", dest="max_concurrency", default=20, type=_positive_int,
+    s.add_argument("--query.max-concurrency", dest="max_concurrency", default=20, type=positive_int,
                    metavar="N", help="maximum queries executed at the same time")
-    s.add_argument("--storage.tsdb.retention.time", dest="retention_time", default="15d", type=_duration_ms,
+    s.add_argument("--storage.tsdb.retention.time", dest="retention_time", default="15d", type=duration_ms,
                    metavar="DURATION", help="how long to keep samples (0 disables time-based retention)")
-    s.add_argument("--storage.tsdb.retention.size", dest="retention_size", default="0", type=_byte_size,
+    s.add_argument("--storage.tsdb.retention.size", dest="retention_size", default="0", type=byte_size,
                    metavar="SIZE", help="maximum bytes of blocks to keep, e.g. 512MB (0 disables)")
     s.add_argument("--web.enable-admin-api", dest="admin_api", action="store_true",
                    help="enable /api/v1/admin endpoints (delete_series)")
     s.add_argument("--web.external-url", dest="external_url", default="", metavar="URL",
                    help="URL under which users reach the server (alerts' generatorURL); "
                         "empty: http://HOST:PORT of --listen")
-    s.add_argument("--rules.alert.resend-delay", dest="resend_delay", default="1m", type=_duration_ms,
+    s.add_argument("--rules.alert.resend-delay", dest="resend_delay", default="1m", type=duration_ms,
                    metavar="DURATION", help="minimum time between re-sends of a firing alert to Alertmanager")
     s.add_argument("--alertmanager.notification-queue-capacity", dest="notification_queue", default=10_000,
-                   type=_positive_int, metavar="N", help="alerts queued for Alertmanagers before the oldest "
+                   type=positive_int, metavar="N", help="alerts queued for Alertmanagers before the oldest "
                                                          "are dropped")
     s.add_argument("--alertmanager.config", dest="alertmanager_config", default=None, metavar="FILE",
                    help="run the notification engine from this alertmanager.yml and serve Alertmanager's "
                         "API v2 (/api/v2/...) on the same port; state persists in DATA_DIR/alertmanager. "
                         "Instead of a file, the server config may hold the same document under a top-level "
                         "`alertmanager:` key (not both)")
+    s.add_argument("--alertmanager.events-retention", dest="events_retention", default="7d", type=duration_ms,
+                   metavar="DURATION", help="how long the notification engine's event log (alert state "
+                                            "changes, silence changes, notification attempts) is kept")
     s.add_argument("--dashboards.dir", dest="dashboards_dir", default=None, metavar="DIR",
                    help="directory of dashboard files (YAML/JSON), watched and written by the UI "
                         "(default: DATA_DIR/dashboards)")
@@ -181,6 +157,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         "rules.alert.resend-delay": _flag_text(raw, "--rules.alert.resend-delay", "1m"),
         "alertmanager.notification-queue-capacity": str(args.notification_queue),
         "alertmanager.config": args.alertmanager_config or "",
+        "alertmanager.events-retention": _flag_text(raw, "--alertmanager.events-retention", "7d"),
         "dashboards.dir": args.dashboards_dir or "",
     }
     opts = ServerOptions(
@@ -190,7 +167,8 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         retention_bytes=args.retention_size, enable_admin_api=args.admin_api, flags=flags,
         external_url=args.external_url, resend_delay_ms=args.resend_delay,
         notification_queue_capacity=args.notification_queue,
-        alertmanager_config=args.alertmanager_config, dashboards_dir=args.dashboards_dir)
+        alertmanager_config=args.alertmanager_config, dashboards_dir=args.dashboards_dir,
+        events_retention_ms=args.events_retention)
     try:
         eventloop.run(Server(opts).run())
     except ConfigError as e:

@@ -72,7 +72,7 @@ def extended_rate(func: str, ss: SeriesSet, ref: np.ndarray, range_ms: int, look
         right = np.where(interp_right, _interpolate(t[prv], v[prv], t[last_c], v[last_c], at_end, counter),
                          right)
         # Data only after the range gives no result either.
-        present &= t[first_c] < ref[None, :]
+        present &= t[first_c] <= ref[None, :]
     result = right - left
     if counter:
         a = np.where(t[first_c] <= range_start[None, :], first_c + 1, first_c)

@@ -96,8 +96,12 @@ class AlertingRule(RuleBase):
     def eval(self, ts_ms: int, query_offset_ms: int, query: QueryFunc, limit: int) -> Vector:
         """One evaluation at ``ts_ms``: update ``active`` and return the ALERTS/ALERTS_FOR_STATE samples."""
         vec = query_vector(query, self.query_expr, ts_ms - query_offset_ms)
+        values = vec.values
+        if vec.h_index is not None:
+            # Prometheus takes an alert's value from the sample's float field: 0 for a histogram.
+            values = np.where(vec.h_index >= 0, 0.0, values)
         found: dict[Labels, Alert] = {}
-        for series, value in zip(vec.labels, vec.values.tolist(), strict=True):
+        for series, value in zip(vec.labels, values.tolist(), strict=True):
 
             def expand(text: str, series: Labels = series, value: float = value) -> str:
                 if "{{" not in text:

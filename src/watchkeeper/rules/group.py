@@ -12,6 +12,7 @@ import numpy as np
 import xxhash
 
 from ..model.batch import STALE_NAN, SampleBatch
+from ..model.histogram import HistogramBatch
 from ..model.labels import Labels
 from .alerting_rule import AlertingRule, NotifyFunc
 from .recording_rule import RecordingRule
@@ -163,12 +164,17 @@ class Group:
         gone = [s for s in self.series_in_previous_eval[i] if s not in returned]
         labels = vec.labels + gone
         values = np.concatenate([vec.values, np.full(len(gone), STALE_NAN)]) if gone else vec.values
-        self._append(labels, values, sample_ts)
+        h_index = vec.h_index
+        if h_index is not None and gone:
+            h_index = np.concatenate([h_index, np.full(len(gone), -1, np.int64)])
+        self._append(labels, values, sample_ts, vec.h, h_index)
         self.series_in_previous_eval[i] = returned
         rule.set_result(error=None, ts_ms=ts_ms, seconds=time.perf_counter() - t0)
         return len(vec)
 
-    def _append(self, labels: list[Labels], values: np.ndarray, t_ms: int) -> None:
+    def _append(self, labels: list[Labels], values: np.ndarray, t_ms: int, h: HistogramBatch | None = None,
+                h_index: np.ndarray | None = None) -> None:
+        """Store one sample per series; rows with ``h_index >= 0`` are the histograms of ``h``."""
         if not labels:
             return
         n = len(labels)
@@ -177,6 +183,8 @@ class Group:
             series=np.arange(n, dtype=np.int64),
             t=np.full(n, t_ms, dtype=np.int64),
             v=np.asarray(values, dtype=np.float64),
+            h=h if h_index is not None else None,
+            h_index=h_index if h is not None else None,
         )
         try:
             self.opts.appendable(batch)

@@ -26,4 +26,4 @@ class RecordingRule(RuleBase):
             raise RuleEvalError("vector contains metrics with the same labelset after applying rule labels")
         if 0 < limit < len(out):
             raise RuleEvalError(f"exceeded limit of {limit} with {len(out)} series")
-        return Vector(out, vec.values)
+        return Vector(out, vec.values, vec.h, vec.h_index)

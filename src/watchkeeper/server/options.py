@@ -26,6 +26,7 @@ class ServerOptions:
     notification_queue_capacity: int = 10_000
     alertmanager_config: str | None = None  # alertmanager.yml: serve Alertmanager's API v2 on this port
     dashboards_dir: str | None = None  # None: DATA_DIR/dashboards
+    events_retention_ms: int = 7 * 24 * 3600 * 1000  # the notification engine's event log
     # Every flag as given, for /api/v1/status/flags.
     flags: dict[str, str] = field(default_factory=dict)
 

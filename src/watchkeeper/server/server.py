@@ -296,7 +296,8 @@ class Server:
         if am_config is not None:
             self.alertmanager = AlertmanagerService(
                 am_config,
-                data_dir=os.path.join(self.opts.data_dir, "alertmanager"), external_url=self._external_url())
+                data_dir=os.path.join(self.opts.data_dir, "alertmanager"), external_url=self._external_url(),
+                event_retention_ns=self.opts.events_retention_ms * 1_000_000)
             self.rules.add_sink(self._in_process_sink(loop, self.alertmanager))
         app = create_app(self._context(executor, engine))
         dashboards_dir = self.opts.dashboards_dir or os.path.join(self.opts.data_dir, "dashboards")

@@ -12,7 +12,7 @@ import pytest
 
 from watchkeeper.model import histogram_ops as hops
 from watchkeeper.model.batch import SeriesSet
-from watchkeeper.model.histogram import COUNTER_RESET, GAUGE_TYPE
+from watchkeeper.model.histogram import COUNTER_RESET, GAUGE_TYPE, NOT_COUNTER_RESET
 from watchkeeper.model.labels import Labels
 from watchkeeper.promql.engine import Engine, QueryResult
 
@@ -247,6 +247,15 @@ def test_subquery_counts_a_repeated_reset_once() -> None:
     assert isinstance(h, dict) and h["count"] == pytest.approx(6 * 8 / 7)
 
 
+def test_subquery_ignores_stored_not_reset_hints() -> None:
+    # A reset only in a bucket, hidden between two subquery steps: the stored not_reset hint of
+    # the later sample refers to its stored predecessor, not to the step before (Prometheus 15987).
+    series = {_lbl("c"): [(0, _h(1, 1, {0: 1})), (MIN, _h(1, 1, {1: 1})),
+                          (2 * MIN, _h(1, 1, {1: 1}, hint=NOT_COUNTER_RESET))]}
+    res = Engine().instant_query(_Querier(series), "resets(c[3m:2m])", 2 * MIN)
+    assert _samples(res) == {"{}": 1.0}
+
+
 def test_anchored_and_smoothed_ranges_over_histograms() -> None:
     series = {_lbl("hc"): [(i * 15_000, _h(1 + i, 1 + i, {1: 1 + i})) for i in range(8)]}
     engine = Engine(enable_experimental=True)
@@ -256,6 +265,7 @@ def test_anchored_and_smoothed_ranges_over_histograms() -> None:
         return float(next(iter(_samples(res).values()))["count"])  # type: ignore[index]
     assert count("increase(hc[1m] anchored)", 50_000) == pytest.approx(3.0)
     assert count("increase(hc[1m] smoothed)", 50_000) == pytest.approx(10 / 3)
+    assert count("increase(hc[1m] smoothed)", 0) == 0.0  # the only sample sits at the range end
     assert count("hc smoothed", 7_000) == pytest.approx(1 + 7 / 15)
 
 

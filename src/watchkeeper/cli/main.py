@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..support import eventloop
 from .argtypes import byte_size, duration_ms, positive_int
 from .rules import add_check_rules, add_lint_flags, add_rule_commands, config_rule_files, run_rule_command
 
@@ -128,12 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
-    from ..alerting.errors import ConfigError as AlertmanagerConfigError
-    from ..config import ConfigError
-    from ..rules.manager import RuleLoadError
+    from ..server.entry import run_until_stopped
     from ..server.options import ServerOptions, parse_listen
     from ..server.server import Server
-    from ..storage.api import StorageError
 
     logging.basicConfig(level=_LOG_LEVELS[args.log_level],
                         format="%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
@@ -169,21 +165,7 @@ def _server(args: argparse.Namespace, raw: Sequence[str]) -> int:
         notification_queue_capacity=args.notification_queue,
         alertmanager_config=args.alertmanager_config, dashboards_dir=args.dashboards_dir,
         events_retention_ms=args.events_retention)
-    try:
-        eventloop.run(Server(opts).run())
-    except ConfigError as e:
-        print(f"watchkeeper server: invalid configuration:\n{e}", file=sys.stderr)
-        return 1
-    except AlertmanagerConfigError as e:
-        print(f"watchkeeper server: invalid alertmanager configuration:\n{e}", file=sys.stderr)
-        return 1
-    except RuleLoadError as e:
-        print(f"watchkeeper server: error loading rules:\n{e}", file=sys.stderr)
-        return 1
-    except (OSError, StorageError) as e:
-        print(f"watchkeeper server: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_until_stopped("server", Server(opts).run())
 
 
 def _flag_text(raw: Sequence[str], name: str, default: str) -> str:

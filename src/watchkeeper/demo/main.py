@@ -51,12 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    from ..alerting.errors import ConfigError as AlertmanagerConfigError
-    from ..config import ConfigError
-    from ..rules.manager import RuleLoadError
+    from ..server.entry import run_until_stopped
     from ..server.options import ServerOptions, parse_listen
-    from ..storage.api import StorageError
-    from ..support import eventloop
     from .files import DemoConfigError
     from .run import DemoOptions, run_demo
 
@@ -72,18 +68,5 @@ def run(args: argparse.Namespace) -> int:
              "web.listen-address": args.listen, "log.level": args.log_level,
              "demo.speed": f"{args.speed:g}", "demo.history": f"{args.history:g}s"}
     opts = ServerOptions(config_file=args.config, data_dir=args.data_dir, listen=args.listen, flags=flags)
-    try:
-        eventloop.run(run_demo(opts, DemoOptions(speed=args.speed, history_s=args.history)))
-    except (ConfigError, DemoConfigError, yaml.YAMLError) as e:
-        print(f"watchkeeper demo: invalid configuration:\n{e}", file=sys.stderr)
-        return 1
-    except AlertmanagerConfigError as e:
-        print(f"watchkeeper demo: invalid alertmanager configuration:\n{e}", file=sys.stderr)
-        return 1
-    except RuleLoadError as e:
-        print(f"watchkeeper demo: error loading rules:\n{e}", file=sys.stderr)
-        return 1
-    except (OSError, StorageError) as e:
-        print(f"watchkeeper demo: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_until_stopped("demo", run_demo(opts, DemoOptions(speed=args.speed, history_s=args.history)),
+                             (DemoConfigError, yaml.YAMLError))

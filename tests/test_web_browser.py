@@ -172,9 +172,10 @@ def test_overview_shows_live_status(server: str, page) -> None:  # type: ignore[
     events = page.locator("#latest-events tr.event")
     sync_api.expect(events.first).to_be_visible()
     sync_api.expect(page.locator("#latest-events")).to_contain_text("DiskFull")
-    # A new alert event reaches the open page live.
+    # A new alert event reaches the open page live (not necessarily as the newest row: retries of
+    # the notifications to the closed-port receiver keep adding events of their own).
     _post(server, {"alertname": "OverviewLive", "severity": "info"})
-    sync_api.expect(events.first).to_contain_text("OverviewLive", timeout=5_000)
+    sync_api.expect(events.filter(has_text="OverviewLive")).not_to_have_count(0, timeout=5_000)
 
 
 def test_query_explorer_graph_table_and_shared_url(server: str, page) -> None:  # type: ignore[no-untyped-def]

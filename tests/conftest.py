@@ -52,7 +52,8 @@ async def serving(app: object, port: int) -> AsyncIterator[None]:
         await task
 
 
-def _varint(n: int) -> bytes:
+def pb_varint(n: int) -> bytes:
+    """A protobuf varint (negative numbers as their 64-bit two's complement)."""
     n &= (1 << 64) - 1
     out = bytearray()
     while True:
@@ -65,8 +66,9 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _field(num: int, payload: bytes) -> bytes:
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+def pb_field(num: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return pb_varint(num << 3 | 2) + pb_varint(len(payload)) + payload
 
 
 def encode_write_request(series: Sequence[tuple[dict[str, str], Sequence[tuple[int, float]]]]) -> bytes:
@@ -75,10 +77,10 @@ def encode_write_request(series: Sequence[tuple[dict[str, str], Sequence[tuple[i
     for labels, samples in series:
         ts = b""
         for k, v in sorted(labels.items()):
-            ts += _field(1, _field(1, k.encode()) + _field(2, v.encode()))
+            ts += pb_field(1, pb_field(1, k.encode()) + pb_field(2, v.encode()))
         for t, v in samples:
-            ts += _field(2, b"\x09" + struct.pack("<d", v) + b"\x10" + _varint(t))
-        body += _field(1, ts)
+            ts += pb_field(2, b"\x09" + struct.pack("<d", v) + b"\x10" + pb_varint(t))
+        body += pb_field(1, ts)
     return bytes(cramjam.snappy.compress_raw(body))
 
 

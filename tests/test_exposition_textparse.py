@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import pb_field, pb_varint
 from watchkeeper.exposition.protoparse import parse_protobuf
 from watchkeeper.exposition.textparse import (
     NO_TIMESTAMP,
@@ -293,60 +294,47 @@ def test_le_and_quantile_normalised_by_family_type() -> None:
 # -- protobuf ---------------------------------------------------------------------------------
 
 
-def _pb_varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _pb_len(num: int, payload: bytes) -> bytes:
-    return _pb_varint(num << 3 | 2) + _pb_varint(len(payload)) + payload
-
-
 def _pb_double(num: int, v: float) -> bytes:
-    return _pb_varint(num << 3 | 1) + struct.pack("<d", v)
+    return pb_varint(num << 3 | 1) + struct.pack("<d", v)
 
 
 def _pb_int(num: int, v: int) -> bytes:
-    return _pb_varint(num << 3) + _pb_varint(v)
+    return pb_varint(num << 3) + pb_varint(v)
 
 
 def _pb_family(name: str, typ: int, metrics: list[bytes], help_: str = "") -> bytes:
-    msg = _pb_len(1, name.encode()) + _pb_len(2, help_.encode()) + _pb_int(3, typ)
-    msg += b"".join(_pb_len(4, m) for m in metrics)
-    return _pb_varint(len(msg)) + msg
+    msg = pb_field(1, name.encode()) + pb_field(2, help_.encode()) + _pb_int(3, typ)
+    msg += b"".join(pb_field(4, m) for m in metrics)
+    return pb_varint(len(msg)) + msg
 
 
 def _pb_label(k: str, v: str) -> bytes:
-    return _pb_len(1, _pb_len(1, k.encode()) + _pb_len(2, v.encode()))
+    return pb_field(1, pb_field(1, k.encode()) + pb_field(2, v.encode()))
 
 
 def test_protobuf_families() -> None:
     body = (
         _pb_family(
-            "c_total", 0, [_pb_label("a", 'x"y') + _pb_len(3, _pb_double(1, 5.0)) + _pb_int(6, 1234)], "C."
+            "c_total", 0, [_pb_label("a", 'x"y') + pb_field(3, _pb_double(1, 5.0)) + _pb_int(6, 1234)], "C."
         )
-        + _pb_family("g", 1, [_pb_len(2, _pb_double(1, -2.5))])
+        + _pb_family("g", 1, [pb_field(2, _pb_double(1, -2.5))])
         + _pb_family(
             "h",
             4,
-            [_pb_len(7, _pb_int(1, 3) + _pb_double(2, 1.5) + _pb_len(3, _pb_int(1, 1) + _pb_double(2, 1.0)))],
+            [pb_field(7, _pb_int(1, 3) + _pb_double(2, 1.5)
+                      + pb_field(3, _pb_int(1, 1) + _pb_double(2, 1.0)))],
         )
         + _pb_family(
             "s",
             2,
             [
-                _pb_len(
+                pb_field(
                     4,
-                    _pb_int(1, 2) + _pb_double(2, 4.0) + _pb_len(3, _pb_double(1, 0.5) + _pb_double(2, 1.0)),
+                    _pb_int(1, 2) + _pb_double(2, 4.0) + pb_field(3, _pb_double(1, 0.5) + _pb_double(2, 1.0)),
                 )
             ],
         )
-        + _pb_family("my.dotted", 3, [_pb_label("x.y", "1") + _pb_len(5, _pb_double(1, 7.0))])
+        + _pb_family("my.dotted", 3, [_pb_label("x.y", "1") + pb_field(5, _pb_double(1, 7.0))])
     )
     r = parse_protobuf(body)
     got = {k: (v, t) for k, v, t in zip(r.keys, r.values.tolist(), r.timestamps.tolist(), strict=True)}

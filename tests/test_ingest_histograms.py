@@ -17,6 +17,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import pb_field, pb_varint
 from watchkeeper.exposition.protoparse import ProtoScrape, parse_protobuf
 from watchkeeper.exposition.textparse import ParseError
 from watchkeeper.ingest.errors import IngestError
@@ -261,35 +262,19 @@ def test_zero_length_span_and_unpacked_fields() -> None:
     del packed.positive_deltas[:]
     unpacked = packed.SerializeToString()
     for d in deltas:
-        unpacked += bytes([12 << 3]) + _varint((d << 1) ^ (d >> 63))
+        unpacked += bytes([12 << 3]) + pb_varint((d << 1) ^ (d >> 63))
     body = _timeseries_v1({"__name__": "h"}, [unpacked])
     batch = decode_remote_write(snappy(body))
     assert samples_of(batch) == {'h': [(1000, norm(EXP))]}
 
 
-def _varint(x: int) -> bytes:
-    x &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b = x & 0x7F
-        x >>= 7
-        if x:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _ld(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
-
-
 def _timeseries_v1(labels: dict[str, str], hists: list[bytes], samples: bytes = b"", *,
                    histograms_first: bool = True) -> bytes:
-    lab = b"".join(_ld(1, _ld(1, k.encode()) + _ld(2, v.encode())) for k, v in sorted(labels.items()))
-    hs = b"".join(_ld(4, h) for h in hists)
+    lab = b"".join(pb_field(1, pb_field(1, k.encode()) + pb_field(2, v.encode()))
+                   for k, v in sorted(labels.items()))
+    hs = b"".join(pb_field(4, h) for h in hists)
     ts = hs + lab + samples if histograms_first else lab + samples + hs
-    return _ld(1, ts)
+    return pb_field(1, ts)
 
 
 def test_hand_ordered_fields_decode_once() -> None:
@@ -297,7 +282,7 @@ def test_hand_ordered_fields_decode_once() -> None:
     h1, h2 = PB["Histogram"](), PB["Histogram"]()
     fill(h1, EXP, as_float=True)
     fill(h2, {**EXP, "t": 5000}, as_float=False)
-    sample = _ld(2, bytes([0x09]) + np.float64(4.0).tobytes() + bytes([0x10]) + _varint(2000))
+    sample = pb_field(2, bytes([0x09]) + np.float64(4.0).tobytes() + bytes([0x10]) + pb_varint(2000))
     for first in (True, False):
         body = _timeseries_v1({"__name__": "x"}, [h1.SerializeToString(), h2.SerializeToString()],
                               sample * 3, histograms_first=first)
@@ -524,7 +509,7 @@ def exposition(*, float_gauge: bool = True) -> bytes:
     out = b""
     for f in fams:
         raw = f.SerializeToString()
-        out += _varint(len(raw)) + raw
+        out += pb_varint(len(raw)) + raw
     return out
 
 
@@ -569,7 +554,7 @@ def test_protobuf_invalid_native_histogram_fails_the_parse() -> None:
     native(f.metric.add().histogram, {**RPC_A, "count": 1})
     raw = f.SerializeToString()
     with pytest.raises(ParseError, match="observation count"):
-        parse_protobuf(_varint(len(raw)) + raw, native_histograms=True)
+        parse_protobuf(pb_varint(len(raw)) + raw, native_histograms=True)
 
 
 def _loop(db: TSDB, **cfg: object) -> ScrapeLoop:

@@ -52,6 +52,22 @@ async def serving(app: object, port: int) -> AsyncIterator[None]:
         await task
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless system Chromium driven by Playwright, one per test module (the browser tests skip
+    themselves when Playwright or Chromium is missing)."""
+    from playwright import sync_api
+
+    from watchkeeper.web.screenshots import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 def pb_varint(n: int) -> bytes:
     """A protobuf varint (negative numbers as their 64-bit two's complement)."""
     n &= (1 << 64) - 1

@@ -22,7 +22,6 @@ from conftest import Processes, free_port
 from watchkeeper.web import static_dir
 from watchkeeper.web.screenshots import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     PAGES,
     push_demo_data,
     screenshot_pages,
@@ -122,16 +121,6 @@ scrape_configs:
         ps.stop_all()
         hook.shutdown()
         hook.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

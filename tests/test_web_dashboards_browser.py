@@ -19,7 +19,7 @@ import yaml
 
 from conftest import Processes, free_port
 from watchkeeper.web import static_dir
-from watchkeeper.web.screenshots import CHROMIUM, CHROMIUM_ARGS
+from watchkeeper.web.screenshots import CHROMIUM
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -147,16 +147,6 @@ scrape_configs:
         yield p.url, dash_dir
     finally:
         ps.stop_all()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
